@@ -1,0 +1,50 @@
+"""``goselfies`` command line: a registry of subcommands, each a small module with
+``add_arguments(parser)`` and ``run(args) -> int``. Errors print one line, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import GoSelfiesError
+
+# name -> (module, one-line help). Modules keep heavy imports (torch, Qt) inside run().
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("goselfies.commands.demo", "segment the shipped sample photos (no camera or GPU needed)"),
+    "photo": ("goselfies.commands.photo", "remove or replace the background of photos"),
+    "video": ("goselfies.commands.video", "remove or replace the background of a video file"),
+    "evaluate": ("goselfies.commands.evaluate", "measure Dice/IoU/accuracy on images/ + masks/"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="goselfies", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"goselfies {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(module)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except GoSelfiesError as exc:
+        print(f"goselfies {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"goselfies {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""CLI subcommands (registered in ``goselfies.cli.COMMANDS``)."""

@@ -1,0 +1,36 @@
+"""goselfies evaluate --data DIR: Dice, IoU, accuracy, sensitivity, specificity (mean per image)."""
+from __future__ import annotations
+
+import json
+import sys
+
+from .common import add_segmenter_arguments, make_segmenter
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--data", required=True, metavar="DIR", help="folder with images/ and masks/ (same stems)")
+    p.add_argument("--json", metavar="PATH", help="also write the metrics to this JSON file")
+    add_segmenter_arguments(p, background=None)
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from ..evaluate import evaluate
+    from ..media import atomic_path
+
+    seg = make_segmenter(args)
+    result = evaluate(
+        args.data, seg,
+        on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
+        progress=lambda items: tqdm(items, unit="img", desc="evaluate", file=sys.stderr),
+    )
+    result["model"] = seg.model_name
+    result["size"] = seg.size
+    for k in ("dice", "iou", "accuracy", "sensitivity", "specificity"):
+        print(f"{k:12s} {result[k]:.4f}")
+    print(f"{'n':12s} {result['n']}")
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(result, indent=2))
+    return 1 if result["errors"] else 0

@@ -1,0 +1,44 @@
+"""goselfies photo INPUT... -o OUTDIR: one PNG per image, bad inputs reported and skipped."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .common import add_segmenter_arguments, make_segmenter
+
+
+def add_arguments(p) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
+    p.add_argument("-o", "--outdir", default="goselfies-out", help="output folder (default goselfies-out)")
+    add_segmenter_arguments(p)
+
+
+def run(args) -> int:
+    from ..backgrounds import parse_background
+    from ..errors import GoSelfiesError
+    from ..media import list_images, read_image, write_image
+
+    background = parse_background(args.background)
+    images, errors = list_images(args.inputs)
+    for e in errors:
+        print(f"goselfies photo: error: {e}", file=sys.stderr)
+    if not images:
+        print("goselfies photo: error: no images to process", file=sys.stderr)
+        return 1
+    outdir = Path(args.outdir)
+    inputs = {p.resolve() for p in images}
+    seg = make_segmenter(args)
+    done, failed = 0, len(errors)
+    for path in images:
+        out = outdir / f"{path.stem}.png"
+        try:
+            if out.resolve() in inputs:
+                raise GoSelfiesError(f"{out}: would overwrite an input; choose another --outdir")
+            frame = read_image(path)
+            write_image(out, background.composite(frame, seg(frame)))
+            done += 1
+        except GoSelfiesError as exc:
+            print(f"goselfies photo: error: {exc}", file=sys.stderr)
+            failed += 1
+    print(f"wrote {done} image(s) to {outdir}" + (f", {failed} failed" if failed else ""), file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,52 @@
+"""The paper's metrics from a per-image confusion matrix; shared by training and ``evaluate``."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+KEYS = ("dice", "iou", "accuracy", "sensitivity", "specificity")
+
+
+def confusion(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int, int, int]:
+    """(tp, fp, fn, tn) of two boolean masks of the same shape."""
+    pred = np.asarray(pred, bool)
+    truth = np.asarray(truth, bool)
+    tp = int(np.count_nonzero(pred & truth))
+    fp = int(np.count_nonzero(pred)) - tp
+    fn = int(np.count_nonzero(truth)) - tp
+    tn = pred.size - tp - fp - fn
+    return tp, fp, fn, tn
+
+
+def scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
+    """Per-image scores; an empty prediction of an empty truth counts as perfect."""
+    def ratio(a, b):
+        return a / b if b else 1.0
+
+    return {
+        "dice": ratio(2 * tp, 2 * tp + fp + fn),
+        "iou": ratio(tp, tp + fp + fn),
+        "accuracy": ratio(tp + tn, tp + fp + fn + tn),
+        "sensitivity": ratio(tp, tp + fn),
+        "specificity": ratio(tn, tn + fp),
+    }
+
+
+@dataclass
+class MeanScores:
+    """Running mean over images (the paper averages per image, eq. 3)."""
+    totals: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KEYS, 0.0))
+    n: int = 0
+
+    def add(self, pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        s = scores(*confusion(pred, truth))
+        for k in KEYS:
+            self.totals[k] += s[k]
+        self.n += 1
+        return s
+
+    def result(self) -> dict[str, float]:
+        out = {k: (v / self.n if self.n else float("nan")) for k, v in self.totals.items()}
+        out["n"] = self.n
+        return out

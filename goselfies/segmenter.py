@@ -1,0 +1,193 @@
+"""The segmentation engine: any frame in, a soft person mask of the frame's size out.
+
+One clear path (as in Robust Video Matting's inference script): resize keeping aspect so the
+longer side is ``size``, pad to a multiple of 32, run the network, drop the padding, resize the
+probabilities back, post-process. CUDA runs fp16 + channels_last with pre/post-processing on
+the GPU; the CPU runs fp32 with reused input buffers.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import GoSelfiesError
+from .postprocess import PostProcess
+from .weights import MEAN, STD, read_metadata, shipped_weights
+
+
+@dataclass
+class SegmenterConfig:
+    model: str = "auto"  # a registry name; auto: resunet34 on a GPU, lite on a CPU
+    weights: str | Path | None = None  # default: the weights shipped in the package
+    device: str = "auto"  # auto | cpu | cuda
+    size: int | None = None  # network input (longer side); default 512 on GPU, training size on CPU
+    backend: str = "torch"
+    post: PostProcess = field(default_factory=PostProcess)
+
+
+def resolve_device(name: str, quiet: bool = False) -> str:
+    import torch
+
+    if name == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if not quiet:
+            print("note: no CUDA GPU found, running on the CPU", file=sys.stderr)
+        return "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise GoSelfiesError("--device cuda was requested but no CUDA GPU is available (use --device cpu or auto)")
+        return name
+    if name != "cpu":
+        raise GoSelfiesError(f"unknown device '{name}'; use auto, cpu or cuda")
+    return name
+
+
+def resolve_weights(model: str, weights: str | Path | None, device: str) -> tuple[str, Path, dict]:
+    """Pick (model name, weights path, metadata); says exactly how to get weights if none exist."""
+    from .models import model_info
+
+    if weights:
+        meta = read_metadata(weights)
+        arch = meta.get("arch", "")
+        if model != "auto" and arch != model:
+            raise GoSelfiesError(f"{weights}: weights are for model '{arch or 'unknown'}', not '{model}'")
+        model_info(arch)
+        return arch, Path(weights), meta
+    if model == "auto":
+        model = "resunet34" if device.startswith("cuda") else "lite"
+        if shipped_weights(model) is None:
+            model = next((m for m in ("lite", "resunet34") if shipped_weights(m)), model)
+    model_info(model)
+    path = shipped_weights(model)
+    if path is None:
+        raise GoSelfiesError(
+            f"no weights for model '{model}' are installed: pass --weights PATH (a .safetensors file), "
+            f"or train some with: goselfies train --data DIR --model {model} --out RUN"
+        )
+    return model, path, read_metadata(path)
+
+
+def padded(n: int) -> int:
+    return int(math.ceil(n / 32) * 32)
+
+
+class Segmenter:
+    """``Segmenter(config)(frame) -> float32 mask in [0,1]`` of the frame's height and width."""
+
+    def __init__(self, config: SegmenterConfig | None = None, quiet: bool = False, **overrides):
+        cfg = config or SegmenterConfig()
+        for k, v in overrides.items():
+            setattr(cfg, k, v)
+        self.config = cfg
+        self.device = resolve_device(cfg.device, quiet)
+        self.model_name, self.weights_path, self.meta = resolve_weights(cfg.model, cfg.weights, self.device)
+        train_size = int(self.meta.get("train_size", 256))
+        self.size = cfg.size or (512 if self.device.startswith("cuda") else train_size)
+        if self.size < 32:
+            raise GoSelfiesError(f"--size must be at least 32, got {self.size}")
+        self.post = cfg.post
+        self.mean = np.array(self.meta.get("mean", MEAN), np.float32)
+        self.std = np.array(self.meta.get("std", STD), np.float32)
+        self._runner = make_runner(cfg.backend, self)
+        self._buffers: dict[tuple[int, int], np.ndarray] = {}
+
+    def describe(self) -> str:
+        return f"{self.model_name} ({self._runner.name}, {self.device}) at {self.size} px"
+
+    def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """(resized h, resized w, padded h, padded w) for a frame of h x w."""
+        scale = self.size / max(h, w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        return nh, nw, padded(nh), padded(nw)
+
+    def __call__(self, frame: np.ndarray, rgb: bool = False) -> np.ndarray:
+        if frame is None or frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
+            raise GoSelfiesError("frame must be a uint8 image of shape (H, W, 3)")
+        if frame.shape[2] == 4:
+            frame = frame[:, :, :3]
+        mask = self._runner.predict(frame, rgb)
+        return self.post(mask, frame if not rgb else frame[:, :, ::-1])
+
+    def preprocess(self, frame: np.ndarray, rgb: bool) -> tuple[np.ndarray, int, int]:
+        """CPU pre-processing into a reused (1,3,ph,pw) float32 buffer; returns (buffer, nh, nw)."""
+        h, w = frame.shape[:2]
+        nh, nw, ph, pw = self.geometry(h, w)
+        interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
+        small = cv2.resize(frame, (nw, nh), interpolation=interp)
+        if not rgb:
+            small = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+        buf = self._buffers.get((ph, pw))
+        if buf is None:
+            buf = self._buffers[(ph, pw)] = np.zeros((1, 3, ph, pw), np.float32)
+        x = small.astype(np.float32)
+        x *= 1.0 / (255.0 * self.std)
+        x -= self.mean / self.std
+        buf[0, :, :nh, :nw] = x.transpose(2, 0, 1)
+        return buf, nh, nw
+
+
+class TorchRunner:
+    """PyTorch eager: fp32 on CPU; fp16 + channels_last with GPU-side pre/post on CUDA."""
+
+    name = "torch"
+
+    def __init__(self, seg: Segmenter):
+        from .models import create_model
+        import torch
+
+        self.torch = torch
+        self.seg = seg
+        self.dev = torch.device(seg.device)
+        model = create_model(seg.model_name, weights=seg.weights_path).eval().to(self.dev)
+        self.cuda = self.dev.type == "cuda"
+        if self.cuda:
+            model = model.half().to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True
+            self.mean = torch.tensor(seg.mean, device=self.dev).view(1, 3, 1, 1)
+            self.std = torch.tensor(seg.std, device=self.dev).view(1, 3, 1, 1)
+        self.model = model
+
+    def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            if self.cuda:
+                return self._predict_cuda(frame, rgb)
+            buf, nh, nw = self.seg.preprocess(frame, rgb)
+            logits = self.model(torch.from_numpy(buf))
+            prob = torch.sigmoid(logits[0, 0, :nh, :nw]).numpy()
+        h, w = frame.shape[:2]
+        return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+
+    def _predict_cuda(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
+        torch, F = self.torch, self.torch.nn.functional
+        h, w = frame.shape[:2]
+        nh, nw, ph, pw = self.seg.geometry(h, w)
+        x = torch.from_numpy(np.ascontiguousarray(frame)).to(self.dev, non_blocking=True)
+        x = x.permute(2, 0, 1)[None].float()
+        if not rgb:
+            x = x.flip(1)
+        x = F.interpolate(x, size=(nh, nw), mode="bilinear", antialias=nh < h, align_corners=False)
+        x = (x / 255.0 - self.mean) / self.std
+        x = F.pad(x, (0, pw - nw, 0, ph - nh)).half().contiguous(memory_format=torch.channels_last)
+        prob = torch.sigmoid(self.model(x)[:, :, :nh, :nw].float())
+        prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
+        return prob[0, 0].cpu().numpy()
+
+
+RUNNERS = {"torch": TorchRunner}
+
+
+def make_runner(backend: str, seg: Segmenter):
+    if backend == "auto":
+        backend = "torch"
+    try:
+        cls = RUNNERS[backend]
+    except KeyError:
+        raise GoSelfiesError(f"unknown backend '{backend}'; valid: {', '.join(RUNNERS)}") from None
+    return cls(seg)

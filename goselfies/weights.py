@@ -1,0 +1,102 @@
+"""Weights as safetensors (never pickle) with metadata saying what they are and how good."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import GoSelfiesError
+
+ASSETS = Path(__file__).parent / "assets" / "models"
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+def shipped_weights(name: str) -> Path | None:
+    """Default weights inside the package, or None if that model does not ship any."""
+    path = ASSETS / f"{name}.safetensors"
+    return path if path.is_file() else None
+
+
+def save_weights(model, path: str | Path, arch: str, meta: dict[str, Any] | None = None, fp16: bool = True) -> Path:
+    """Write the model's state dict (fp16 by default) atomically with JSON-able metadata."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().cpu()
+        if fp16 and v.is_floating_point():
+            v = v.half()
+        state[k] = v.contiguous()
+    info = {"arch": arch, "mean": list(MEAN), "std": list(STD), **(meta or {})}
+    tmp = path.with_name(path.name + ".partial")
+    save_file(state, str(tmp), metadata={k: json.dumps(v) for k, v in info.items()})
+    os.replace(tmp, path)
+    return path
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    from safetensors import safe_open
+
+    path = _check_exists(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = f.metadata() or {}
+    except Exception as exc:
+        raise GoSelfiesError(f"{path}: not a valid safetensors weights file ({_short(exc)})") from None
+    return {k: _loads(v) for k, v in raw.items()}
+
+
+def load_weights(path: str | Path, expect_arch: str | None = None):
+    """Return (state_dict, metadata); one clear error for missing, truncated or foreign files."""
+    from safetensors.torch import load_file
+
+    meta = read_metadata(path)
+    arch = meta.get("arch")
+    if expect_arch and arch != expect_arch:
+        raise GoSelfiesError(
+            f"{path}: weights are for model '{arch or 'unknown'}', not '{expect_arch}'"
+            + (f" (use --model {arch})" if arch else "")
+        )
+    try:
+        state = load_file(str(path))
+    except Exception as exc:
+        raise GoSelfiesError(f"{path}: cannot read weights ({_short(exc)})") from None
+    return state, meta
+
+
+def load_encoder_weights(model, path: str | Path) -> None:
+    """Load a local encoder state dict (safetensors) into ``model.encoder``."""
+    from safetensors.torch import load_file
+
+    _check_exists(path)
+    try:
+        state = load_file(str(path))
+    except Exception as exc:
+        raise GoSelfiesError(f"{path}: not a valid safetensors file ({_short(exc)})") from None
+    state = {k.removeprefix("encoder."): v for k, v in state.items()}
+    try:
+        model.encoder.load_state_dict({k: v.float() for k, v in state.items()})
+    except RuntimeError as exc:
+        raise GoSelfiesError(f"{path}: encoder weights do not fit this model ({_short(exc)})") from None
+
+
+def _check_exists(path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise GoSelfiesError(f"weights file not found: {path}")
+    return path
+
+
+def _loads(v: str):
+    try:
+        return json.loads(v)
+    except ValueError:
+        return v
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__

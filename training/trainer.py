@@ -1,0 +1,280 @@
+"""The training loop: Adam, triangular CLR, BCE (+ optional Dice) loss, per-epoch validation,
+atomic resumable checkpoints, best-by-Dice export to the shipped safetensors format."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from goselfies.errors import GoSelfiesError
+from goselfies.metrics import MeanScores
+from goselfies.models import create_model, model_info
+
+from .data import PairDataset, find_pairs, split
+from .schedule import triangular_lr
+
+import torch  # noqa: E402  (data.py already made torchvision importable)
+import torch.nn.functional as F  # noqa: E402
+
+
+@dataclass
+class TrainConfig:
+    data: list[str] = field(default_factory=list)
+    model: str = "resunet34"
+    size: int = 256
+    epochs: int = 50
+    batch: int = 16
+    out: str = "runs/train"
+    lr: float = 1e-3  # max LR of the triangular cycle
+    base_lr: float | None = None  # min LR; default lr / 10
+    cycle_epochs: float = 2.0  # a full triangle spans this many epochs
+    dice_loss: bool = True
+    val_fraction: float = 0.1
+    fold: int | None = None  # k-fold cross-validation fold (k=5) instead of val_fraction
+    seed: int = 0
+    encoder_weights: str | None = None
+    init_weights: str | None = None  # start from a Go-selfies weights file (fine-tuning)
+    freeze_encoder_epochs: int = 0  # fine-tuning: train decoder only for this many epochs
+    encoder_lr_scale: float = 1.0  # after unfreezing, the encoder trains at lr * this
+    device: str = "auto"
+    max_steps: int | None = None  # stop after this many optimiser steps per epoch (tests, quick runs)
+    workers: int = 0
+    resume: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise GoSelfiesError(f"unknown config keys: {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise GoSelfiesError("--device cuda requested but no CUDA GPU is available")
+    return torch.device(name)
+
+
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, dice: bool) -> torch.Tensor:
+    loss = F.binary_cross_entropy_with_logits(logits, target)
+    if dice:
+        p = torch.sigmoid(logits).flatten(1)
+        t = target.flatten(1)
+        loss = loss + (1 - (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)).mean()
+    return loss
+
+
+def _rng_state() -> dict:
+    np_state = np.random.get_state()
+    return {
+        "python": repr(random.getstate()),
+        "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+        "torch": torch.get_rng_state(),
+    }
+
+
+def _set_rng_state(state: dict) -> None:
+    import ast
+
+    random.setstate(ast.literal_eval(state["python"]))
+    np_state = state["numpy"]
+    np.random.set_state((np_state[0], np.array(np_state[1], dtype=np.uint32), *np_state[2:]))
+    torch.set_rng_state(state["torch"])
+
+
+def save_checkpoint(path: Path, **payload) -> None:
+    """Atomic: a crash mid-write never leaves a broken checkpoint at ``path``."""
+    tmp = path.with_name(path.name + ".partial")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict:
+    # weights_only: tensors and plain containers only, nothing is unpickled as code.
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise GoSelfiesError(f"{path}: not a usable checkpoint ({str(exc).splitlines()[0][:120]})") from None
+
+
+def set_encoder_trainable(model, trainable: bool) -> None:
+    for p in model.encoder.parameters():
+        p.requires_grad_(trainable)
+
+
+@torch.no_grad()
+def validate(model, loader, device, dice_loss: bool) -> dict:
+    model.eval()
+    scores, total, n = MeanScores(), 0.0, 0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        logits = model(x)
+        total += loss_fn(logits, y, dice_loss).item() * len(x)
+        n += len(x)
+        pred = (logits > 0).cpu().numpy()
+        truth = (y > 0.5).cpu().numpy()
+        for p, t in zip(pred, truth):
+            scores.add(p, t)
+    model.train()
+    return {"loss": total / max(n, 1), **scores.result()}
+
+
+def train(cfg: TrainConfig, progress: bool = True) -> dict:
+    """Run (or resume) a training run in ``cfg.out``; returns the best validation metrics."""
+    from .distributed import Dist
+
+    dist = Dist.setup()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = model_info(cfg.model)
+    if cfg.size % 32:
+        raise GoSelfiesError(f"--size must be a multiple of 32, got {cfg.size}")
+    if not cfg.data:
+        raise GoSelfiesError("no training data: pass --data DIR (a folder with images/ and masks/)")
+    pairs = [p for d in cfg.data for p in find_pairs(d)]
+    train_pairs, val_pairs = split(pairs, cfg.val_fraction, cfg.seed, cfg.fold)
+    device = dist.device if dist.enabled else _device(cfg.device)
+
+    torch.manual_seed(cfg.seed)
+    model = create_model(cfg.model, weights=cfg.init_weights, encoder_weights=cfg.encoder_weights).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start_epoch, step, best, history = 0, 0, {"dice": -1.0}, []
+    ckpt_path = out / "last.pt"
+    if cfg.resume and ckpt_path.exists():
+        ck = load_checkpoint(ckpt_path)
+        if ck["config"]["model"] != cfg.model:
+            raise GoSelfiesError(
+                f"{ckpt_path}: checkpoint is of model '{ck['config']['model']}', not '{cfg.model}'"
+            )
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        start_epoch, step, best, history = ck["epoch"], ck["step"], ck["best"], ck["history"]
+        _set_rng_state(ck["rng"])
+    if dist.is_main:
+        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+
+    train_ds = PairDataset(train_pairs, cfg.size, augment=True)
+    val_ds = PairDataset(val_pairs, cfg.size, augment=False)
+    steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
+    if cfg.max_steps:
+        steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
+    step_size = max(1, round(cfg.cycle_epochs * steps_per_epoch / 2))
+    base_lr = cfg.base_lr if cfg.base_lr is not None else cfg.lr / 10
+    net = dist.wrap(model)
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    val_loader = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch, num_workers=cfg.workers)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        frozen = epoch < cfg.freeze_encoder_epochs
+        set_encoder_trainable(model, not frozen)
+        # Per-epoch seeding makes a resumed run replay exactly what an uninterrupted run does.
+        gen = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
+        torch.manual_seed(cfg.seed * 7919 + epoch)
+        sampler = dist.sampler(train_ds, cfg.seed + epoch) if dist.enabled else torch.utils.data.RandomSampler(train_ds, generator=gen)
+        loader = torch.utils.data.DataLoader(
+            train_ds, batch_size=cfg.batch, sampler=sampler, drop_last=len(train_ds) >= cfg.batch,
+            num_workers=cfg.workers,
+        )
+        bar = _bar(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", progress and dist.is_main)
+        t0, running = time.time(), 0.0
+        for i, (x, y) in enumerate(loader):
+            if i >= steps_per_epoch:
+                break
+            lr = triangular_lr(step, base_lr, cfg.lr, step_size)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            if not frozen and cfg.encoder_lr_scale != 1.0 and cfg.freeze_encoder_epochs:
+                _scale_encoder_lr(opt, model, lr * cfg.encoder_lr_scale)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                logits = net(x)
+            loss = loss_fn(logits.float(), y, cfg.dice_loss)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            step += 1
+            running += loss.item()
+            bar.update(1)
+            bar.set_postfix(loss=f"{running / (i + 1):.4f}", lr=f"{lr:.2e}")
+        bar.close()
+        if train_ds.skipped and dist.is_main:
+            print(f"note: {len(train_ds.skipped)} unreadable pair(s) skipped this run", file=sys.stderr)
+        val = validate(model, val_loader, device, cfg.dice_loss) if len(val_ds) else {}
+        row = {"epoch": epoch + 1, "step": step, "train_loss": running / max(1, i + 1), "seconds": time.time() - t0,
+               **{f"val_{k}": v for k, v in val.items()}}
+        history.append(row)
+        if dist.is_main:
+            print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
+            is_best = val.get("dice", 0.0) > best.get("dice", -1.0)
+            if is_best:
+                best = {**val, "epoch": epoch + 1}
+                save_checkpoint(out / "best.pt", model=model.state_dict(), config=asdict(cfg), best=best)
+            save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=opt.state_dict(), epoch=epoch + 1,
+                            step=step, best=best, history=history, rng=_rng_state(), config=asdict(cfg))
+            _write_log(out, history)
+    if dist.is_main:
+        export_best(out, cfg)
+    dist.close()
+    return best
+
+
+def _scale_encoder_lr(opt, model, lr: float) -> None:
+    # One param group: scale by writing the encoder's LR through a second group on first use.
+    enc = {id(p) for p in model.encoder.parameters()}
+    if len(opt.param_groups) == 1:
+        group = opt.param_groups[0]
+        rest = [p for p in group["params"] if id(p) not in enc]
+        enc_params = [p for p in group["params"] if id(p) in enc]
+        group["params"] = rest
+        opt.add_param_group({"params": enc_params, "lr": lr})
+    opt.param_groups[1]["lr"] = lr
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, dynamic_ncols=True, file=sys.stderr)
+
+
+def _write_log(out: Path, history: list[dict]) -> None:
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    tmp = out / "log.csv.partial"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, keys)
+        w.writeheader()
+        w.writerows(history)
+    os.replace(tmp, out / "log.csv")
+    from .plots import plot_curves
+
+    plot_curves(history, out / "curves.png")
+
+
+def export_best(out: Path, cfg: TrainConfig, path: Path | None = None) -> Path | None:
+    """Write the best checkpoint as fp16 safetensors with architecture, data and metrics."""
+    from goselfies.weights import save_weights
+
+    best_path = out / "best.pt"
+    if not best_path.exists():
+        return None
+    ck = load_checkpoint(best_path)
+    model = create_model(cfg.model)
+    model.load_state_dict(ck["model"])
+    meta = {
+        "train_size": cfg.size,
+        "data": [str(Path(d)) for d in cfg.data],
+        "epochs": ck["best"].get("epoch"),
+        "val_metrics": {k: v for k, v in ck["best"].items() if k != "epoch"},
+    }
+    return save_weights(model, path or out / f"{cfg.model}.safetensors", cfg.model, meta)
