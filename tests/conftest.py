@@ -1,0 +1,33 @@
+"""Shared fixtures: the real data folder (tests skip with a reason without it) and a weights
+file made by the test session (any weights file works for plumbing tests)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA / "README.md").is_file():
+        pytest.skip(f"real data not found at {DATA} (clone the repo beside shared/)")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def lite_weights(tmp_path_factory) -> Path:
+    """A real safetensors file of the lite model (random init, trained size 64: fast)."""
+    import torch
+
+    from goselfies.models import create_model
+    from goselfies.weights import save_weights
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "lite.safetensors"
+    return save_weights(create_model("lite"), path, "lite", {"train_size": 64})
