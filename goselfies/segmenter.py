@@ -146,11 +146,10 @@ class TorchRunner:
         self.dev = torch.device(seg.device)
         model = create_model(seg.model_name, weights=seg.weights_path).eval().to(self.dev)
         self.cuda = self.dev.type == "cuda"
-        if self.cuda:
-            model = model.half().to(memory_format=torch.channels_last)
-            torch.backends.cudnn.benchmark = True
-            self.mean = torch.tensor(seg.mean, device=self.dev).view(1, 3, 1, 1)
-            self.std = torch.tensor(seg.std, device=self.dev).view(1, 3, 1, 1)
+        if self.cuda:  # fp16 + channels_last, pinned uint8 uploads, GPU pre/post, CUDA graphs
+            from .cuda_engine import CudaEngine
+
+            self.engine = CudaEngine(model, seg.mean, seg.std, seg.geometry, device=seg.device)
         self.model = model
 
     def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
@@ -165,29 +164,24 @@ class TorchRunner:
         return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
 
     def _predict_cuda(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
-        torch, F = self.torch, self.torch.nn.functional
-        h, w = frame.shape[:2]
-        nh, nw, ph, pw = self.seg.geometry(h, w)
-        x = torch.from_numpy(np.ascontiguousarray(frame)).to(self.dev, non_blocking=True)
-        x = x.permute(2, 0, 1)[None].float()
-        if not rgb:
-            x = x.flip(1)
-        x = F.interpolate(x, size=(nh, nw), mode="bilinear", antialias=nh < h, align_corners=False)
-        x = (x / 255.0 - self.mean) / self.std
-        x = F.pad(x, (0, pw - nw, 0, ph - nh)).half().contiguous(memory_format=torch.channels_last)
-        prob = torch.sigmoid(self.model(x)[:, :, :nh, :nw].float())
-        prob = F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)
-        return prob[0, 0].cpu().numpy()
+        return self.engine.mask(frame, rgb)
 
 
-RUNNERS = {"torch": TorchRunner}
+# name -> runner class, or "module:Class" imported on first use (keeps onnxruntime off the import path)
+RUNNERS: dict[str, type | str] = {"torch": TorchRunner, "onnx": "goselfies.onnx_backend:OnnxRunner"}
 
 
 def make_runner(backend: str, seg: Segmenter):
-    if backend == "auto":
-        backend = "torch"
+    from .onnx_backend import choose_backend
+
+    backend = choose_backend(backend, seg.device, seg.weights_path)  # auto: onnx on CPU, torch on CUDA
     try:
         cls = RUNNERS[backend]
     except KeyError:
-        raise GoSelfiesError(f"unknown backend '{backend}'; valid: {', '.join(RUNNERS)}") from None
+        raise GoSelfiesError(f"unknown backend '{backend}'; valid: auto, {', '.join(RUNNERS)}") from None
+    if isinstance(cls, str):
+        import importlib
+
+        module, _, attr = cls.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
     return cls(seg)

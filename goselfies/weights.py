@@ -41,6 +41,10 @@ def save_weights(model, path: str | Path, arch: str, meta: dict[str, Any] | None
 def read_metadata(path: str | Path) -> dict[str, Any]:
     from safetensors import safe_open
 
+    if Path(path).suffix.lower() == ".onnx":  # an exported model carries the same metadata
+        from .onnx_backend import read_onnx_metadata
+
+        return read_onnx_metadata(path)
     path = _check_exists(path)
     try:
         with safe_open(str(path), framework="pt") as f:
