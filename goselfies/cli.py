@@ -15,6 +15,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "photo": ("goselfies.commands.photo", "remove or replace the background of photos"),
     "video": ("goselfies.commands.video", "remove or replace the background of a video file"),
     "evaluate": ("goselfies.commands.evaluate", "measure Dice/IoU/accuracy on images/ + masks/"),
+    "train": ("training.commands.train", "train or resume a model on images/ + masks/ folders"),
+    "lr-find": ("training.commands.lr_find", "learning-rate range test: plot loss against LR, suggest an LR"),
+    "grid": ("training.commands.grid", "the paper's 8-model comparison (Table I) as a markdown table"),
+    "export-weights": ("training.commands.export_weights", "export a run's best checkpoint to .safetensors"),
+    "coco-import": ("training.commands.coco_import", "person masks from COCO annotations (the paper's rules)"),
 }
 
 

@@ -35,12 +35,14 @@ class Dist:
             torch.cuda.set_device(device)
         return cls(True, rank, world, device)
 
-    def wrap(self, model):
+    def wrap(self, model, find_unused: bool = False):
+        """``find_unused``: some parameters get no gradient (a frozen encoder while fine-tuning)."""
         if not self.enabled:
             return model
         from torch.nn.parallel import DistributedDataParallel
 
-        return DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        return DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                                       find_unused_parameters=find_unused)
 
     def sampler(self, dataset, seed: int):
         from torch.utils.data.distributed import DistributedSampler

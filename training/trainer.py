@@ -143,6 +143,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         raise GoSelfiesError("no training data: pass --data DIR (a folder with images/ and masks/)")
     pairs = [p for d in cfg.data for p in find_pairs(d)]
     train_pairs, val_pairs = split(pairs, cfg.val_fraction, cfg.seed, cfg.fold)
+    if not train_pairs:
+        raise GoSelfiesError(f"only {len(pairs)} image/mask pair(s): none left for training after the validation split")
     device = dist.device if dist.enabled else _device(cfg.device)
 
     torch.manual_seed(cfg.seed)
@@ -150,16 +152,28 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start_epoch, step, best, history = 0, 0, {"dice": -1.0}, []
     ckpt_path = out / "last.pt"
+    scaler_state = None
     if cfg.resume and ckpt_path.exists():
         ck = load_checkpoint(ckpt_path)
-        if ck["config"]["model"] != cfg.model:
-            raise GoSelfiesError(
-                f"{ckpt_path}: checkpoint is of model '{ck['config']['model']}', not '{cfg.model}'"
-            )
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
+        if not isinstance(ck, dict) or not {"config", "model", "optimizer", "epoch", "rng"} <= set(ck):
+            raise GoSelfiesError(f"{ckpt_path}: not a Go-selfies training checkpoint")
+        ck_model = ck["config"].get("model")
+        if ck_model != cfg.model:
+            raise GoSelfiesError(f"{ckpt_path}: checkpoint is of model '{ck_model}', not '{cfg.model}'")
+        try:
+            model.load_state_dict(ck["model"])
+            if len(ck["optimizer"]["param_groups"]) == 2:  # saved after the encoder got its own LR
+                _scale_encoder_lr(opt, model, cfg.lr * cfg.encoder_lr_scale)
+            opt.load_state_dict(ck["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise GoSelfiesError(f"{ckpt_path}: checkpoint does not fit this run ({str(exc).splitlines()[0][:120]})") from None
         start_epoch, step, best, history = ck["epoch"], ck["step"], ck["best"], ck["history"]
         _set_rng_state(ck["rng"])
+        scaler_state = ck.get("scaler")
+        if dist.is_main:
+            print(f"resuming {ckpt_path} at epoch {start_epoch + 1}, step {step}", file=sys.stderr)
+    elif cfg.resume and dist.is_main:
+        print(f"note: no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
     if dist.is_main:
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
 
@@ -170,14 +184,21 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
     step_size = max(1, round(cfg.cycle_epochs * steps_per_epoch / 2))
     base_lr = cfg.base_lr if cfg.base_lr is not None else cfg.lr / 10
-    net = dist.wrap(model)
+    # Frozen encoder params get no gradients; DDP must be told to expect that.
+    net = dist.wrap(model, find_unused=cfg.freeze_encoder_epochs > start_epoch) if dist.enabled else model
+    if dist.enabled and dist.is_main:
+        print(f"distributed: {dist.world} processes ({'nccl' if device.type == 'cuda' else 'gloo'})", file=sys.stderr)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    if scaler_state and use_amp:
+        scaler.load_state_dict(scaler_state)
     val_loader = torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch, num_workers=cfg.workers)
 
     for epoch in range(start_epoch, cfg.epochs):
         frozen = epoch < cfg.freeze_encoder_epochs
         set_encoder_trainable(model, not frozen)
+        if frozen:  # a frozen encoder keeps its BatchNorm statistics too
+            model.encoder.eval()
         # Per-epoch seeding makes a resumed run replay exactly what an uninterrupted run does.
         gen = torch.Generator().manual_seed(cfg.seed * 100003 + epoch)
         torch.manual_seed(cfg.seed * 7919 + epoch)
@@ -187,14 +208,14 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             num_workers=cfg.workers,
         )
         bar = _bar(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", progress and dist.is_main)
-        t0, running = time.time(), 0.0
+        t0, running, done = time.time(), 0.0, 0
         for i, (x, y) in enumerate(loader):
             if i >= steps_per_epoch:
                 break
             lr = triangular_lr(step, base_lr, cfg.lr, step_size)
             for g in opt.param_groups:
                 g["lr"] = lr
-            if not frozen and cfg.encoder_lr_scale != 1.0 and cfg.freeze_encoder_epochs:
+            if not frozen and cfg.encoder_lr_scale != 1.0:
                 _scale_encoder_lr(opt, model, lr * cfg.encoder_lr_scale)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -205,6 +226,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             scaler.step(opt)
             scaler.update()
             step += 1
+            done += 1
             running += loss.item()
             bar.update(1)
             bar.set_postfix(loss=f"{running / (i + 1):.4f}", lr=f"{lr:.2e}")
@@ -212,7 +234,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         if train_ds.skipped and dist.is_main:
             print(f"note: {len(train_ds.skipped)} unreadable pair(s) skipped this run", file=sys.stderr)
         val = validate(model, val_loader, device, cfg.dice_loss) if len(val_ds) else {}
-        row = {"epoch": epoch + 1, "step": step, "train_loss": running / max(1, i + 1), "seconds": time.time() - t0,
+        row = {"epoch": epoch + 1, "step": step, "train_loss": running / max(1, done), "seconds": time.time() - t0,
                **{f"val_{k}": v for k, v in val.items()}}
         history.append(row)
         if dist.is_main:
@@ -222,7 +244,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 best = {**val, "epoch": epoch + 1}
                 save_checkpoint(out / "best.pt", model=model.state_dict(), config=asdict(cfg), best=best)
             save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=opt.state_dict(), epoch=epoch + 1,
-                            step=step, best=best, history=history, rng=_rng_state(), config=asdict(cfg))
+                            step=step, best=best, history=history, rng=_rng_state(), config=asdict(cfg),
+                            **({"scaler": scaler.state_dict()} if use_amp else {}))
             _write_log(out, history)
     if dist.is_main:
         export_best(out, cfg)

@@ -1,0 +1,1 @@
+"""``goselfies`` subcommands for training (registered in ``goselfies.cli.COMMANDS``)."""
