@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "photo": ("goselfies.commands.photo", "remove or replace the background of photos"),
     "video": ("goselfies.commands.video", "remove or replace the background of a video file"),
     "evaluate": ("goselfies.commands.evaluate", "measure Dice/IoU/accuracy on images/ + masks/"),
+    "webcam": ("goselfies.commands.webcam", "live: webcam (or --source VIDEO) to a window, virtual camera or file"),
+    "gui": ("goselfies.commands.gui", "the live window: preview, controls, virtual camera"),
     "train": ("training.commands.train", "train or resume a model on images/ + masks/ folders"),
     "lr-find": ("training.commands.lr_find", "learning-rate range test: plot loss against LR, suggest an LR"),
     "grid": ("training.commands.grid", "the paper's 8-model comparison (Table I) as a markdown table"),

@@ -1,0 +1,292 @@
+"""The live pipeline: capture -> segment -> composite -> sinks, with no Qt in sight.
+
+Three threads: capture (``Capture``), segmentation (here) and the caller's thread running ``run()``,
+which composites and feeds the sinks. Segmentation may be slower than the camera; then each frame is
+composited with the newest mask available, so the output keeps the camera's rate instead of the
+network's. When segmentation is fast enough, a frame waits briefly for its own mask so edges line up.
+Post-processing (threshold, feather, refine) runs after temporal smoothing, so a threshold sees a
+stable mask rather than amplifying flicker. Every stage is timed (moving average and p99).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable
+
+import cv2
+import numpy as np
+
+from .backgrounds import parse_background
+from .capture import Capture, Frame
+from .errors import GoSelfiesError
+from .postprocess import PostProcess
+from .sinks import FrameInfo, Sink
+from .smoothing import MaskSmoother
+from .timing import RateMeter, StageStats, Timings, format_table
+
+STAGES = ("segment", "smooth", "composite")
+
+
+@dataclass
+class PipelineConfig:
+    background: str = "blur"
+    post: PostProcess = field(default_factory=PostProcess)  # applied after smoothing
+    smoothing: float = 0.0  # mask EMA strength, 0 = off
+    motion: float = 0.3  # per-pixel change treated as motion (not smoothed)
+    effect: bool = True  # False: frames pass through untouched (no segmentation, no CPU)
+    max_frames: int | None = None  # stop after this many output frames
+    mask_wait: float | None = None  # how long a frame may wait for its own mask; None: from the fps
+    first_mask_timeout: float = 120.0  # the first mask (model warm-up) may take this long
+
+
+@dataclass(frozen=True)
+class PipelineStats:
+    frames_in: int
+    frames_out: int
+    dropped: int
+    masks: int
+    mask_reused: int  # output frames composited with an older frame's mask
+    lost_frames: int
+    lost_events: int
+    reconnects: int
+    fps: float
+    timings: dict[str, StageStats]
+
+    def summary(self) -> str:
+        head = (f"frames in: {self.frames_in}  frames out: {self.frames_out}  dropped: {self.dropped}  "
+                f"masks: {self.masks} (older mask reused for {self.mask_reused})")
+        if self.lost_events:
+            head += f"\ncamera lost {self.lost_events}x, reconnected {self.reconnects}x, {self.lost_frames} 'camera lost' frames"
+        return head + "\n" + format_table(self.timings.values())
+
+
+def detach_post(segmenter) -> PostProcess:
+    """Take a Segmenter's post-processing out of it, for the pipeline to apply after smoothing."""
+    post = getattr(segmenter, "post", None) or PostProcess()
+    if hasattr(segmenter, "post"):
+        segmenter.post = PostProcess()
+    return post
+
+
+class Pipeline:
+    """``Pipeline(capture, segment, config, sinks).run()``; ``stop()`` from any thread."""
+
+    def __init__(self, capture: Capture, segment: Callable[[np.ndarray], np.ndarray],
+                 config: PipelineConfig | None = None, sinks: Iterable[Sink] = ()):
+        self.capture = capture
+        self.segment = segment
+        self.config = config or PipelineConfig()
+        self.background = parse_background(self.config.background)
+        self.post = self.config.post
+        self.smoother = MaskSmoother(self.config.smoothing, self.config.motion)
+        self.effect = self.config.effect
+        self.timings = Timings(("capture",) + STAGES)
+        capture.timings = self.timings
+        self.rate = RateMeter()
+        self._sinks: list[Sink] = list(sinks)
+        self._sinks_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._seg_cond = threading.Condition()
+        self._seg_frame: Frame | None = None
+        self._mask_cond = threading.Condition()
+        self._mask: tuple[int, np.ndarray] | None = None
+        self._seg_error: BaseException | None = None
+        self._seg_thread: threading.Thread | None = None
+        self.frames_out = 0
+        self.masks = 0
+        self.mask_reused = 0
+        self.lost_frames = 0
+        self.finished = threading.Event()  # set when run() has released everything
+
+    # -- controls, safe to call from any thread while running ------------------------------
+    def set_background(self, spec: str) -> None:
+        self.background = parse_background(spec)  # raises GoSelfiesError before anything changes
+
+    def set_post(self, post: PostProcess) -> None:
+        self.post = post
+
+    def set_smoothing(self, strength: float) -> None:
+        self.smoother.strength = float(strength)
+
+    def set_mirror(self, on: bool) -> None:
+        self.capture.mirror = bool(on)
+
+    def set_effect(self, on: bool) -> None:
+        self.effect = bool(on)
+
+    def add_sink(self, sink: Sink) -> None:
+        with self._sinks_lock:
+            self._sinks.append(sink)
+
+    def remove_sink(self, name: str) -> None:
+        with self._sinks_lock:
+            gone = [s for s in self._sinks if s.name == name]
+            self._sinks = [s for s in self._sinks if s.name != name]
+        for s in gone:
+            s.close(ok=True)
+
+    def sink(self, name: str) -> Sink | None:
+        with self._sinks_lock:
+            return next((s for s in self._sinks if s.name == name), None)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for cond in (self._seg_cond, self._mask_cond):
+            with cond:
+                cond.notify_all()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def stats(self) -> PipelineStats:
+        c = self.capture
+        return PipelineStats(c.frames_in, self.frames_out, c.dropped, self.masks, self.mask_reused,
+                             self.lost_frames, c.lost_events, c.reconnects, self.rate.rate(),
+                             self.timings.snapshot())
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> PipelineStats:
+        """Run until ``stop()``, ``max_frames`` or the end of a finite source; always releases all."""
+        ok = False
+        try:
+            self.capture.start()
+            self._seg_thread = threading.Thread(target=self._segment_loop, name="goselfies-segment", daemon=True)
+            self._seg_thread.start()
+            self._loop()
+            ok = True
+        except KeyboardInterrupt:
+            ok = True  # Ctrl-C is how a live session ends: keep the recording
+            raise
+        finally:
+            self._shutdown(ok)
+        return self.stats()
+
+    def _loop(self) -> None:
+        limit = self.config.max_frames
+        while not self._stop.is_set():
+            if self._seg_error is not None:
+                raise self._seg_error
+            frame = self.capture.get(timeout=0.1)
+            if frame is None:
+                if self.capture.error is not None:
+                    err = self.capture.error
+                    raise err if isinstance(err, GoSelfiesError) else GoSelfiesError(f"capture failed: {err}")
+                if self.capture.ended:
+                    return
+                continue
+            out, info = self._process(frame)
+            if out is None:
+                continue
+            self._emit(out, info)
+            if limit and self.frames_out >= limit:
+                return
+
+    def _process(self, frame: Frame) -> tuple[np.ndarray | None, FrameInfo | None]:
+        if frame.lost:
+            self.lost_frames += 1
+            self.smoother.reset()
+            return frame.image, FrameInfo(frame.seq, frame.timestamp, True, False, 0)
+        if not self.effect:
+            return frame.image, FrameInfo(frame.seq, frame.timestamp, False, False, 0)
+        with self._seg_cond:
+            self._seg_frame = frame
+            self._seg_cond.notify_all()
+        mask_seq, mask = self._wait_mask(frame.seq)
+        if mask is None:
+            return None, None
+        img = frame.image
+        if mask.shape != img.shape[:2]:  # an older mask from before a size change
+            mask = cv2.resize(mask, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+        lag = max(0, frame.seq - mask_seq)
+        if lag:
+            self.mask_reused += 1
+        with self.timings.measure("composite"):
+            out = self.background.composite(img, mask)
+        return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag)
+
+    def _wait_mask(self, seq: int) -> tuple[int, np.ndarray | None]:
+        """This frame's own mask if it comes within the budget, else the newest mask there is."""
+        with self._mask_cond:
+            if self._mask is None:
+                deadline = time.perf_counter() + self.config.first_mask_timeout
+                while self._mask is None and not self._stop.is_set() and self._seg_error is None:
+                    if time.perf_counter() > deadline:
+                        raise GoSelfiesError(f"no mask after {self.config.first_mask_timeout:g} s: segmentation is stuck")
+                    self._mask_cond.wait(0.1)
+                if self._mask is None:
+                    return 0, None
+            budget = self._mask_budget()
+            if budget > 0:
+                self._mask_cond.wait_for(lambda: self._mask[0] >= seq or self._stop.is_set(), budget)
+            return self._mask
+
+    def _mask_budget(self) -> float:
+        if self.config.mask_wait is not None:
+            return self.config.mask_wait
+        interval = 1.0 / max(1.0, self.capture.fps)
+        seg = self.timings.timer("segment").stats().mean_ms / 1000.0
+        # waiting only pays off when segmentation keeps up with the camera
+        return 0.8 * interval if seg < 0.8 * interval else 0.0
+
+    def _emit(self, out: np.ndarray, info: FrameInfo) -> None:
+        with self._sinks_lock:
+            sinks = list(self._sinks)
+        for sink in sinks:
+            with self.timings.measure(sink.name):
+                sink.send(out, info)
+        self.frames_out += 1
+        now = time.perf_counter()
+        self.rate.tick(now)
+        self.timings.add("latency", now - info.timestamp)
+
+    def _segment_loop(self) -> None:
+        last = 0
+        try:
+            while not self._stop.is_set():
+                with self._seg_cond:
+                    while not self._stop.is_set() and (self._seg_frame is None or self._seg_frame.seq <= last):
+                        self._seg_cond.wait(0.5)
+                    if self._stop.is_set():
+                        return
+                    frame = self._seg_frame
+                last = frame.seq
+                with self.timings.measure("segment"):
+                    raw = self.segment(frame.image)
+                with self.timings.measure("smooth"):
+                    mask = self.smoother(raw)
+                    post = self.post
+                    if post.threshold is not None or post.feather > 0 or post.refine:
+                        mask = post(np.array(mask, np.float32, copy=True), frame.image)
+                with self._mask_cond:
+                    self._mask = (frame.seq, mask)
+                    self.masks += 1
+                    self._mask_cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - handed to run(), which raises it
+            self._seg_error = exc if isinstance(exc, GoSelfiesError) else GoSelfiesError(
+                f"segmentation failed: {type(exc).__name__}: {exc}")
+            with self._mask_cond:
+                self._mask_cond.notify_all()
+
+    def _shutdown(self, ok: bool) -> None:
+        self.stop()
+        self.capture.stop()
+        if self._seg_thread is not None:
+            self._seg_thread.join(5.0)
+        with self._sinks_lock:
+            sinks, self._sinks = self._sinks, []
+        errors = []
+        for sink in sinks:
+            try:
+                sink.close(ok=ok)
+            except Exception as exc:  # noqa: BLE001 - close the others first
+                errors.append(exc)
+        self.finished.set()
+        if errors and ok:
+            raise errors[0]
+
+
+def with_config(config: PipelineConfig, **changes) -> PipelineConfig:
+    """A copy of ``config`` with some fields changed (dataclasses.replace, named for readers)."""
+    return replace(config, **changes)

@@ -1,0 +1,114 @@
+"""The live window's settings, persisted as JSON in the user's config folder (platformdirs).
+
+A settings file is user state, not input: a missing, corrupt or older file must never stop the app,
+so unknown keys are ignored and bad values fall back to their defaults one by one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from .postprocess import PostProcess
+
+BACKGROUND_KINDS = ("blur", "color", "image", "video", "transparent", "green")
+
+
+@dataclass
+class LiveSettings:
+    camera: str = "0"  # index or device path
+    source: str = ""  # a video file played instead of the camera ("" = use the camera)
+    model: str = "auto"
+    weights: str = ""  # "" = the shipped weights
+    device: str = "auto"
+    size: int = 0  # network input size, 0 = the model's default
+    width: int = 1280  # requested from the camera
+    height: int = 720
+    fps: float = 30.0
+    background: str = "blur"  # one of BACKGROUND_KINDS
+    blur_strength: float = 15.0
+    color: str = "#438edb"
+    image: str = ""
+    video: str = ""
+    threshold: float = 0.0  # 0 = soft mask
+    feather: float = 0.0
+    smoothing: float = 0.6
+    mirror: bool = False
+    virtual_camera: bool = False
+    effect: bool = True
+
+    def background_spec(self) -> str:
+        """The ``parse_background`` spec for the chosen background (blur if a file is missing)."""
+        kind = self.background
+        if kind == "color":
+            return f"color:{self.color}"
+        if kind == "image" and self.image:
+            return f"image:{self.image}"
+        if kind == "video" and self.video:
+            return f"video:{self.video}"
+        if kind == "transparent":
+            return "transparent"
+        if kind == "green":
+            return "color:green"
+        return f"blur:{self.blur_strength:g}"
+
+    def next_background(self) -> str:
+        """The next kind in BACKGROUND_KINDS, skipping image/video until a file was chosen."""
+        kinds = [k for k in BACKGROUND_KINDS if (k != "image" or self.image) and (k != "video" or self.video)]
+        i = kinds.index(self.background) if self.background in kinds else -1
+        return kinds[(i + 1) % len(kinds)]
+
+    def post(self) -> PostProcess:
+        return PostProcess(threshold=self.threshold if self.threshold > 0 else None, feather=self.feather)
+
+
+def settings_path() -> Path:
+    """$GOSELFIES_CONFIG_DIR/gui.json if set (tests, portable installs), else the platform's config dir."""
+    root = os.environ.get("GOSELFIES_CONFIG_DIR")
+    if not root:
+        from platformdirs import user_config_dir
+
+        root = user_config_dir("goselfies", appauthor=False)
+    return Path(root) / "gui.json"
+
+
+def load_settings(path: str | Path | None = None) -> LiveSettings:
+    path = Path(path) if path else settings_path()
+    s = LiveSettings()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return s
+    except (OSError, ValueError) as exc:
+        print(f"goselfies: ignoring unreadable settings {path} ({exc})", file=sys.stderr)
+        return s
+    if not isinstance(data, dict):
+        return s
+    for f in fields(LiveSettings):
+        if f.name not in data:
+            continue
+        value, default = data[f.name], getattr(s, f.name)
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, (int, float)):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            value = type(default)(value) if ok else value
+        else:
+            ok = isinstance(value, str)
+        if ok:
+            setattr(s, f.name, value)
+    if s.background not in BACKGROUND_KINDS:
+        s.background = "blur"
+    return s
+
+
+def save_settings(settings: LiveSettings, path: str | Path | None = None) -> Path:
+    """Write atomically: a crash while saving never leaves a half-written file."""
+    path = Path(path) if path else settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,122 @@
+"""Where composited frames go: a registry of sinks (window preview, virtual camera, recording).
+
+A sink gets every output frame with its ``FrameInfo`` and must not keep the array past ``send``
+unless it copies it: the pipeline may reuse nothing, but a window in another thread must own its
+image. New outputs register with ``@register_sink(name)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from .errors import GoSelfiesError
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    seq: int  # the capture sequence number of the frame
+    timestamp: float  # capture time (time.perf_counter())
+    lost: bool  # a 'camera lost' frame
+    effect: bool  # the background effect was applied
+    mask_lag: int  # how many capture frames older than the frame the mask is (0 = its own mask)
+
+
+class Sink(Protocol):
+    name: str
+
+    def send(self, frame: np.ndarray, info: FrameInfo) -> None: ...
+    def close(self, ok: bool = True) -> None: ...
+
+
+SINKS: dict[str, Callable[..., Sink]] = {}
+
+
+def register_sink(name: str):
+    def wrap(factory):
+        SINKS[name] = factory
+        return factory
+    return wrap
+
+
+def make_sink(name: str, **kwargs) -> Sink:
+    try:
+        factory = SINKS[name]
+    except KeyError:
+        raise GoSelfiesError(f"unknown output '{name}'; valid: {', '.join(sorted(SINKS))}") from None
+    sink = factory(**kwargs)
+    sink.name = name
+    return sink
+
+
+@register_sink("window")
+class CallbackSink:
+    """Calls ``callback(frame, info)``: the GUI's hand-over to its own thread, or a test's recorder."""
+
+    name = "window"
+
+    def __init__(self, callback: Callable[[np.ndarray, FrameInfo], None]):
+        self.callback = callback
+
+    def send(self, frame, info):
+        self.callback(frame, info)
+
+    def close(self, ok=True):
+        pass
+
+
+@register_sink("record")
+class RecordSink:
+    """Writes the composited stream to an MP4 at the source's fps; the file appears when complete."""
+
+    name = "record"
+
+    def __init__(self, path: str | Path, fps: float = 30.0):
+        from .media import atomic_path  # noqa: F401 - fail early if media is broken
+
+        self.path = Path(path)
+        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+            raise GoSelfiesError(f"{self.path}: recordings are MP4 files; use a .mp4 name")
+        self.fps = fps
+        self.writer = None
+        self.frames = 0
+
+    def send(self, frame, info):
+        from .media import VideoWriter
+
+        if self.writer is None:
+            self.size = (frame.shape[1], frame.shape[0])
+            self.writer = VideoWriter(self.path, self.fps, self.size)
+        if (frame.shape[1], frame.shape[0]) != self.size:
+            import cv2
+
+            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
+        self.writer.write(frame)
+        self.frames += 1
+
+    def close(self, ok=True):
+        if self.writer is not None:
+            self.writer.close(ok=ok)
+            self.writer = None
+
+
+@register_sink("virtualcam")
+class VirtualCameraSink:
+    """The pyvirtualcam device, driven at a fixed fps; without a device it prints setup help once."""
+
+    name = "virtualcam"
+
+    def __init__(self, fps: float = 30.0, device: str | None = None, backend: str | None = None,
+                 width: int | None = None, height: int | None = None,
+                 on_message: Callable[[str], None] | None = None):
+        from .virtualcam import VirtualCamera, VirtualCameraConfig
+
+        self.camera = VirtualCamera(VirtualCameraConfig(fps, width, height, device, backend), on_message)
+
+    def send(self, frame, info):
+        self.camera.send(frame)
+
+    def close(self, ok=True):
+        self.camera.close()

@@ -1,0 +1,121 @@
+"""Entry points: ``goselfies gui`` / ``goselfies-gui`` (the full window) and the plain preview window
+that ``goselfies webcam`` opens. Errors are one line on stderr, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+
+from goselfies.errors import GoSelfiesError
+
+
+def has_display() -> bool:
+    """False on a Linux box with no X11/Wayland session (Qt would abort there)."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True  # the user (or a test) chose a platform plugin, e.g. offscreen
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def ensure_display(hint: str) -> None:
+    if not has_display():
+        raise GoSelfiesError(f"no display found (DISPLAY and WAYLAND_DISPLAY are unset); {hint}")
+
+
+def qt_application():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([sys.argv[0] if sys.argv else "goselfies"])
+        app.setApplicationName("Go-selfies")
+    return app
+
+
+def _close_on_ctrl_c(window):
+    """Qt's C++ loop does not run Python signal handlers by itself: wake it a few times a second."""
+    from PySide6.QtCore import QTimer
+
+    try:
+        signal.signal(signal.SIGINT, lambda *_: window.close())
+    except ValueError:  # not the main thread (tests): nothing to do
+        return None
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(200)
+    return timer
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--camera", metavar="N|PATH", help="webcam index or device path (saved for next time)")
+    p.add_argument("--source", metavar="VIDEO", help="play a video file instead of the webcam (looping)")
+    p.add_argument("--model", help="model name (resunet34, vgunet16, lite, auto)")
+    p.add_argument("--weights", metavar="PATH", help="a .safetensors weights file")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to run the network")
+    p.add_argument("--size", type=int, metavar="N", help="network input size (longer side)")
+    p.add_argument("--virtual-camera", action="store_true", help="turn the virtual camera on at start")
+    p.add_argument("--settings", metavar="PATH", help="settings file (default: the user's config folder)")
+
+
+def run(args) -> int:
+    """The full window. Command-line options override the saved settings (and are saved)."""
+    from goselfies.settings import load_settings, settings_path
+
+    ensure_display("the window needs a desktop session (headless: goselfies webcam --no-window)")
+    from .window import MainWindow
+
+    settings = load_settings(args.settings)
+    if args.source:
+        settings.source = args.source
+    if args.camera is not None:
+        settings.camera, settings.source = str(args.camera), ""
+    for name in ("model", "weights", "device", "size"):
+        if getattr(args, name, None):
+            setattr(settings, name, getattr(args, name))
+    if args.virtual_camera:
+        settings.virtual_camera = True
+    app = qt_application()
+    win = MainWindow(settings, settings_file=args.settings or settings_path())
+    timer = _close_on_ctrl_c(win)  # noqa: F841 - kept alive with the window
+    win.show()
+    app.exec()
+    return 0
+
+
+def run_preview(pipeline, settings, title: str = "Go-selfies"):
+    """``goselfies webcam``'s window: preview + overlay + hotkeys around an already built pipeline.
+
+    Returns the pipeline's final stats; a pipeline error becomes a GoSelfiesError."""
+    from .window import MainWindow
+
+    app = qt_application()
+    win = MainWindow(settings, persist=False, controls=False, build=lambda s, say: pipeline,
+                     close_when_done=True)
+    win.setWindowTitle(title)
+    timer = _close_on_ctrl_c(win)  # noqa: F841
+    win.show()
+    app.exec()
+    win.stop()
+    if win.errors:
+        raise GoSelfiesError(win.errors[0])
+    return pipeline.stats()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``goselfies-gui``: the same as ``goselfies gui``."""
+    parser = argparse.ArgumentParser(prog="goselfies-gui", description="Go-selfies live window")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except GoSelfiesError as exc:
+        print(f"goselfies-gui: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
