@@ -112,14 +112,14 @@ class VideoWriter:
     """MP4 writer that writes to a temporary name and renames on a clean close."""
 
     def __init__(self, path: str | Path, fps: float, size: tuple[int, int]):
-        self._atomic = atomic_path(path)
-        self.tmp = self._atomic.__enter__()
         self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix or '.mp4'}")
         self.size = size
         self.frames = 0
         self.writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
         if not self.writer.isOpened():
-            self._atomic.__exit__(GoSelfiesError, None, None)
+            self.tmp.unlink(missing_ok=True)
             raise GoSelfiesError(f"{path}: cannot open for writing an MP4 video")
 
     def write(self, frame: np.ndarray) -> None:
@@ -137,12 +137,9 @@ class VideoWriter:
         self.writer.release()
         self.writer = None
         if ok and self.frames:
-            self._atomic.__exit__(None, None, None)
+            os.replace(self.tmp, self.path)
         else:
-            try:
-                self._atomic.throw(GoSelfiesError("aborted"))
-            except GoSelfiesError:
-                pass
+            self.tmp.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

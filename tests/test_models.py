@@ -1,0 +1,90 @@
+"""Model registry, safetensors weights with metadata, and their failure modes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from goselfies.errors import GoSelfiesError
+from goselfies.models import MODELS, create_model
+from goselfies.weights import load_weights, read_metadata, save_weights
+
+
+def test_registry_names_and_unknown_model_lists_valid_ones():
+    assert {"resunet34", "vgunet16", "lite"} <= set(MODELS)
+    with pytest.raises(GoSelfiesError) as err:
+        create_model("resnet9000")
+    assert "resunet34" in str(err.value) and "lite" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["resunet34", "vgunet16", "lite"])
+def test_models_map_rgb_to_one_logit_channel(name):
+    model = create_model(name).eval()
+    with torch.inference_mode():
+        out = model(torch.zeros(1, 3, 64, 96))
+    assert out.shape == (1, 1, 64, 96)
+
+
+def test_weights_roundtrip_fp16_with_metadata(tmp_path):
+    torch.manual_seed(1)
+    model = create_model("lite")
+    path = save_weights(model, tmp_path / "w.safetensors", "lite", {"train_size": 64, "val_metrics": {"iou": 0.5}})
+    meta = read_metadata(path)
+    assert meta["arch"] == "lite" and meta["train_size"] == 64 and meta["val_metrics"]["iou"] == 0.5
+    assert len(meta["mean"]) == 3
+    state, _ = load_weights(path)
+    assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
+    reloaded = create_model("lite", weights=path)
+    ref = model.state_dict()
+    for k, v in reloaded.state_dict().items():
+        if v.is_floating_point():
+            assert torch.allclose(v, ref[k].half().float())
+
+
+def test_weights_of_another_architecture_are_refused(lite_weights):
+    with pytest.raises(GoSelfiesError, match="weights are for model 'lite', not 'resunet34'"):
+        create_model("resunet34", weights=lite_weights)
+
+
+def test_truncated_and_missing_weights_give_clear_errors(tmp_path, lite_weights):
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes(lite_weights.read_bytes()[: lite_weights.stat().st_size // 2])
+    with pytest.raises(GoSelfiesError, match="cut.safetensors"):
+        create_model("lite", weights=cut)
+    with pytest.raises(GoSelfiesError, match="not found"):
+        create_model("lite", weights=tmp_path / "nope.safetensors")
+
+
+def test_pickle_files_are_never_loaded(tmp_path):
+    evil = tmp_path / "evil.safetensors"
+    torch.save({"x": torch.zeros(1)}, evil)  # a pickle in disguise
+    with pytest.raises(GoSelfiesError, match="not a valid safetensors"):
+        create_model("lite", weights=evil)
+
+
+def test_encoder_init_from_local_file(tmp_path):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(2)
+    donor = create_model("lite")
+    path = tmp_path / "encoder.safetensors"
+    save_file({k: v.contiguous() for k, v in donor.encoder.state_dict().items()}, str(path))
+    torch.manual_seed(3)
+    model = create_model("lite", encoder_weights=path)
+    for k, v in model.encoder.state_dict().items():
+        assert torch.equal(v, donor.encoder.state_dict()[k])
+    with pytest.raises(GoSelfiesError, match="do not fit"):
+        create_model("resunet34", encoder_weights=path)
+
+
+def test_torchvision_imports_beside_cpu_torch():
+    code = (
+        "from goselfies._compat import patch_torchvision; patch_torchvision();"
+        "import torchvision, segmentation_models_pytorch;"
+        "from torchvision.transforms import v2; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
