@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grid": ("training.commands.grid", "the paper's 8-model comparison (Table I) as a markdown table"),
     "export-weights": ("training.commands.export_weights", "export a run's best checkpoint to .safetensors"),
     "coco-import": ("training.commands.coco_import", "person masks from COCO annotations (the paper's rules)"),
+    "export": ("goselfies.commands.export", "export a model to ONNX (dynamic size) for ONNX Runtime"),
+    "benchmark-fps": ("benchmarks.cli", "measure frames per second: model alone or the whole video pipeline"),
 }
 
 

@@ -1,0 +1,120 @@
+"""Model-only engines: one callable per (model, input size, precision, backend, batch size).
+
+Backends: ``torch`` (eager), ``compile`` (``torch.compile``; on CUDA its reduce-overhead mode uses
+CUDA graphs), ``cudagraph`` (our hand-captured CUDA graph from ``goselfies.cuda_engine``, batch 1)
+and ``onnx`` (ONNX Runtime, the CPU backend of the app). A combination that cannot run here
+(fp16 on a CPU, CUDA graphs without a GPU...) is skipped with the reason, never faked.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+BACKENDS = ("torch", "compile", "cudagraph", "onnx")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+class Skip(Exception):
+    """This combination cannot run on this machine; the message says why."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    model: str
+    size: int  # square input side, a multiple of 32
+    precision: str
+    backend: str
+    batch: int
+    device: str  # cpu | cuda
+
+
+@dataclass
+class Engine:
+    spec: EngineSpec
+    run: Callable[[], object]  # one forward pass of one batch
+    sync: Callable[[], None]  # wait for the device
+    setup_s: float  # build/export/compile time, not part of the timings
+    note: str = ""
+
+
+def _sync_for(device: str) -> Callable[[], None]:
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def build_engine(spec: EngineSpec, weights: Path) -> Engine:
+    """Build the engine or raise ``Skip``; compile and CUDA-graph capture happen at warm-up."""
+    cuda = spec.device.startswith("cuda")
+    if spec.size % 32:
+        raise Skip(f"size {spec.size} is not a multiple of 32")
+    if spec.backend == "onnx":
+        return _onnx_engine(spec, weights)
+    if spec.backend not in BACKENDS:
+        raise Skip(f"unknown backend {spec.backend}")
+    if not cuda and spec.precision == "fp16":
+        raise Skip("fp16 is a GPU path (CPU kernels for fp16 are slow or missing)")
+    if spec.backend == "cudagraph" and not cuda:
+        raise Skip("CUDA graphs need a CUDA GPU")
+    if spec.backend == "cudagraph" and spec.batch != 1:
+        raise Skip("CUDA graphs are used at batch 1 only")
+    return _torch_engine(spec, weights)
+
+
+def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
+    import torch
+
+    from goselfies.cuda_engine import GraphedForward, torch_dtype
+    from goselfies.models import create_model
+
+    t0 = time.perf_counter()
+    cuda = spec.device.startswith("cuda")
+    dtype = torch_dtype(spec.precision)
+    model = create_model(spec.model, weights=weights).eval().to(spec.device, dtype)
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+        model = model.to(memory_format=torch.channels_last)
+    x = torch.randn(spec.batch, 3, spec.size, spec.size, device=spec.device).to(dtype)
+    if cuda:
+        x = x.contiguous(memory_format=torch.channels_last)
+    note = ""
+    fn: Callable = model
+    if spec.backend == "compile":
+        fn = torch.compile(model, mode="reduce-overhead" if cuda else "default", dynamic=False)
+        note = "compile time is spent in warm-up"
+    elif spec.backend == "cudagraph":
+        with torch.inference_mode():
+            fn = GraphedForward(model, x)
+
+    def run():
+        with torch.inference_mode():
+            return fn(x)
+
+    return Engine(spec, run, _sync_for(spec.device), time.perf_counter() - t0, note)
+
+
+def _onnx_engine(spec: EngineSpec, weights: Path) -> Engine:
+    from goselfies.onnx_backend import cached_export, make_session, onnxruntime_available
+
+    if not onnxruntime_available():
+        raise Skip("onnxruntime is not installed")
+    if spec.precision != "fp32":
+        raise Skip("the ONNX export is fp32")
+    t0 = time.perf_counter()
+    try:
+        session = make_session(cached_export(spec.model, weights, quiet=True), spec.device)
+    except Exception as exc:  # noqa: BLE001 - e.g. no CUDA provider: a skip, not a crash
+        raise Skip(str(exc)) from None
+    x = np.random.default_rng(0).standard_normal((spec.batch, 3, spec.size, spec.size)).astype(np.float32)
+    threads = session.get_session_options().intra_op_num_threads
+
+    def run():
+        return session.run(["mask"], {"image": x})
+
+    return Engine(spec, run, lambda: None, time.perf_counter() - t0, f"ORT {threads} threads")

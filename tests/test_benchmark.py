@@ -1,0 +1,60 @@
+"""benchmark-fps end to end at CI scale: both modes, table, JSON, CSV and PNG; clean errors."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from benchmarks.cli import main as benchmark_main
+from goselfies.cli import main
+
+
+@pytest.fixture(autouse=True)
+def onnx_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GOSELFIES_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "onnx-cache"))
+
+
+def test_quick_run_writes_table_json_csv_and_chart(lite_weights, tmp_path, capsys):
+    out = tmp_path / "bench"
+    rc = main(["benchmark-fps", "--quick", "--weights", f"lite={lite_weights}", "--sizes", "64",
+               "--resize", "160x120", "--frames", "4", "-o", str(out)])
+    assert rc == 0
+    table = capsys.readouterr().out
+    assert "median ms" in table and "pipeline" in table and "model" in table
+    data = json.loads((out / "results.json").read_text())
+    assert data["machine"]["usable_cores"] >= 1 and data["machine"]["versions"]["torch"]
+    rows = [r for r in data["results"] if not r["skipped"]]
+    modes = {(r["mode"], r["model"], r["backend"]) for r in rows}
+    assert {("model", "lite", "torch"), ("model", "lite", "onnx"), ("pipeline", "lite", "onnx")} <= modes
+    for r in rows:
+        assert r["fps"] > 0 and r["median_ms"] <= r["p90_ms"] <= r["p99_ms"] + 1e-9
+    pipe = next(r for r in rows if r["mode"] == "pipeline" and r["backend"] == "onnx")
+    assert pipe["frame"] == "160x120" and pipe["n"] == 4
+    assert {"decode", "segment", "composite", "encode", "segment.infer"} <= set(pipe["stages_ms"])
+    if any(r["model"] == "mediapipe" for r in rows):  # the optional reference, when installed
+        assert pipe["ratio_to_mediapipe"] > 0
+    with open(out / "results.csv") as f:
+        assert len(list(csv.DictReader(f))) == len(data["results"])
+    assert (out / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(out.glob(".benchmark-*.mp4"))  # the scratch encode is cleaned up
+
+
+def test_impossible_combinations_are_skipped_not_faked(lite_weights, tmp_path, capsys):
+    rc = benchmark_main(["model", "--quick", "--device", "cpu", "--weights", f"lite={lite_weights}", "--sizes", "64",
+                         "--precisions", "fp16", "--backends", "torch,cudagraph", "--mediapipe", "off", "-o", str(tmp_path)])
+    assert rc == 0
+    rows = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert rows and all(r["skipped"] for r in rows)
+
+
+def test_help_explains_modes_and_bad_input_is_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        benchmark_main(["--help"])
+    text = capsys.readouterr().out
+    for word in ("pipeline", "MediaPipe", "--quick", "p99", "results.csv", "random"):
+        assert word in text
+    assert benchmark_main(["--models", "nope", "-o", str(tmp_path)]) == 1
+    assert benchmark_main(["pipeline", "--video", str(tmp_path / "missing.mp4"), "-o", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown model" in err and "no such video" in err and "Traceback" not in err

@@ -1,0 +1,108 @@
+"""The CUDA engine: fp16 agrees with fp32, CUDA graphs agree with eager, GPU compositing agrees with
+the CPU blend, and benchmark-fps runs its GPU backends. Skipped without a CUDA GPU (as in CI)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none found)"),
+]
+
+SAMPLES = Path(__file__).resolve().parents[1] / "goselfies" / "assets" / "samples"
+
+
+def frames() -> list[np.ndarray]:
+    from goselfies.media import read_image
+
+    return [read_image(p) for p in sorted(SAMPLES.glob("*.jpg"))]
+
+
+def trained_weights() -> tuple[str, Path]:
+    """A fp16-vs-fp32 comparison only means something on a trained model (random logits sit at 0.5)."""
+    from goselfies.weights import shipped_weights
+
+    for name in ("resunet34", "lite"):
+        path = shipped_weights(name)
+        if path:
+            return name, path
+    pytest.skip("no shipped (trained) weights in goselfies/assets/models")
+
+
+def engine(name: str, weights: Path, precision: str, graphs: bool, size: int = 512):
+    from goselfies.cuda_engine import CudaEngine
+    from goselfies.models import create_model
+    from goselfies.segmenter import padded
+    from goselfies.weights import MEAN, STD
+
+    def geometry(h: int, w: int):
+        scale = size / max(h, w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        return nh, nw, padded(nh), padded(nw)
+
+    return CudaEngine(create_model(name, weights=weights), MEAN, STD, geometry, precision=precision, graphs=graphs)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a >= 0.5, b >= 0.5
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def test_fp16_masks_match_fp32():
+    name, weights = trained_weights()
+    fp16, fp32 = engine(name, weights, "fp16", graphs=True), engine(name, weights, "fp32", graphs=False)
+    for frame in frames():
+        assert iou(fp16.mask(frame), fp32.mask(frame)) >= 0.99
+
+
+def test_cuda_graph_replay_matches_eager(lite_weights):
+    graphed, eager = engine("lite", lite_weights, "fp16", True, 256), engine("lite", lite_weights, "fp16", False, 256)
+    for frame in frames() + frames():  # second pass replays the captured graphs
+        assert np.abs(graphed.mask(frame) - eager.mask(frame)).max() < 2e-3
+    assert any(g is not None for g in graphed._graphs.values())
+
+
+def test_gpu_composite_matches_cpu_blend(lite_weights):
+    from goselfies.backgrounds import blend
+
+    eng = engine("lite", lite_weights, "fp32", False, 256)
+    frame = frames()[0]
+    colour = (40, 200, 90)
+    gpu = eng.composite(frame, colour)
+    bg = np.empty_like(frame)
+    bg[:] = colour
+    cpu = blend(frame, bg, eng.mask(frame))
+    assert gpu.shape == frame.shape and gpu.dtype == np.uint8
+    assert np.abs(gpu.astype(int) - cpu.astype(int)).max() <= 2
+    image_bg = np.ascontiguousarray(frame[::-1])
+    assert np.abs(eng.composite(frame, image_bg).astype(int) - blend(frame, image_bg, eng.mask(frame)).astype(int)).max() <= 2
+
+
+def test_segmenter_on_cuda_matches_cpu(lite_weights):
+    from goselfies.segmenter import Segmenter, SegmenterConfig
+
+    gpu = Segmenter(SegmenterConfig(weights=lite_weights, device="cuda", backend="auto", size=256), quiet=True)
+    cpu = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend="torch", size=256), quiet=True)
+    assert "(torch, cuda)" in gpu.describe()  # auto picks torch on a GPU
+    frame = frames()[0]
+    assert np.abs(gpu(frame) - cpu(frame)).mean() < 0.02
+
+
+def test_benchmark_gpu_backends(lite_weights, tmp_path):
+    import json
+
+    from benchmarks.cli import main
+
+    rc = main(["model", "--device", "cuda", "--weights", f"lite={lite_weights}", "--sizes", "256",
+               "--precisions", "fp16,bf16", "--backends", "torch,cudagraph,onnx", "--batch-sizes", "1,4",
+               "--iters", "5", "--warmup", "2", "--mediapipe", "off", "-o", str(tmp_path)])
+    assert rc == 0
+    rows = json.loads((tmp_path / "results.json").read_text())["results"]
+    timed = {(r["backend"], r["precision"], r["batch"]) for r in rows if not r["skipped"]}
+    assert {("torch", "fp16", 1), ("cudagraph", "fp16", 1), ("torch", "bf16", 4)} <= timed
