@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -82,10 +83,11 @@ def resolve_pretrained(model: str, spec: GridSpec, cache: dict) -> str:
                 cache[model] = str(path)
                 return str(path)
             tried.append(path.name)
+    enc = MODELS[model][1]
     offline = spec.offline or os.environ.get("HF_HUB_OFFLINE") == "1"
-    where = f" (no {' or '.join(tried)} in {spec.encoder_weights_dir})" if tried else ""
+    where = f"no {' or '.join(tried)} in {spec.encoder_weights_dir}" if tried else f"no --encoder-weights-dir with {enc}.safetensors"
     if offline:
-        err = GoSelfiesError(f"no ImageNet weights for the {MODELS[model][1]} encoder{where}; downloads off")
+        err = GoSelfiesError(f"no ImageNet weights for the {enc} encoder ({where}; downloads off)")
     else:
         from goselfies.models import create_model
 
@@ -94,7 +96,9 @@ def resolve_pretrained(model: str, spec: GridSpec, cache: dict) -> str:
             cache[model] = "imagenet"
             return "imagenet"
         except GoSelfiesError as exc:
-            err = GoSelfiesError(f"ImageNet download failed for the {MODELS[model][1]} encoder{where}: {exc}")
+            why = re.search(r"\(([^)]*)\)", str(exc))
+            err = GoSelfiesError(f"no ImageNet weights for the {enc} encoder ({where}; download failed: "
+                                 f"{why.group(1) if why else exc})")
     cache[model] = err
     raise err
 

@@ -154,6 +154,10 @@ def plot_lr_find(result: LRFindResult, path: str | Path, title: str = "") -> Pat
     lo, hi = result.suggested_range
     ax.axvspan(lo, hi, color="green", alpha=0.2, label=f"suggested LR {result.suggested_lr:.2e} (max/4..max/3)")
     ax.set_xscale("log")
+    # Keep the interesting part readable: a diverging tail would squash the curve flat.
+    top = max(result.smoothed[: ri + 1])
+    low = min(min(result.smoothed), min(result.losses))
+    ax.set_ylim(low - 0.05 * abs(low), top + 0.5 * (top - low) + 1e-9)
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     ax.set_title(title or "learning-rate range test")

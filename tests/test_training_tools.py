@@ -1,0 +1,260 @@
+"""LR range test, the 8-model grid (--quick) and the COCO importer."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from goselfies.errors import GoSelfiesError
+
+from test_training import _one_thread, assert_one_line_error, cli, make_pairs  # noqa: F401 (fixture)
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def tiny(data_dir, tmp_path_factory) -> Path:
+    return make_pairs(data_dir, tmp_path_factory.mktemp("tiny_tools"), 6)
+
+
+# ---------------------------------------------------------------- LR range test
+def test_markers_on_a_known_curve():
+    from training.lr_find import find_markers, lr_schedule
+
+    lrs = [lr_schedule(i, 61, 1e-6, 1.0) for i in range(61)]  # 10 steps per decade
+    assert lrs[0] == pytest.approx(1e-6) and lrs[-1] == pytest.approx(1.0) and lrs[30] == pytest.approx(1e-3)
+
+    def loss(lr):  # flat, falls between 1e-4 and 1e-2, rises after
+        if lr <= 1e-4:
+            return 1.0
+        if lr <= 1e-2:
+            return 1.0 - 0.8 * math.log10(lr / 1e-4) / 2
+        return 0.2 + 3 * math.log10(lr / 1e-2)
+
+    fall, rise = find_markers(lrs, [loss(lr) for lr in lrs])
+    assert lrs[fall] == pytest.approx(1e-4, rel=0.3)
+    assert lrs[rise] == pytest.approx(1e-2, rel=0.01)
+
+
+def test_range_test_restores_model_and_optimizer_and_suggests_a_third_of_max(tiny):
+    from goselfies.models import create_model
+    from training.data import PairDataset, find_pairs
+    from training.lr_find import lr_range_test
+    from training.trainer import loss_fn
+
+    torch.manual_seed(0)
+    model = create_model("lite")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loader = torch.utils.data.DataLoader(PairDataset(find_pairs(tiny), 64, augment=True), batch_size=2)
+    x, y = next(iter(loader))  # one real step first, so Adam has state worth restoring
+    loss_fn(model(x), y, True).backward()
+    opt.step()
+    before_model = {k: v.clone() for k, v in model.state_dict().items()}
+    before_opt = opt.state_dict()
+    before_opt = {"state": {k: {n: t.clone() for n, t in s.items()} for k, s in before_opt["state"].items()},
+                  "lr": [g["lr"] for g in before_opt["param_groups"]]}
+    rng = torch.get_rng_state()
+
+    r = lr_range_test(model, opt, loader, lambda o, t: loss_fn(o, t, True), 1e-5, 1.0, steps=8)
+
+    assert len(r.lrs) == len(r.losses) == len(r.smoothed) <= 8
+    assert r.lrs[0] == pytest.approx(1e-5)
+    assert r.fall_lr <= r.rise_lr
+    assert r.suggested_lr == pytest.approx(r.rise_lr / 3)
+    assert r.suggested_range == pytest.approx((r.rise_lr / 4, r.rise_lr / 3))
+    after = model.state_dict()
+    assert all(torch.equal(before_model[k], after[k]) for k in before_model)
+    now = opt.state_dict()
+    assert [g["lr"] for g in now["param_groups"]] == before_opt["lr"]
+    assert now["state"].keys() == before_opt["state"].keys()
+    assert all(torch.equal(before_opt["state"][k][n], now["state"][k][n])
+               for k in before_opt["state"] for n in before_opt["state"][k])
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert model.training
+
+
+def test_lr_find_cli_writes_plot_and_suggestion(tiny, tmp_path, capsys):
+    png = tmp_path / "lr" / "find.png"
+    rc, out, err = cli(capsys, "lr-find", "--data", tiny, "--model", "lite", "--size", 64, "--batch", 2,
+                       "--steps", 6, "--start-lr", 1e-5, "--end-lr", 1e-1, "--device", "cpu", "-o", png)
+    assert rc == 0, err
+    assert png.is_file() and png.stat().st_size > 5000
+    rows = (tmp_path / "lr" / "find.csv").read_text().splitlines()
+    assert rows[0] == "lr,loss,smoothed" and len(rows) >= 4
+    assert "starts falling at LR" in out and "starts rising at LR" in out and "suggested LR" in out
+
+    rc, _, err = cli(capsys, "lr-find", "--data", tiny, "--model", "lite", "--size", 64, "--start-lr", 1,
+                     "--end-lr", 1e-3, "-o", png)
+    assert_one_line_error(rc, err, "lr-find", "start LR < end LR")
+
+
+# ---------------------------------------------------------------- grid
+def test_grid_quick_writes_table_and_marks_unavailable_pretrained_rows(tiny, tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    from goselfies.models import create_model
+
+    # A local "ImageNet" ResNet34 encoder (random here): its pretrained rows run, VGG16's cannot.
+    weights_dir = tmp_path / "enc"
+    weights_dir.mkdir()
+    enc = create_model("resunet34").encoder.state_dict()
+    save_file({k: v.contiguous() for k, v in enc.items()}, str(weights_dir / "resnet34.safetensors"))
+
+    out = tmp_path / "grid"
+    rc, stdout, err = cli(capsys, "grid", "--data", tiny, "--test", tiny, "--quick", "--offline",
+                          "--encoder-weights-dir", weights_dir, "--out", out, "--device", "cpu")
+    assert rc == 0, err
+    table = (out / "table.md").read_text()
+    assert table in stdout
+    rows = [l for l in table.splitlines() if l.startswith("| ") and not l.startswith("| Model")]
+    names = [r.split("|")[1].strip() for r in rows]
+    assert names == ["Vgg16-128", "Vgg16-128-pretrain", "Vgg16-512", "Vgg16-512-pretrain",
+                     "Resnet34-128", "Resnet34-128-pretrain", "Resnet34-512", "Resnet34-512-pretrain"]
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")[2:-1]]
+        if row.startswith("| Vgg16-") and "pretrain" in row:
+            assert cells[0].startswith("not run: no ImageNet weights for the vgg16 encoder"), row
+            assert cells[1:] == ["", "", ""]
+        else:
+            assert all(float(c.strip("*")) >= 0 for c in cells), row  # four real numbers
+    assert "Quick scale" in table and "| Model | Training loss | Testing loss | Testing accuracy | Testing Dice |" in table
+    grid = json.loads((out / "grid.json").read_text())
+    pre = [r for r in grid["rows"] if r["name"] == "Resnet34-512-pretrain"][0]
+    assert pre["status"] == "ok" and pre["encoder_weights"].endswith("resnet34.safetensors") and pre["trained_size"] == 64
+    # the pretrained row really started from the local encoder file
+    cfg = json.loads((out / "Resnet34-128-pretrain" / "config.json").read_text())
+    assert cfg["encoder_weights"].endswith("resnet34.safetensors") and cfg["size"] == 32
+
+
+def test_markdown_table_bolds_the_best_and_never_fakes_missing_rows():
+    from training.grid import GridRow, GridSpec, markdown_table
+
+    rows = [GridRow("Resnet34-128", "resunet34", 128, 128, False, train_loss=0.2, test_loss=0.3, accuracy=0.9, dice=0.8),
+            GridRow("Resnet34-512", "resunet34", 512, 512, False, train_loss=0.1, test_loss=0.4, accuracy=0.95, dice=0.7),
+            GridRow("Resnet34-512-pretrain", "resunet34", 512, 512, True, status="not run: offline | no file")]
+    table = markdown_table(rows, GridSpec(data=["d"], out="o"))
+    assert "| Resnet34-128 | 0.2000 | **0.3000** | 0.9000 | **0.8000** |" in table
+    assert "| Resnet34-512 | **0.1000** | 0.4000 | **0.9500** | 0.7000 |" in table
+    assert "| Resnet34-512-pretrain | not run: offline / no file | | | |" in table
+    assert "Validation loss" in table  # no --test folder: says what was scored
+
+
+# ---------------------------------------------------------------- COCO importer
+def test_rle_codec_round_trip_and_reference_string():
+    from training.coco import rle_decode, rle_encode
+
+    # uncompressed counts, by hand: column-major runs 0,1,1 | 0,0,0
+    assert rle_decode({"size": [2, 3], "counts": [1, 2, 3]}).tolist() == [[0, 1, 0], [1, 0, 0]]
+    rng = np.random.default_rng(0)
+    masks = [np.zeros((7, 5)), np.ones((7, 5)), rng.random((40, 33)) > 0.5, rng.random((64, 48)) > 0.97]
+    big = np.zeros((300, 200), bool)
+    big[30:250, 40:190] = True  # runs longer than 32 need several 5-bit groups
+    masks.append(big)
+    for m in masks:
+        rle = rle_encode(m)
+        assert isinstance(rle["counts"], str)
+        assert np.array_equal(rle_decode(rle), m.astype(np.uint8))
+    # A string written by pycocotools (50x70 example in the armengot/COCOtoolsFORK README):
+    # our decoder must cover every pixel and our encoder must give back the same bytes.
+    ref = ("0g05b08J4M2N2NA^O1`0OCO=0E090H080IO68DH;>@C>a0_O_O`0j0OWOF<:CM72I24NL43JM92FN;1ENKO72L0LO91J0MO92INO0"
+           "NO122OO0M031O000NO31OO11MO40N011MO41MO21L06OL021L06OL021L06OL021L060J040L060J040L060J040L060J040L060J04"
+           "0L060J040L060KO31L060KO31L06OL021L06OL021L06OL021MO41MO21MO40N100NO310O00M0310O00NO1220NO92IONO91KOMO72"
+           "M0<1EO:2GN63KM34OLM73JF<;=1G_O_Ob0=AC`07EH=1IO71H090F0:1DO>1_O1b0>2N2N3L6H]O")
+    m = rle_decode({"size": [50, 70], "counts": ref})
+    assert m.shape == (50, 70) and 0 < m.sum() < 50 * 70
+    assert rle_encode(m)["counts"] == ref
+    with pytest.raises(GoSelfiesError, match="cover"):
+        rle_decode({"size": [4, 4], "counts": [3, 2]})
+
+
+def _rect(x0, y0, x1, y1) -> list[list[float]]:
+    return [[x0, y0, x1, y0, x1, y1, x0, y1]]
+
+
+def test_coco_import_applies_the_papers_rules(tmp_path, capsys):
+    from training.coco import rle_encode
+
+    W, H = 100, 80
+    images_dir = tmp_path / "coco_images"
+    images_dir.mkdir()
+    names = ["zero", "one", "two", "three", "small", "crowd", "missing", "two_small", "rle_list"]
+    images = [{"id": i + 1, "file_name": f"{n}.jpg", "width": W, "height": H} for i, n in enumerate(names)]
+    rng = np.random.default_rng(1)
+    for n in names:
+        if n != "missing":
+            cv2.imwrite(str(images_dir / f"{n}.jpg"), rng.integers(0, 255, (H, W, 3), dtype=np.uint8))
+    right = np.zeros((H, W), bool)
+    right[:, 60:] = True  # 40 % of the image
+    list_rle = {"size": [H, W], "counts": [H * 50, H * 40, H * 10]}  # columns 50..89: 40 %
+    anns = []
+
+    def ann(image, seg, cat=1, crowd=0):
+        anns.append({"id": len(anns) + 1, "image_id": names.index(image) + 1, "category_id": cat,
+                     "segmentation": seg, "iscrowd": crowd})
+
+    ann("zero", _rect(0, 0, 99, 79), cat=18)  # a dog only
+    ann("one", _rect(0, 0, 49, 79))  # 50 %
+    ann("two", _rect(0, 0, 29, 79))  # 30 % polygon ...
+    ann("two", rle_encode(right))  # ... + 40 % compressed RLE
+    for x in (0, 30, 60):
+        ann("three", _rect(x, 0, x + 29, 79))
+    ann("small", _rect(0, 0, 9, 79))  # 10 %
+    ann("crowd", _rect(0, 0, 49, 79))
+    ann("crowd", {"size": [H, W], "counts": [H * 60, H * 30, H * 10]}, crowd=1)
+    ann("missing", _rect(0, 0, 79, 79))
+    ann("two_small", _rect(0, 0, 9, 79))
+    ann("two_small", _rect(50, 0, 59, 79))
+    ann("rle_list", list_rle)
+    annotations = tmp_path / "instances.json"
+    annotations.write_text(json.dumps({
+        "images": images, "annotations": anns,
+        "categories": [{"id": 1, "name": "person"}, {"id": 18, "name": "dog"}],
+    }))
+
+    out = tmp_path / "out"
+    rc, stdout, err = cli(capsys, "coco-import", annotations, images_dir, out)
+    assert rc == 0, err
+    assert "3 of 9 images kept" in stdout
+    for reason in ("1 without people", "2 with too many people", "2 with foreground under 30%",
+                   "1 missing or unreadable image file"):
+        assert reason in stdout, stdout
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["one.jpg", "rle_list.jpg", "two.jpg"]
+    assert sorted(p.name for p in (out / "masks").iterdir()) == ["one.png", "rle_list.png", "two.png"]
+    assert (out / "images" / "one.jpg").read_bytes() == (images_dir / "one.jpg").read_bytes()
+    two = cv2.imread(str(out / "masks" / "two.png"), cv2.IMREAD_UNCHANGED)
+    assert two.shape == (H, W) and set(np.unique(two).tolist()) == {0, 255}
+    assert (two[:, :30] == 255).all() and (two[:, 30:60] == 0).all() and (two[:, 60:] == 255).all()
+    rle_mask = cv2.imread(str(out / "masks" / "rle_list.png"), cv2.IMREAD_UNCHANGED)
+    assert (rle_mask[:, 50:90] == 255).all() and (rle_mask[:, :50] == 0).all() and (rle_mask[:, 90:] == 0).all()
+    one = cv2.imread(str(out / "masks" / "one.png"), cv2.IMREAD_UNCHANGED)
+    assert abs((one > 0).mean() - 0.5) < 0.02
+
+    # the output is a valid training folder
+    from training.data import find_pairs
+
+    assert len(find_pairs(out)) == 3
+
+    # looser rules keep more: 3 people allowed, 10 % foreground enough
+    rc, stdout, _ = cli(capsys, "coco-import", annotations, images_dir, tmp_path / "loose",
+                        "--max-people", 3, "--min-foreground", 0.1)
+    assert rc == 0 and "6 of 9 images kept" in stdout
+
+
+def test_coco_import_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2")
+    rc, _, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
+    assert_one_line_error(rc, err, "coco-import", "not a readable COCO JSON")
+    bad.write_text(json.dumps({"images": [], "annotations": [], "categories": [{"id": 3, "name": "car"}]}))
+    rc, _, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
+    assert_one_line_error(rc, err, "coco-import", "no 'person' category")
+    rc, _, err = cli(capsys, "coco-import", tmp_path / "none.json", tmp_path, tmp_path / "o")
+    assert_one_line_error(rc, err, "coco-import", "no such annotations file")
+    bad.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
+                               "annotations": [], "categories": [{"id": 1, "name": "person"}]}))
+    rc, out, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
+    assert_one_line_error(rc, err, "coco-import", "no image met the selection rules")
