@@ -187,9 +187,9 @@ class Pipeline:
         if frame.lost:
             self.lost_frames += 1
             self.smoother.reset()
-            return frame.image, FrameInfo(frame.seq, frame.timestamp, True, False, 0)
+            return frame.image, FrameInfo(frame.seq, frame.timestamp, True, False, 0, frame.image)
         if not self.effect:
-            return frame.image, FrameInfo(frame.seq, frame.timestamp, False, False, 0)
+            return frame.image, FrameInfo(frame.seq, frame.timestamp, False, False, 0, frame.image)
         with self._seg_cond:
             self._seg_frame = frame
             self._seg_cond.notify_all()
@@ -204,7 +204,7 @@ class Pipeline:
             self.mask_reused += 1
         with self.timings.measure("composite"):
             out = self.background.composite(img, mask)
-        return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag)
+        return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag, img, mask)
 
     def _wait_mask(self, seq: int) -> tuple[int, np.ndarray | None]:
         """This frame's own mask if it comes within the budget, else the newest mask there is."""

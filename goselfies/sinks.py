@@ -6,7 +6,7 @@ image. New outputs register with ``@register_sink(name)``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -22,6 +22,9 @@ class FrameInfo:
     lost: bool  # a 'camera lost' frame
     effect: bool  # the background effect was applied
     mask_lag: int  # how many capture frames older than the frame the mask is (0 = its own mask)
+    # read-only views for sinks that show or check more than the output; copy them to keep them
+    input: np.ndarray | None = field(default=None, repr=False, compare=False)  # the camera frame
+    mask: np.ndarray | None = field(default=None, repr=False, compare=False)  # the mask composited with
 
 
 class Sink(Protocol):

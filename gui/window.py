@@ -298,13 +298,13 @@ class MainWindow(QMainWindow):
             w.blockSignals(True)
         self.camera_box.clear()
         for i in range(CAMERAS):
-            self.camera_box.addItem(f"Camera {i}", ("camera", str(i)))
+            self.camera_box.addItem(f"Camera {i}", f"camera:{i}")
         if not s.camera.isdigit() or int(s.camera) >= CAMERAS:
-            self.camera_box.addItem(f"Camera {s.camera}", ("camera", s.camera))
+            self.camera_box.addItem(f"Camera {s.camera}", f"camera:{s.camera}")
         if s.source:
-            self.camera_box.addItem(f"File: {Path(s.source).name}", ("file", s.source))
-        self.camera_box.addItem("Video file...", ("pick", ""))
-        current = ("file", s.source) if s.source else ("camera", s.camera)
+            self.camera_box.addItem(f"File: {Path(s.source).name}", f"file:{s.source}")
+        self.camera_box.addItem("Video file...", "pick:")
+        current = f"file:{s.source}" if s.source else f"camera:{s.camera}"
         self.camera_box.setCurrentIndex(max(0, self.camera_box.findData(current)))
         self.model_box.setCurrentIndex(max(0, self.model_box.findText(s.model)))
         self.background_box.setCurrentIndex(max(0, self.background_box.findData(s.background)))
@@ -323,7 +323,7 @@ class MainWindow(QMainWindow):
         self.color_button.setStyleSheet(f"background-color: {s.color}")
 
     def _camera_chosen(self, index: int) -> None:
-        kind, value = self.camera_box.itemData(index)
+        kind, _, value = str(self.camera_box.itemData(index)).partition(":")
         if kind == "pick":
             path, _ = QFileDialog.getOpenFileName(self, "Play a video file as the camera", "",
                                                   "Videos (*.mp4 *.avi *.mov *.mkv *.webm);;All files (*)")

@@ -1,0 +1,265 @@
+"""The window as a real Qt window (QT_QPA_PLATFORM=offscreen, set in conftest): frames arrive from the
+worker thread, a screenshot shows the composited frame at the right aspect ratio, hotkeys change the
+state (and the settings file), and closing stops the worker and releases the source."""
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6.QtWidgets")
+
+from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+
+from goselfies.capture import Capture  # noqa: E402
+from goselfies.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from goselfies.settings import LiveSettings, load_settings, save_settings  # noqa: E402
+from gui.app import qt_application  # noqa: E402
+from gui.preview import fit_rect  # noqa: E402
+from gui.window import MainWindow, pipeline_from_settings  # noqa: E402
+from livefakes import SOURCE_BGR, HalfMask, SyntheticSource  # noqa: E402
+
+RED_RGB = (255, 0, 0)
+SOURCE_RGB = SOURCE_BGR[::-1]
+
+
+@pytest.fixture(scope="module")
+def app():
+    return qt_application()
+
+
+def qwait(ms: int) -> None:
+    """Run the Qt event loop for ``ms``. (QTest.qWait holds the GIL in PySide6 and would starve the
+    pipeline's threads; a QEventLoop releases it, as the real app.exec() does.)"""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def qwait_until(cond, timeout=10.0) -> bool:
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        if cond():
+            return True
+        qwait(20)
+    return cond()
+
+
+def grab(widget) -> np.ndarray:
+    """A screenshot of the widget as an RGB array."""
+    img = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+    return arr[:, : w * 3].reshape(h, w, 3).copy()
+
+
+class Fakes:
+    """A build function with a synthetic 16:9 camera and a half/half mask; remembers its sources."""
+
+    def __init__(self, width=320, height=180):
+        self.size = (width, height)
+        self.sources: list[SyntheticSource] = []
+
+    def __call__(self, settings, say):
+        return pipeline_from_settings(settings, say, source_factory=self._source,
+                                      segmenter_factory=lambda s: HalfMask())
+
+    def _source(self, settings):
+        src = SyntheticSource(*self.size, fps=30)
+        self.sources.append(src)
+        return src
+
+
+def red_settings(**kw) -> LiveSettings:
+    return LiveSettings(background="color", color="#ff0000", smoothing=0.0, **kw)
+
+
+def test_screenshot_shows_composited_frame_not_stretched(app, tmp_path):
+    fakes = Fakes(320, 180)
+    win = MainWindow(red_settings(), settings_file=tmp_path / "gui.json", build=fakes)
+    win.show()
+    try:
+        assert qwait_until(lambda: win.preview.frames_shown >= 3), win.errors
+        qwait(50)
+        shot = grab(win.preview)
+        r = win.preview.image_rect()
+        assert r.width() > 100
+        assert abs(r.width() / r.height() - 16 / 9) < 0.02  # the frame's aspect ratio, never stretched
+        # sample the lower half (the overlay sits top-left), away from the edges
+        y = r.top() + int(r.height() * 0.75)
+        left = shot[y, r.left() + r.width() // 4]
+        right = shot[y, r.left() + 3 * r.width() // 4]
+        assert np.abs(left.astype(int) - SOURCE_RGB).max() <= 3  # the person: camera pixels
+        assert np.abs(right.astype(int) - RED_RGB).max() <= 3  # the background: replaced
+        outside = shot[y, r.left() - 3] if r.left() >= 3 else shot[r.top() - 3, r.left() + 5]
+        assert (outside <= 3).all()  # letterbox bars are black, the frame is not stretched into them
+        assert any("fps" in line for line in win.preview.overlay) or qwait_until(
+            lambda: any("fps" in line for line in win.preview.overlay), 2)
+        assert any(line.startswith("segment") for line in win.preview.overlay)
+    finally:
+        win.close()
+    assert not win.worker and fakes.sources[0].released
+
+
+def test_hotkeys_change_state_pipeline_and_saved_settings(app, tmp_path):
+    fakes = Fakes()
+    path = tmp_path / "gui.json"
+    win = MainWindow(red_settings(), settings_file=path, build=fakes)
+    win.show()
+    try:
+        assert qwait_until(lambda: win.preview.frames_shown >= 2), win.errors
+        p = win.pipeline
+        QTest.keyClick(win, Qt.Key.Key_Space)
+        assert win.settings.effect is False and p.effect is False
+        n = win.preview.frames_shown
+        assert qwait_until(lambda: win.preview.frames_shown >= n + 3)
+        shot, r = grab(win.preview), win.preview.image_rect()
+        right = shot[r.top() + int(r.height() * 0.75), r.left() + 3 * r.width() // 4]
+        assert np.abs(right.astype(int) - SOURCE_RGB).max() <= 3  # effect off: the raw camera
+        assert not win.effect_check.isChecked()
+        QTest.keyClick(win, Qt.Key.Key_Space)
+        assert p.effect is True
+        QTest.keyClick(win, Qt.Key.Key_M)
+        assert win.settings.mirror and p.capture.mirror and win.mirror_check.isChecked()
+        QTest.keyClick(win, Qt.Key.Key_B)
+        assert win.settings.background == "transparent"  # color -> (no image/video chosen) -> transparent
+        assert p.background.spec == "transparent"
+        QTest.keyClick(win, Qt.Key.Key_B)
+        assert win.settings.background == "green" and p.background.spec == "color:green"
+        saved = json.loads(path.read_text())
+        assert saved["mirror"] is True and saved["background"] == "green" and saved["effect"] is True
+        QTest.keyClick(win, Qt.Key.Key_Q)
+        assert qwait_until(lambda: not win.isVisible(), 3)
+    finally:
+        win.close()
+    assert win.worker is None and fakes.sources[0].released
+    again = load_settings(path)  # settings persist between runs
+    assert again.mirror is True and again.background == "green"
+
+
+def test_escape_closes_and_releases(app, tmp_path):
+    fakes = Fakes()
+    win = MainWindow(red_settings(), settings_file=tmp_path / "gui.json", build=fakes)
+    closed = []
+    win.closed.connect(lambda: closed.append(True))
+    win.show()
+    assert qwait_until(lambda: win.preview.frames_shown >= 1), win.errors
+    worker = win.worker
+    QTest.keyClick(win, Qt.Key.Key_Escape)
+    assert qwait_until(lambda: closed, 3)
+    assert not worker.running and fakes.sources[0].released
+
+
+def test_controls_change_the_running_pipeline(app, tmp_path):
+    fakes = Fakes()
+    win = MainWindow(red_settings(), settings_file=tmp_path / "gui.json", build=fakes)
+    win.show()
+    try:
+        assert qwait_until(lambda: win.preview.frames_shown >= 1), win.errors
+        p = win.pipeline
+        win.smoothing_slider.setValue(70)
+        assert p.smoother.strength == pytest.approx(0.7)
+        win.threshold_slider.setValue(50)
+        assert p.post.threshold == pytest.approx(0.5)
+        win.feather_spin.setValue(3.0)
+        assert p.post.feather == pytest.approx(3.0)
+        win.background_box.setCurrentIndex(win.background_box.findData("blur"))
+        win.background_box.activated.emit(win.background_box.currentIndex())
+        assert p.background.spec.startswith("blur")
+        win.blur_slider.setValue(30)
+        assert p.background.spec == "blur:30"
+        assert not win.color_button.isEnabled() and win.blur_slider.isEnabled()
+    finally:
+        win.close()
+
+
+def test_virtual_camera_toggle_without_device_keeps_window_running(app, tmp_path, monkeypatch, capsys):
+    import pyvirtualcam
+    from pyvirtualcam import camera
+
+    from goselfies import virtualcam
+
+    class NoDevice:
+        def __init__(self, **kw):
+            raise RuntimeError("No v4l2 loopback device found")
+
+    monkeypatch.setattr(camera, "BACKENDS", {"none": NoDevice})
+    monkeypatch.setattr(virtualcam, "_help_printed", False)
+    assert pyvirtualcam.Camera  # the real API is what the sink calls
+    win = MainWindow(red_settings(), settings_file=tmp_path / "gui.json", build=Fakes())
+    win.show()
+    try:
+        assert qwait_until(lambda: win.preview.frames_shown >= 1), win.errors
+        win.vcam_check.setChecked(True)
+        assert win.pipeline.sink("virtualcam") is not None
+        n = win.preview.frames_shown
+        assert qwait_until(lambda: win.preview.frames_shown >= n + 5)  # still running
+        assert qwait_until(lambda: "virtual camera" in win.statusBar().currentMessage(), 3)
+        win.vcam_check.setChecked(False)
+        assert win.pipeline.sink("virtualcam") is None
+    finally:
+        win.close()
+    assert "modprobe v4l2loopback" in capsys.readouterr().err
+
+
+def test_real_segmenter_on_the_desk_video(app, tmp_path, data_dir, lite_weights):
+    """The default build path: a video file as the camera and the real network, loaded in the worker."""
+    video = data_dir / "videos" / "desk_960x540.mp4"
+    s = LiveSettings(source=str(video), weights=str(lite_weights), size=64, device="cpu", background="blur")
+    win = MainWindow(s, settings_file=tmp_path / "gui.json")
+    win.show()
+    try:
+        assert qwait_until(lambda: win.preview.frames_shown >= 3, 30), win.errors
+        assert win.preview.frame_size() == (960, 540)
+        r = win.preview.image_rect()
+        assert abs(r.width() / r.height() - 960 / 540) < 0.02
+        source = win.pipeline.capture.source
+    finally:
+        win.close()
+    assert source._reader is None  # the video file was released
+
+
+def test_errors_are_shown_not_raised(app, tmp_path):
+    s = LiveSettings(source=str(tmp_path / "missing.mp4"))
+    win = MainWindow(s, settings_file=tmp_path / "gui.json")
+    win.show()
+    try:
+        assert qwait_until(lambda: win.errors, 5)
+        assert "no such video file" in win.errors[0] and "no such video file" in win.preview.message
+        assert win.isVisible()
+    finally:
+        win.close()
+
+
+def test_webcam_preview_mode_closes_when_frames_done(app):
+    from gui.app import run_preview
+
+    src = SyntheticSource(fps=60)
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(max_frames=15))
+    stats = run_preview(p, LiveSettings())
+    assert stats.frames_out == 15 and src.released
+
+
+def test_fit_rect_keeps_aspect():
+    for fw, fh in ((960, 540), (540, 960), (640, 480), (100, 100)):
+        for aw, ah in ((800, 600), (300, 900), (1920, 1080)):
+            r = fit_rect(fw, fh, QRect(0, 0, aw, ah))
+            assert abs(r.width() / r.height() - fw / fh) < 0.02
+            assert r.width() <= aw and r.height() <= ah and (r.width() == aw or r.height() == ah)
+
+
+def test_settings_survive_corrupt_and_partial_files(tmp_path):
+    path = tmp_path / "gui.json"
+    path.write_text("{not json")
+    assert load_settings(path) == LiveSettings()
+    path.write_text(json.dumps({"mirror": True, "smoothing": "high", "background": "plasma", "extra": 1}))
+    s = load_settings(path)
+    assert s.mirror is True and s.smoothing == LiveSettings().smoothing and s.background == "blur"
+    s.color, s.background = "#00ff00", "color"
+    save_settings(s, path)
+    assert load_settings(path).background_spec() == "color:#00ff00"
+    assert LiveSettings(background="image").background_spec().startswith("blur")  # no file chosen yet

@@ -1,0 +1,324 @@
+"""The live pipeline: the real desk video as a live source, compositing checked pixel by pixel,
+segmentation slower than the camera, camera loss, controls, sinks, release on every exit path,
+mask smoothing and stage timers. Plus the 10-minute soak (marked slow)."""
+from __future__ import annotations
+
+import os
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from goselfies.backgrounds import parse_background
+from goselfies.capture import Capture, VideoFileSource
+from goselfies.errors import GoSelfiesError
+from goselfies.pipeline import Pipeline, PipelineConfig, detach_post
+from goselfies.postprocess import PostProcess
+from goselfies.sinks import make_sink
+from goselfies.smoothing import MaskSmoother, flicker
+from goselfies.timing import RateMeter, Timings
+from livefakes import SOURCE_BGR, FlakySource, HalfMask, Recorder, SyntheticSource, wait_until
+
+RED = (0, 0, 255)  # BGR of color:#ff0000
+
+
+def desk_video(data_dir):
+    path = data_dir / "videos" / "desk_960x540.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return path
+
+
+@pytest.fixture(scope="module")
+def segmenter(lite_weights):
+    from goselfies.segmenter import Segmenter, SegmenterConfig
+
+    return Segmenter(SegmenterConfig(weights=lite_weights, size=64, device="cpu", backend="torch"), quiet=True)
+
+
+def test_desk_video_live_with_real_segmenter(data_dir, segmenter, tmp_path):
+    """A few hundred frames of the real video, paced at its 20 fps, through the real network."""
+    rec = Recorder()
+    out = tmp_path / "live.mp4"
+    cap = Capture(VideoFileSource(desk_video(data_dir)))
+    p = Pipeline(cap, segmenter, PipelineConfig(background="color:#ff0000", max_frames=200, smoothing=0.5),
+                 [make_sink("window", callback=rec), make_sink("record", path=out, fps=cap.fps)])
+    stats = p.run()
+    assert stats.frames_out == 200 and len(rec.frames) == 200
+    assert all(f.shape == (540, 960, 3) and f.dtype == np.uint8 for f in rec.frames)
+    assert stats.frames_in >= 200 and stats.masks >= 100
+    assert cap.released and stats.timings["segment"].count == stats.masks
+    bg = parse_background("color:#ff0000")
+    checked = 0
+    for frame, info in zip(rec.frames, rec.infos):
+        # exactly the composite of the input with the mask it was given ...
+        np.testing.assert_array_equal(frame, bg.composite(info.input, info.mask))
+        # ... so it differs from the input where the mask is background, and equals it on the person
+        background = info.mask < 0.5
+        if background.sum() > 100:
+            assert np.abs(frame[background].astype(int) - info.input[background]).mean() > 5
+            checked += 1
+    assert checked > 0 or pytest.skip("random weights gave no background pixels")
+    reader = cv2.VideoCapture(str(out))
+    assert int(reader.get(cv2.CAP_PROP_FRAME_COUNT)) == 200 and int(reader.get(cv2.CAP_PROP_FRAME_WIDTH)) == 960
+
+
+def test_desk_video_known_mask_background_replaced_person_kept(data_dir):
+    rec = Recorder()
+    p = Pipeline(Capture(VideoFileSource(desk_video(data_dir))), HalfMask(),
+                 PipelineConfig(background="color:#ff0000", max_frames=30), [make_sink("window", callback=rec)])
+    stats = p.run()
+    assert stats.frames_out == 30
+    for frame, info in zip(rec.frames, rec.infos):
+        assert (frame[:, 480:] == RED).all()  # background: replaced
+        np.testing.assert_array_equal(frame[:, :480], info.input[:, :480])  # person: untouched
+        assert np.abs(frame.astype(int) - info.input).mean() > 10  # differs from the input
+
+
+def test_segmentation_slower_than_camera_keeps_camera_rate():
+    src = SyntheticSource(fps=40)
+    seg = HalfMask(delay=0.15)  # ~6 masks/s against 40 frames/s
+    rec = Recorder()
+    p = Pipeline(Capture(src), seg, PipelineConfig(background="color:#ff0000", max_frames=40),
+                 [make_sink("window", callback=rec)])
+    t0 = time.perf_counter()
+    stats = p.run()
+    dt = time.perf_counter() - t0
+    assert stats.frames_out == 40
+    assert dt < 40 / 40 * 2.5 + 0.3  # output at about the camera's rate, not the network's (would be 6 s)
+    assert stats.masks < 20 and stats.mask_reused > 20  # older masks were reused
+    assert max(i.mask_lag for i in rec.infos) >= 2
+    seqs = [i.seq for i in rec.infos]
+    assert seqs == sorted(set(seqs))
+    assert all((f[:, 80:] == RED).all() for f in rec.frames)  # every output composited
+    assert src.released
+
+
+def test_fast_segmentation_uses_each_frames_own_mask():
+    rec = Recorder()
+    p = Pipeline(Capture(SyntheticSource(fps=30)), HalfMask(), PipelineConfig(max_frames=20, mask_wait=0.5),
+                 [make_sink("window", callback=rec)])
+    p.run()
+    assert [i.mask_lag for i in rec.infos] == [0] * 20
+
+
+def test_camera_loss_keeps_pipeline_running_and_recovers():
+    src = FlakySource(fps=60)
+    cap = Capture(src, retry_min=0.02, retry_max=0.05, max_read_failures=2, lost_fps=30)
+    rec = Recorder()
+    p = Pipeline(cap, HalfMask(), PipelineConfig(background="color:#ff0000"), [make_sink("window", callback=rec)])
+    import threading
+
+    t = threading.Thread(target=p.run)
+    t.start()
+    try:
+        assert wait_until(lambda: p.frames_out >= 5)
+        src.unplugged = True
+        assert wait_until(lambda: any(i.lost for i in rec.infos), 3)
+        n_lost = sum(i.lost for i in rec.infos)
+        assert wait_until(lambda: sum(i.lost for i in rec.infos) > n_lost + 3, 3)  # keeps showing it
+        src.unplugged = False
+        assert wait_until(lambda: cap.reconnects == 1 and not rec.infos[-1].lost, 3)
+        assert wait_until(lambda: p.frames_out > len(rec.infos) - 1 and not rec.infos[-1].lost, 3)
+    finally:
+        p.stop()
+        t.join(5)
+    assert not t.is_alive()
+    lost = [f for f, i in zip(rec.frames, rec.infos) if i.lost]
+    assert all((f[:, 80:] != RED).any() for f in lost)  # the lost frame itself is not composited
+    last = rec.frames[-1]
+    assert (last[:, 80:] == RED).all()  # back to composited output
+    stats = p.stats()
+    assert stats.lost_events == 1 and stats.reconnects == 1 and stats.lost_frames == len(lost)
+    assert src.released
+
+
+def test_controls_effect_background_sinks_while_running():
+    rec = Recorder()
+    src = SyntheticSource(fps=60)
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(background="color:#ff0000"),
+                 [make_sink("window", callback=rec)])
+    import threading
+
+    t = threading.Thread(target=p.run)
+    t.start()
+    try:
+        assert wait_until(lambda: len(rec.frames) >= 3)
+        p.set_effect(False)
+        n = len(rec.frames)
+        assert wait_until(lambda: len(rec.frames) >= n + 3)
+        assert (rec.frames[-1][5:, 80:] == SOURCE_BGR).all() and not rec.infos[-1].effect
+        p.set_effect(True)
+        p.set_background("color:#0000ff")
+        n = len(rec.frames)
+        assert wait_until(lambda: len(rec.frames) >= n + 3)
+        assert (rec.frames[-1][:, 80:] == (255, 0, 0)).all()
+        with pytest.raises(GoSelfiesError):
+            p.set_background("nonsense")
+        p.set_mirror(True)
+        assert p.capture.mirror
+        p.set_post(PostProcess(feather=2.0))
+        p.set_smoothing(0.5)
+        extra = Recorder()
+        p.add_sink(make_sink("window", callback=extra))
+        assert wait_until(lambda: len(extra.frames) >= 2)
+        p.remove_sink("window")
+        n = len(rec.frames)
+        time.sleep(0.1)
+        assert len(rec.frames) == n  # removed sinks get nothing more
+    finally:
+        p.stop()
+        t.join(5)
+    assert src.released
+
+
+class Failing:
+    name = "failing"
+
+    def __init__(self, exc):
+        self.exc, self.closed = exc, None
+
+    def send(self, frame, info):
+        raise self.exc
+
+    def close(self, ok=True):
+        self.closed = ok
+
+
+@pytest.mark.parametrize("exc, keeps", [(GoSelfiesError("disk full"), False), (KeyboardInterrupt(), True)])
+def test_everything_released_on_error_and_ctrl_c(exc, keeps, tmp_path):
+    src = SyntheticSource(fps=60)
+    out = tmp_path / "rec.mp4"
+    record = make_sink("record", path=out, fps=30)
+    failing = Failing(exc)
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(), [record, failing])
+    with pytest.raises(type(exc)):
+        p.run()
+    assert src.released and p.finished.is_set()
+    assert failing.closed is keeps
+    assert out.exists() is keeps  # Ctrl-C keeps the recording, an error does not leave half a file
+
+
+def test_finite_source_ends_the_run():
+    p = Pipeline(Capture(SyntheticSource(fps=200, limit=12)), HalfMask(), PipelineConfig())
+    stats = p.run()
+    assert stats.frames_in == 12 and 1 <= stats.frames_out <= 12
+
+
+def test_segmentation_error_is_reported_and_releases():
+    def broken(frame):
+        raise RuntimeError("CUDA out of memory")
+
+    src = SyntheticSource()
+    with pytest.raises(GoSelfiesError, match="segmentation failed: RuntimeError"):
+        Pipeline(Capture(src), broken, PipelineConfig()).run()
+    assert src.released
+
+
+def test_threshold_applies_after_smoothing():
+    calls = []
+
+    def noisy(frame):
+        calls.append(1)
+        return np.full(frame.shape[:2], 0.45 if len(calls) % 2 else 0.60, np.float32)
+
+    rec = Recorder()
+    p = Pipeline(Capture(SyntheticSource(fps=60)), noisy,
+                 PipelineConfig(background="mask", smoothing=0.9, motion=1.0, post=PostProcess(threshold=0.5),
+                                max_frames=30, mask_wait=0.5), [make_sink("window", callback=rec)])
+    p.run()
+    values = {int(f[5, 5]) for f in rec.frames[10:]}
+    assert values == {255}  # smoothed first, so the threshold no longer flips every frame
+
+
+def test_detach_post_moves_post_processing_out_of_the_segmenter():
+    class Seg:
+        post = PostProcess(threshold=0.3, feather=1.0)
+
+    s = Seg()
+    post = detach_post(s)
+    assert post.threshold == 0.3 and s.post == PostProcess()
+
+
+def test_smoother_cuts_flicker_but_lets_motion_through():
+    rng = np.random.default_rng(0)
+    base = np.zeros((60, 80), np.float32)
+    base[10:50, 20:60] = 1.0
+    noisy = [np.clip(base + rng.normal(0, 0.08, base.shape).astype(np.float32), 0, 1) for _ in range(40)]
+    off = MaskSmoother(0.0)
+    assert flicker([off(m) for m in noisy]) == pytest.approx(flicker(noisy))
+    on = MaskSmoother(0.8)
+    smoothed = [on(m) for m in noisy]
+    assert flicker(smoothed) < 0.5 * flicker(noisy)
+    moved = np.zeros_like(base)  # the person left: a change of 1.0 is motion, not flicker
+    out = on(moved)
+    assert out[30, 40] < 0.05
+    on.reset()
+    assert on(noisy[0]) is noisy[0]
+
+
+def test_timings_mean_p99_and_table():
+    t = Timings(("a",), window=100)
+    for ms in range(1, 101):
+        t.add("a", ms / 1000)
+    with t.measure("b"):
+        time.sleep(0.002)
+    s = t.snapshot()
+    assert s["a"].mean_ms == pytest.approx(50.5) and s["a"].p99_ms == pytest.approx(99.01, abs=0.01)
+    assert s["a"].count == 100 and s["b"].mean_ms >= 1.5
+    table = t.table()
+    assert "mean ms" in table and "p99 ms" in table and table.splitlines()[1].split()[0] == "a"
+    for _ in range(300):
+        t.add("a", 0.001)
+    assert t.snapshot()["a"].p99_ms == pytest.approx(1.0)  # a moving window: old samples age out
+    r = RateMeter(seconds=10)
+    for i in range(11):
+        r.tick(100.0 + i * 0.05)
+    assert r.rate(100.5) == pytest.approx(20.0)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.slow
+def test_soak_ten_minutes_memory_flat_frame_time_steady(data_dir, segmenter, tmp_path):
+    """GOSELFIES_SOAK_SECONDS (default 600) of a looping video through the whole pipeline."""
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("needs /proc to read resident memory")
+    seconds = float(os.environ.get("GOSELFIES_SOAK_SECONDS", "600"))
+    path = data_dir / "videos" / "webcam_headphones_640x480.mp4"  # 5 s long: loops ~120 times
+    cap = Capture(VideoFileSource(path, loop=True))
+    p = Pipeline(cap, segmenter, PipelineConfig(background="blur", smoothing=0.6),
+                 [make_sink("window", callback=lambda f, i: None), make_sink("record", path=tmp_path / "soak.mp4",
+                                                                             fps=cap.fps)])
+    import threading
+
+    t = threading.Thread(target=p.run)
+    t.start()
+    samples = []  # (elapsed s, rss MB, segment+composite mean ms)
+    t0 = time.perf_counter()
+    try:
+        while time.perf_counter() - t0 < seconds and t.is_alive():
+            time.sleep(min(10.0, seconds / 20))
+            tm = p.timings.snapshot()
+            samples.append((time.perf_counter() - t0, _rss_mb(), tm["segment"].mean_ms + tm["composite"].mean_ms))
+    finally:
+        p.stop()
+        t.join(10)
+    assert not t.is_alive() and cap.released
+    warm = [s for s in samples if s[0] >= seconds * 0.1]  # after warm-up (first 10 %)
+    assert len(warm) >= 5
+    rss_growth = warm[-1][1] - warm[0][1]
+    frame_ms_start = np.mean([s[2] for s in warm[:3]])
+    frame_ms_end = np.mean([s[2] for s in warm[-3:]])
+    print(f"soak {seconds:.0f}s: frames out {p.frames_out}, rss {warm[0][1]:.0f} -> {warm[-1][1]:.0f} MB, "
+          f"segment+composite {frame_ms_start:.1f} -> {frame_ms_end:.1f} ms")
+    assert rss_growth < 40, f"resident memory grew by {rss_growth:.0f} MB"
+    assert frame_ms_end < frame_ms_start * 1.5 + 5, "frame time grew"
+    assert p.frames_out > seconds * cap.fps * 0.5

@@ -1,0 +1,137 @@
+"""The virtual camera through pyvirtualcam's own ``register_backend``: a user-space backend stands in
+for the device and records what ``Camera.send`` delivers. And the no-device path."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import pyvirtualcam
+
+from goselfies import virtualcam
+from goselfies.capture import Capture
+from goselfies.pipeline import Pipeline, PipelineConfig
+from goselfies.sinks import make_sink
+from goselfies.virtualcam import LINUX_MODPROBE, VirtualCamera, VirtualCameraConfig, setup_help, to_bgr
+from livefakes import SOURCE_BGR, HalfMask, Recorder, SyntheticSource
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend (the interface of ``pyvirtualcam.Backend``) that keeps every frame."""
+
+    instances: list["RecordingBackend"] = []
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw):
+        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
+        self.frames: list[np.ndarray] = []
+        self.closed = False
+        RecordingBackend.instances.append(self)
+
+    def send(self, frame):
+        self.frames.append(frame.copy())
+
+    def close(self):
+        self.closed = True
+
+    def device(self):
+        return "recording-test-device"
+
+    def native_fourcc(self):
+        return None
+
+
+class NoDeviceBackend:
+    def __init__(self, **kw):
+        raise RuntimeError("No v4l2 loopback device found at /dev/video[0-99]. Did you run 'modprobe v4l2loopback'?")
+
+
+@pytest.fixture(autouse=True)
+def backends(monkeypatch):
+    """Only our backends, and the 'help printed once' flag reset for each test."""
+    from pyvirtualcam import camera
+
+    monkeypatch.setattr(camera, "BACKENDS", dict(camera.BACKENDS))
+    pyvirtualcam.register_backend("goselfies-recording", RecordingBackend)
+    pyvirtualcam.register_backend("goselfies-nodevice", NoDeviceBackend)
+    monkeypatch.setattr(virtualcam, "_help_printed", False)
+    RecordingBackend.instances.clear()
+
+
+def test_virtual_camera_sink_sends_composited_frames_at_fixed_fps():
+    src = SyntheticSource(width=160, height=90, fps=30)
+    rec = Recorder()
+    vcam = make_sink("virtualcam", fps=30, backend="goselfies-recording")
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(background="color:#ff0000", max_frames=30),
+                 [make_sink("window", callback=rec), vcam])
+    t0 = time.perf_counter()
+    p.run()
+    dt = time.perf_counter() - t0
+    (backend,) = RecordingBackend.instances
+    assert backend.closed and (backend.width, backend.height, backend.fps) == (160, 90, 30)
+    assert backend.fourcc == pyvirtualcam.util.encode_fourcc(pyvirtualcam.PixelFormat.BGR.value)
+    n = len(backend.frames)
+    assert 0.4 * 30 * dt <= n <= 1.3 * 30 * dt + 3  # driven at its own fixed rate
+    outputs = {f.tobytes() for f in rec.frames}
+    for flat in backend.frames:
+        assert flat.size == 160 * 90 * 3
+        img = flat.reshape(90, 160, 3)
+        assert img.tobytes() in outputs  # exactly a composited output frame ...
+        assert (img[:, 80:] == (0, 0, 255)).all()  # ... background replaced (red), not the raw frame
+        assert (img[5:, :80] == SOURCE_BGR).all()  # the person half untouched
+
+
+def test_virtual_camera_resends_last_frame_when_pipeline_is_late():
+    cam = VirtualCamera(VirtualCameraConfig(fps=50, backend="goselfies-recording"))
+    frame = np.full((48, 64, 3), 7, np.uint8)
+    cam.send(frame)
+    time.sleep(0.3)  # no new frames for 0.3 s: the device must still get ~50 fps
+    cam.close()
+    (backend,) = RecordingBackend.instances
+    assert len(backend.frames) >= 8
+    assert all((f == 7).all() for f in backend.frames)
+    assert cam.frames_sent == len(backend.frames)
+
+
+def test_frames_of_other_sizes_and_formats_are_fitted_to_the_device():
+    cam = VirtualCamera(VirtualCameraConfig(fps=100, width=64, height=48, backend="goselfies-recording"))
+    cam.send(np.zeros((96, 128, 4), np.uint8))  # transparent output: keyed on green
+    time.sleep(0.05)
+    cam.send(np.full((480, 640), 255, np.uint8))  # a mask: gray
+    time.sleep(0.05)
+    cam.close()
+    frames = [f.reshape(48, 64, 3) for f in RecordingBackend.instances[0].frames]
+    assert (frames[0] == (0, 255, 0)).all() and (frames[-1] == 255).all()
+
+
+def test_no_device_keeps_running_and_prints_setup_help_once(capsys):
+    src = SyntheticSource(fps=60)
+    messages = []
+    sinks = [make_sink("virtualcam", fps=30, backend="goselfies-nodevice", on_message=messages.append)]
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(max_frames=10), sinks)
+    assert p.run().frames_out == 10  # the app keeps running without the device
+    # a second camera in the same process (the GUI toggling it on again): no second help text
+    p2 = Pipeline(Capture(SyntheticSource(fps=60)), HalfMask(), PipelineConfig(max_frames=5),
+                  [make_sink("virtualcam", fps=30, backend="goselfies-nodevice")])
+    assert p2.run().frames_out == 5
+    err = capsys.readouterr().err
+    assert err.count("virtual camera: no virtual camera") == 1
+    assert setup_help() in err
+    assert messages and "unavailable" in messages[0]
+    assert src.released
+
+
+def test_setup_help_per_platform():
+    linux = setup_help("Linux")
+    assert 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="Go-selfies"' in linux
+    assert LINUX_MODPROBE in linux
+    for system in ("Windows", "Darwin"):
+        assert "OBS Virtual Camera" in setup_help(system) and "OBS Studio" in setup_help(system)
+
+
+def test_to_bgr():
+    assert to_bgr(np.zeros((4, 4, 3), np.uint8)).shape == (4, 4, 3)
+    assert to_bgr(np.zeros((4, 4), np.uint8)).shape == (4, 4, 3)
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., :3] = 100
+    rgba[..., 3] = 255
+    assert (to_bgr(rgba) == 100).all()
