@@ -28,7 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="goselfies", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="goselfies",
+        description="Go-selfies: remove or replace the background behind people in photos, videos and live calls.",
+    )
     parser.add_argument("--version", action="version", version=f"goselfies {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
