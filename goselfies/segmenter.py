@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
+from .fastpre import normalize_into, shrink
 from .postprocess import PostProcess
 from .weights import MEAN, STD, read_metadata, shipped_weights
 
@@ -118,17 +119,12 @@ class Segmenter:
         """CPU pre-processing into a reused (1,3,ph,pw) float32 buffer; returns (buffer, nh, nw)."""
         h, w = frame.shape[:2]
         nh, nw, ph, pw = self.geometry(h, w)
-        interp = cv2.INTER_AREA if nh < h else cv2.INTER_LINEAR
-        small = cv2.resize(frame, (nw, nh), interpolation=interp)
-        if not rgb:
-            small = cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
-        buf = self._buffers.get((ph, pw))
+        small = shrink(frame, nw, nh)  # fast anti-aliased resize (see fastpre.py)
+        # keyed by the content size too: the zero padding must never hold another frame's pixels
+        buf = self._buffers.get((ph, pw, nh, nw))
         if buf is None:
-            buf = self._buffers[(ph, pw)] = np.zeros((1, 3, ph, pw), np.float32)
-        x = small.astype(np.float32)
-        x *= 1.0 / (255.0 * self.std)
-        x -= self.mean / self.std
-        buf[0, :, :nh, :nw] = x.transpose(2, 0, 1)
+            buf = self._buffers[(ph, pw, nh, nw)] = np.zeros((1, 3, ph, pw), np.float32)
+        normalize_into(buf, small, rgb, self.mean, self.std)
         return buf, nh, nw
 
 
