@@ -55,3 +55,16 @@ def flicker(masks) -> float:
             n += 1
         prev = m
     return total / n if n else 0.0
+
+
+def measure_flicker(frames, segment, strengths=(0.0, 0.3, 0.6, 0.8), motion: float = 0.3) -> dict[float, float]:
+    """Flicker of ``segment``'s masks over ``frames`` for each smoothing strength (0 = off).
+
+    The network runs once per frame; every strength smooths the same raw masks, so the numbers
+    differ only by the smoothing."""
+    raw = [segment(f) for f in frames]
+    result = {}
+    for s in strengths:
+        smoother = MaskSmoother(s, motion)
+        result[s] = flicker(smoother(m) for m in raw)
+    return result

@@ -26,15 +26,15 @@ SETUP_HELP = {
         "pick the 'Go-selfies' camera in your video-call app"
     ),
     "Windows": (
-        "no virtual camera found. Install OBS Studio (28 or newer, https://obsproject.com): it installs "
-        "the 'OBS Virtual Camera' device. Then start Go-selfies again and pick 'OBS Virtual Camera' in "
-        "your video-call app (OBS itself does not need to run)"
+        "no virtual camera found. Install OBS Studio (https://obsproject.com): its installer adds the "
+        "'OBS Virtual Camera' device, and OBS itself does not need to run. Then start Go-selfies again "
+        "and pick 'OBS Virtual Camera' in your video-call app"
     ),
     "Darwin": (
-        "no virtual camera found. Install OBS Studio (30 or newer, https://obsproject.com), click "
-        "'Start Virtual Camera' once and allow the system extension (System Settings > Privacy & "
-        "Security), quit OBS, then start Go-selfies again and pick 'OBS Virtual Camera' in your "
-        "video-call app"
+        "no virtual camera found. Install OBS Studio (https://obsproject.com; version 30 or newer on "
+        "macOS 13+), start it, click 'Start Virtual Camera' (allow the system extension in System "
+        "Settings > Privacy & Security if asked), click 'Stop Virtual Camera' and quit OBS. Then start "
+        "Go-selfies again and pick 'OBS Virtual Camera' in your video-call app"
     ),
 }
 
