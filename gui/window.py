@@ -320,7 +320,8 @@ class MainWindow(QMainWindow):
         self.blur_slider.setEnabled(s.background == "blur")
         self.color_button.setEnabled(s.background == "color")
         self.file_button.setEnabled(s.background in ("image", "video"))
-        self.color_button.setStyleSheet(f"background-color: {s.color}")
+        # a swatch of the chosen colour, only while it is the active background (else unreadable when disabled)
+        self.color_button.setStyleSheet(f"background-color: {s.color}" if s.background == "color" else "")
 
     def _camera_chosen(self, index: int) -> None:
         kind, _, value = str(self.camera_box.itemData(index)).partition(":")
