@@ -175,9 +175,8 @@ def test_unfreeze_with_lower_encoder_lr_and_resume_across_it(tiny, tmp_path):
     a = torch.load(straight / "last.pt", weights_only=True)
     b = torch.load(split_run / "last.pt", weights_only=True)
     assert _state_equal(a["model"], b["model"])
-    first = torch.load(split_run / "best.pt", weights_only=True)  # any epoch; the encoder moved after unfreezing
+    # unfrozen in epoch 3, the encoder moved
     assert any(not torch.equal(after2["model"][k], b["model"][k]) for k in b["model"] if k.startswith("encoder."))
-    assert first["config"]["freeze_encoder_epochs"] == 1
 
 
 # ---------------------------------------------------------------- CLI: train, config, folds, export

@@ -130,6 +130,24 @@ def test_grid_quick_writes_table_and_marks_unavailable_pretrained_rows(tiny, tmp
     assert cfg["encoder_weights"].endswith("resnet34.safetensors") and cfg["size"] == 32
 
 
+def test_pretrained_resolution_reports_a_misfit_local_file(tmp_path):
+    from safetensors.torch import save_file
+
+    from goselfies.models import create_model
+    from training.grid import GridSpec, resolve_pretrained
+
+    enc = create_model("resunet34").encoder.state_dict()
+    save_file({k: v.contiguous() for k, v in enc.items()}, str(tmp_path / "vgg16.safetensors"))  # wrong network
+    cache: dict = {}
+    spec = GridSpec(data=[], out=str(tmp_path), encoder_weights_dir=str(tmp_path), offline=True)
+    with pytest.raises(GoSelfiesError, match="do not fit"):
+        resolve_pretrained("vgunet16", spec, cache)
+    with pytest.raises(GoSelfiesError, match="do not fit"):  # remembered: the grid asks once per encoder
+        resolve_pretrained("vgunet16", spec, cache)
+    with pytest.raises(GoSelfiesError, match="no resnet34.safetensors or resunet34-encoder.safetensors"):
+        resolve_pretrained("resunet34", spec, cache)
+
+
 def test_markdown_table_bolds_the_best_and_never_fakes_missing_rows():
     from training.grid import GridRow, GridSpec, markdown_table
 
@@ -258,3 +276,13 @@ def test_coco_import_errors(tmp_path, capsys):
                                "annotations": [], "categories": [{"id": 1, "name": "person"}]}))
     rc, out, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
     assert_one_line_error(rc, err, "coco-import", "no image met the selection rules")
+    bad.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
+                               "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 3]]}],
+                               "categories": [{"id": 1, "name": "person"}]}))
+    rc, out, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
+    assert_one_line_error(rc, err, "coco-import", "no image met the selection rules")
+    assert "1 with an unusable segmentation" in out
+    bad.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [],
+                               "categories": [{"id": 1, "name": "person"}]}))
+    rc, out, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
+    assert_one_line_error(rc, err, "coco-import", "needs 'id', 'file_name', 'width' and 'height'")

@@ -122,7 +122,10 @@ def annotation_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
         mask = np.zeros((height, width), np.uint8)
         polys = []
         for poly in segmentation:
-            pts = np.asarray(poly, np.float64).reshape(-1, 2)
+            try:
+                pts = np.asarray(poly, np.float64).reshape(-1, 2)
+            except (TypeError, ValueError):
+                raise GoSelfiesError("a polygon must be a flat list of x, y numbers") from None
             if len(pts) >= 3:
                 polys.append(np.round(pts).astype(np.int32))
         if polys:
@@ -158,10 +161,14 @@ def select(data: dict, rules: Selection = Selection()) -> tuple[list[tuple[dict,
     people: dict[Any, list[dict]] = defaultdict(list)
     for ann in data["annotations"]:
         if ann.get("category_id") in cat_ids:
+            if "image_id" not in ann or "segmentation" not in ann:
+                raise GoSelfiesError(f"annotation {ann.get('id')}: needs 'image_id' and 'segmentation'")
             people[ann["image_id"]].append(ann)
     report = ImportReport()
     chosen = []
     for img in data["images"]:
+        if not all(k in img for k in ("id", "file_name", "width", "height")):
+            raise GoSelfiesError(f"image record {img.get('id')}: needs 'id', 'file_name', 'width' and 'height'")
         report.considered += 1
         anns = people.get(img["id"], [])
         if not anns:
@@ -177,8 +184,12 @@ def select(data: dict, rules: Selection = Selection()) -> tuple[list[tuple[dict,
             continue
         h, w = int(img["height"]), int(img["width"])
         mask = np.zeros((h, w), np.uint8)
-        for a in anns:
-            mask |= annotation_mask(a["segmentation"], h, w)
+        try:
+            for a in anns:
+                mask |= annotation_mask(a["segmentation"], h, w)
+        except GoSelfiesError:
+            report.dropped["with an unusable segmentation"] += 1
+            continue
         if mask.mean() < rules.min_foreground:
             report.dropped["with foreground under {:.0%}".format(rules.min_foreground)] += 1
             continue

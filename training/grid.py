@@ -19,6 +19,7 @@ MODELS = {"vgunet16": ("Vgg16", "vgg16"), "resunet34": ("Resnet34", "resnet34")}
 SIZES = (128, 512)
 PAPER_BATCH = {128: 64, 512: 16}  # section IV-B
 QUICK_SIZES = {128: 32, 512: 64}  # --quick: the same grid, tiny, for tests and smoke runs
+QUICK_PAIRS = (40, 16)  # --quick: at most this many training / test pairs, sampled by seed
 
 
 @dataclass
@@ -80,6 +81,13 @@ def resolve_pretrained(model: str, spec: GridSpec, cache: dict) -> str:
     if spec.encoder_weights_dir:
         for path in encoder_candidates(model, Path(spec.encoder_weights_dir)):
             if path.is_file():
+                from goselfies.models import create_model
+
+                try:
+                    create_model(model, encoder_weights=path)  # a file that does not fit fails here
+                except GoSelfiesError as exc:
+                    cache[model] = exc
+                    raise
                 cache[model] = str(path)
                 return str(path)
             tried.append(path.name)
@@ -111,9 +119,14 @@ def run_grid(spec: GridSpec, progress: bool = True) -> list[GridRow]:
     spec = spec.scaled()
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
-    for d in spec.data:  # data problems stop everything up front, not once per row
+    data, test = list(spec.data), spec.test
+    if spec.quick:  # a small linked sample keeps a smoke run short on big folders
+        data = [str(quick_subset(spec.data, out / "quick-data" / "train", QUICK_PAIRS[0], spec.seed))]
+        if test:
+            test = str(quick_subset([test], out / "quick-data" / "test", QUICK_PAIRS[1], spec.seed))
+    for d in data:  # data problems stop everything up front, not once per row
         find_pairs(d)
-    test_pairs = find_pairs(spec.test) if spec.test else None
+    test_pairs = find_pairs(test) if test else None
     cache: dict = {}
     rows: list[GridRow] = []
     for model in spec.models:
@@ -128,17 +141,20 @@ def run_grid(spec: GridSpec, progress: bool = True) -> list[GridRow]:
                 try:
                     if pretrained:
                         row.encoder_weights = resolve_pretrained(model, spec, cache)
+                except GoSelfiesError as exc:
+                    row.status = f"not run: {exc}"
+                    _write(out, spec, rows)
+                    continue
+                try:
                     cfg = TrainConfig(
-                        data=list(spec.data), model=model, size=trained, epochs=spec.epochs,
+                        data=list(data), model=model, size=trained, epochs=spec.epochs,
                         batch=spec.batch or PAPER_BATCH.get(size, 16), out=str(out / row.name), lr=spec.lr,
                         encoder_weights=row.encoder_weights, device=spec.device, max_steps=spec.max_steps,
                         seed=spec.seed, resume=spec.resume,
                     )
                     best = train(cfg, progress=progress)
                     _score(row, cfg, best, test_pairs)
-                except GoSelfiesError as exc:
-                    row.status = f"not run: {exc}"
-                except RuntimeError as exc:
+                except RuntimeError as exc:  # GoSelfiesError (bad data, bad config) stops the grid
                     if "out of memory" not in str(exc):
                         raise
                     row.status = "not run: out of memory"
@@ -167,6 +183,30 @@ def _score(row: GridRow, cfg, best: dict, test_pairs) -> None:
     scores = validate(model, loader, device, cfg.dice_loss)
     row.test_loss, row.accuracy, row.dice = scores["loss"], scores["accuracy"], scores["dice"]
     row.extra = {"iou": scores["iou"], "n_test": scores["n"]}
+
+
+def quick_subset(folders: list[str], dest: Path, n: int, seed: int) -> Path:
+    """Link (or copy) ``n`` pairs sampled from ``folders`` into ``dest/images`` + ``dest/masks``."""
+    import random
+    import shutil
+
+    from .data import find_pairs
+
+    pairs = [(i, p) for i, d in enumerate(folders) for p in find_pairs(d, check=False)]
+    chosen = sorted(random.Random(seed).sample(range(len(pairs)), min(n, len(pairs))))
+    if dest.exists():
+        shutil.rmtree(dest)
+    for sub in ("images", "masks"):
+        (dest / sub).mkdir(parents=True)
+    for k in chosen:
+        i, pair = pairs[k]
+        for src, sub in ((pair.image, "images"), (pair.mask, "masks")):
+            target = dest / sub / f"{i}_{src.name}"
+            try:
+                target.symlink_to(src.resolve())
+            except OSError:
+                shutil.copyfile(src, target)
+    return dest
 
 
 def markdown_table(rows: list[GridRow], spec: GridSpec) -> str:
@@ -199,8 +239,8 @@ def markdown_table(rows: list[GridRow], spec: GridSpec) -> str:
     ]
     if spec.quick:
         sizes = ", ".join(f"{k}→{v} px" for k, v in QUICK_SIZES.items())
-        notes.append(f"Quick scale ({sizes}, {spec.epochs} epoch × {spec.max_steps} steps, batch {spec.batch}): "
-                     "a plumbing check, not results.")
+        notes.append(f"Quick scale ({sizes}, {spec.epochs} epoch × {spec.max_steps} steps, batch {spec.batch}, "
+                     f"at most {QUICK_PAIRS[0]} training / {QUICK_PAIRS[1]} test pairs): a plumbing check, not results.")
     return "\n".join(lines + notes) + "\n"
 
 
