@@ -40,7 +40,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--freeze-encoder-epochs", type=int, metavar="N",
                    help="fine-tuning: train only the decoder for the first N epochs, then unfreeze")
     p.add_argument("--encoder-lr-scale", type=float, metavar="S",
-                   help="once unfrozen, the encoder trains at lr * S (default 1)")
+                   help="fine-tuning: the (unfrozen) encoder trains at lr * S (default 1)")
     p.add_argument("--max-steps", type=int, help="at most this many steps per epoch (quick runs, tests)")
     p.add_argument("--workers", type=int, help="data-loader worker processes (default 0)")
     p.add_argument("--resume", action="store_true", default=None,
