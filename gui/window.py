@@ -338,7 +338,10 @@ class MainWindow(QMainWindow):
         self._changed(restart=True)
 
     def _model_chosen(self, index: int) -> None:
-        self._set("model", self.model_box.itemText(index), restart=True)
+        model = self.model_box.itemText(index)
+        if model != self.settings.model:
+            self.settings.weights = ""  # a weights file belongs to one model: use the new model's own
+        self._set("model", model, restart=True)
 
     def _background_chosen(self, index: int) -> None:
         kind = self.background_box.itemData(index)

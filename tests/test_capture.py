@@ -34,14 +34,14 @@ def test_slow_consumer_gets_only_newest_frames_and_drop_count_adds_up():
     with Capture(src) as cap:
         end = time.perf_counter() + 0.6
         while time.perf_counter() < end:
+            newest_before = cap.frames_in
             f = cap.get(timeout=1)
             assert f is not None
             taken.append(f.seq)
-            # the frame handed over was the newest published when we took it
-            assert f.seq >= cap.frames_in - 1
-            time.sleep(0.03)  # a consumer much slower than the camera
+            assert f.seq >= newest_before  # the newest frame at the time we asked (or a newer one)
+            time.sleep(0.04)  # a consumer much slower than the camera
     assert taken == sorted(set(taken))  # strictly increasing: no duplicates, no going back
-    assert len(taken) < cap.frames_in / 3  # most frames were skipped, not queued up (no lag)
+    assert len(taken) < cap.frames_in / 2  # most frames were skipped, not queued up (no lag)
     leftover = cap.frames_in - cap.dropped - len(taken)
     assert leftover in (0, 1)  # every frame was either handed out, counted as dropped, or still in the slot
     assert src.released

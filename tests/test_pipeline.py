@@ -278,6 +278,17 @@ def test_timings_mean_p99_and_table():
     assert r.rate(100.5) == pytest.approx(20.0)
 
 
+def test_engine_never_imports_qt():
+    import subprocess
+    import sys
+
+    code = ("import sys, goselfies.pipeline, goselfies.capture, goselfies.sinks, goselfies.virtualcam, "
+            "goselfies.settings, goselfies.timing, goselfies.smoothing, goselfies.commands.webcam, goselfies.cli; "
+            "goselfies.cli.build_parser(); assert 'PySide6' not in sys.modules, 'Qt imported'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
 def _rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
