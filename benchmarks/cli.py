@@ -68,6 +68,26 @@ def _csv(kind):
     return parse
 
 
+def _sizes(text: str) -> list[int]:
+    """Comma-separated sizes; "default" (0 here) is what the app would use for that model."""
+    out = []
+    for tok in (t.strip().lower() for t in text.split(",") if t.strip()):
+        if tok == "default":
+            out.append(0)
+        elif tok.isdigit():
+            out.append(int(tok))
+        else:
+            raise argparse.ArgumentTypeError(f"--sizes takes numbers or 'default', got {tok}")
+    return out
+
+
+def default_size(weights: Path, device: str) -> int:
+    """The app's size: 512 on CUDA, else the size the weights were trained at (as Segmenter does)."""
+    from goselfies.weights import read_metadata
+
+    return 512 if device.startswith("cuda") else int(read_metadata(weights).get("train_size", 256))
+
+
 def _wxh(text: str) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in text.lower().split("x"))
@@ -85,7 +105,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("mode", nargs="?", default="all", choices=["model", "pipeline", "all"], help="what to time (default all)")
     g = p.add_argument_group("sweep (comma-separated lists)")
     g.add_argument("--models", type=_csv(str), metavar="LIST", help="default: lite,resunet34 (--quick: lite)")
-    g.add_argument("--sizes", type=_csv(int), metavar="LIST", help="network input side, multiple of 32 (default: 256 on CPU, 512 on CUDA; --quick: 128)")
+    g.add_argument("--sizes", type=_sizes, metavar="LIST",
+                   help="network input side (model mode: a square, multiple of 32; pipeline: the frame's longer side); "
+                        "'default' = the app's size: the weights' training size on CPU, 512 on CUDA (default: default; --quick: 128)")
     g.add_argument("--precisions", type=_csv(str), metavar="LIST", help="fp32, fp16, bf16 (default: fp32 on CPU, fp16,fp32 on CUDA)")
     g.add_argument("--backends", type=_csv(str), metavar="LIST", help="torch, compile, cudagraph, onnx (default: torch,onnx on CPU; torch,cudagraph on CUDA)")
     g.add_argument("--batch-sizes", type=_csv(int), metavar="LIST", help="model mode batch sizes (default: 1 on CPU, 1,8 on CUDA)")
@@ -143,7 +165,7 @@ def make_plan(args, device: str) -> Plan:
     plan = Plan(
         mode=args.mode, device=device,
         models=args.models or (["lite"] if q else ["lite", "resunet34"]),
-        sizes=args.sizes or ([128] if q else [512] if cuda else [256]),
+        sizes=args.sizes or ([128] if q else [0]),
         precisions=args.precisions or (["fp16", "fp32"] if cuda else ["fp32"]),
         backends=args.backends or (["torch", "cudagraph"] if cuda else ["torch", "onnx"]),
         batch_sizes=args.batch_sizes or ([1] if q or not cuda else [1, 8]),
@@ -163,7 +185,7 @@ def make_plan(args, device: str) -> Plan:
         bad = [v for v in values if v not in valid]
         if bad:
             raise GoSelfiesError(f"unknown {name} {', '.join(bad)}; valid: {', '.join(valid)}")
-    if any(s < 32 for s in plan.sizes) or any(b < 1 for b in plan.batch_sizes):
+    if any(0 < s < 32 for s in plan.sizes) or any(b < 1 for b in plan.batch_sizes):
         raise GoSelfiesError("--sizes must be at least 32 and --batch-sizes at least 1")
     if min(plan.iters, plan.frames) < 1 or plan.warmup < 0:
         raise GoSelfiesError("--iters and --frames must be at least 1, --warmup at least 0")
@@ -221,7 +243,7 @@ def run_model_mode(plan: Plan, weights: dict[str, tuple[Path, str]], say) -> lis
 
     rows = []
     for model in plan.models:
-        for size in plan.sizes:
+        for size in dict.fromkeys(s or default_size(weights[model][0], plan.device) for s in plan.sizes):
             for precision in plan.precisions:
                 for backend in plan.backends:
                     for batch in plan.batch_sizes:
@@ -287,7 +309,7 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
     rows: list[dict] = []
     backends = [b for b in plan.backends if b in ("torch", "onnx")]
     for model in plan.models:
-        for size in plan.sizes:
+        for size in dict.fromkeys(s or default_size(weights[model][0], plan.device) for s in plan.sizes):
             for backend in backends:
                 try:
                     seg = Segmenter(SegmenterConfig(model=model, weights=weights[model][0], device=plan.device, size=size,
