@@ -19,7 +19,7 @@ DESCRIPTION = "Measure frames per second: the network alone (model) and decode -
 EPILOG = f"""\
 modes:
   model     the network alone on a random (batch, 3, size, size) input: no pre/post-processing.
-  pipeline  a video file frame by frame: decode (+ --resize) -> segment (resize, normalise, network,
+  pipeline  a video file (or --camera) frame by frame: decode (+ --resize) -> segment (resize, normalise, network,
             mask upsampling, as the app does) -> composite (--background) -> encode (MP4, discarded).
             Batch 1, as in a live call. The network input is --size on the frame's longer side
             (640x480 at 256 -> 256x192). Per-stage medians are reported; for the onnx backend the
@@ -121,6 +121,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--quick", action="store_true", help="CI scale: lite only, small input, a few iterations (seconds, not minutes)")
     g = p.add_argument_group("pipeline")
     g.add_argument("--video", type=Path, metavar="PATH", help="input video (default: ../shared/data/videos/desk_960x540.mp4 if present, else synthetic frames)")
+    g.add_argument("--camera", type=int, metavar="INDEX",
+                   help="read a camera instead of a video file; decode then includes waiting for the camera's next frame")
     g.add_argument("--resize", type=_wxh, metavar="WxH", help="resize decoded frames, e.g. 640x480 (timed as part of decode)")
     g.add_argument("--background", default="blur", metavar="SPEC", help="composite background spec, as in goselfies video (default blur)")
     g.add_argument("--sink", default="mp4", choices=["mp4", "null"], help="encode to MP4 (discarded) or drop frames (default mp4)")
@@ -147,6 +149,7 @@ class Plan:
     rounds: int
     threads: int | None
     video: str | None
+    camera: int | None
     resize: tuple[int, int] | None
     background: str
     sink: str
@@ -158,7 +161,7 @@ def make_plan(args, device: str) -> Plan:
     cuda = device.startswith("cuda")
     q = args.quick
     video = args.video
-    if video is None and DEFAULT_VIDEO.is_file():
+    if video is None and args.camera is None and DEFAULT_VIDEO.is_file():
         video = DEFAULT_VIDEO
     if video is not None and not Path(video).is_file():
         raise GoSelfiesError(f"{video}: no such video file")
@@ -172,7 +175,7 @@ def make_plan(args, device: str) -> Plan:
         iters=args.iters or (3 if q else 30), frames=args.frames or (6 if q else 120),
         warmup=args.warmup if args.warmup is not None else (1 if q else 5),
         rounds=args.rounds or (1 if q else 4), threads=args.threads,
-        video=str(video) if video else None, resize=args.resize, background=args.background,
+        video=str(video) if video else None, camera=args.camera, resize=args.resize, background=args.background,
         sink=args.sink, mediapipe=args.mediapipe, quick=q,
     )
     from goselfies.models import model_info
@@ -305,6 +308,8 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
     from .stats import summarize
 
     video = Path(plan.video) if plan.video else None
+    # one camera can be opened once: configurations then share it (and its live frames)
+    shared = FrameSource(None, plan.resize, plan.camera) if plan.camera is not None else None
     runs: list[PipelineRun] = []
     rows: list[dict] = []
     backends = [b for b in plan.backends if b in ("torch", "onnx")]
@@ -321,14 +326,14 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
                 runner = seg._runner
                 timings = (lambda r=runner: r.timings) if hasattr(runner, "timings") else None
                 runs.append(PipelineRun(PipelineSpec(model, size, backend, plan.device, precision), seg,
-                                        FrameSource(video, plan.resize), plan.background, plan.sink, out, timings,
+                                        shared or FrameSource(video, plan.resize), plan.background, plan.sink, out, timings,
                                         describe=seg.describe()))
     variant = _mediapipe_variant(plan)
     if variant:
         from .reference import MediaPipeSelfie
 
         ref = MediaPipeSelfie(variant)
-        runs.append(PipelineRun(PipelineSpec("mediapipe", 256, variant, "cpu", "fp32"), ref, FrameSource(video, plan.resize),
+        runs.append(PipelineRun(PipelineSpec("mediapipe", 256, variant, "cpu", "fp32"), ref, shared or FrameSource(video, plan.resize),
                                 plan.background, plan.sink, out, describe=f"mediapipe {variant} {ref.version}"))
     try:
         run_interleaved(runs, plan.frames, plan.warmup, plan.rounds, say)
@@ -389,7 +394,7 @@ def run(args) -> int:
     add_ratios(rows)
     machine["load_average_end"] = load_average()
     machine["wall_s"] = round(time.perf_counter() - t0, 1)
-    config = {**asdict(plan), "argv": sys.argv[1:], "weights": {m: str(p) for m, (p, _) in weights.items()}}
+    config = {**asdict(plan), "argv": getattr(args, "_argv", sys.argv[1:]), "weights": {m: str(p) for m, (p, _) in weights.items()}}
     write_json(out / "results.json", machine, config, rows)
     write_csv(out / "results.csv", rows)
     hw = machine.get("gpu") or f"{machine['cpu']}, {machine['usable_cores']} cores"
@@ -402,7 +407,7 @@ def run(args) -> int:
 def _reference_frame(plan: Plan):
     from .pipeline import FrameSource
 
-    src = FrameSource(Path(plan.video) if plan.video else None, plan.resize)
+    src = FrameSource(Path(plan.video) if plan.video else None, plan.resize, plan.camera)
     try:
         return src.next()
     finally:
@@ -414,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmark-fps")
     add_arguments(parser)
     args = parser.parse_args(argv)
+    args._argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(run(args) or 0)
     except GoSelfiesError as exc:

@@ -34,11 +34,14 @@ class PipelineSpec:
 
 
 class FrameSource:
-    """Frames of a video file, looping at the end, optionally resized; or synthetic frames."""
+    """Frames of a video file (looping at the end) or a camera, optionally resized; or synthetic
+    frames when neither is given."""
 
-    def __init__(self, video: Path | None, resize: tuple[int, int] | None):
+    def __init__(self, video: Path | None, resize: tuple[int, int] | None, camera: int | None = None):
         self.video = video
         self.resize = resize
+        self.camera = camera
+        self._cap = None
         self._frames: Iterator[np.ndarray] | None = None
         self._reader = None
         self._t = 0
@@ -62,7 +65,24 @@ class FrameSource:
         cv2.ellipse(frame, (w // 2 + (self._t % 40) - 20, h // 2), (w // 6, h // 3), 0, 0, 360, (200, 180, 160), -1)
         return frame
 
+    def _camera_frame(self) -> np.ndarray:
+        if self._cap is None:
+            self._cap = cv2.VideoCapture(self.camera)
+            if not self._cap.isOpened():
+                self._cap.release()
+                self._cap = None
+                raise GoSelfiesError(f"cannot open camera {self.camera}")
+        ok, frame = self._cap.read()
+        if not ok or frame is None:
+            raise GoSelfiesError(f"camera {self.camera} gave no frame")
+        return frame
+
     def next(self) -> np.ndarray:
+        if self.camera is not None:
+            frame = self._camera_frame()
+            if self.resize and (frame.shape[1], frame.shape[0]) != self.resize:
+                frame = cv2.resize(frame, self.resize, interpolation=cv2.INTER_AREA)
+            return frame
         if self.video is None:
             return self._synthetic()
         for _ in range(2):
@@ -79,6 +99,9 @@ class FrameSource:
     def close(self) -> None:
         if self._reader is not None:
             self._reader.close()
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
 
 
 class NullSink:

@@ -56,5 +56,7 @@ def test_help_explains_modes_and_bad_input_is_one_line(tmp_path, capsys):
         assert word in text
     assert benchmark_main(["--models", "nope", "-o", str(tmp_path)]) == 1
     assert benchmark_main(["pipeline", "--video", str(tmp_path / "missing.mp4"), "-o", str(tmp_path)]) == 1
+    assert benchmark_main(["pipeline", "--quick", "--camera", "97", "--mediapipe", "off", "-o", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "unknown model" in err and "no such video" in err and "Traceback" not in err
+    assert "unknown model" in err and "no such video" in err and "cannot open camera 97" in err
+    assert "Traceback" not in err
