@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VIDEO = REPO.parent / "shared" / "data" / "videos" / "desk_960x540.mp4"
 
 DESCRIPTION = "Measure frames per second: the network alone (model) and decode -> segment -> composite -> encode (pipeline)."
-EPILOG = f"""\
+EPILOG = """\
 modes:
   model     the network alone on a random (batch, 3, size, size) input: no pre/post-processing.
   pipeline  a video file (or --camera) frame by frame: decode (+ --resize) -> segment (resize, normalise, network,
@@ -54,7 +54,7 @@ outputs (in --out): results.json, results.csv, chart.png, and the table on the t
 
 examples:
   benchmark-fps --quick
-  benchmark-fps pipeline --video {DEFAULT_VIDEO.relative_to(REPO.parent) if DEFAULT_VIDEO.is_relative_to(REPO.parent) else DEFAULT_VIDEO} --resize 640x480
+  benchmark-fps pipeline --video ../shared/data/videos/desk_960x540.mp4 --resize 640x480 --sizes 160,256
   benchmark-fps model --device cuda --models resunet34 --sizes 512 --precisions fp16 --backends torch,cudagraph
 """
 
