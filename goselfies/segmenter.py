@@ -27,7 +27,7 @@ class SegmenterConfig:
     weights: str | Path | None = None  # default: the weights shipped in the package
     device: str = "auto"  # auto | cpu | cuda
     size: int | None = None  # network input (longer side); default 512 on GPU, training size on CPU
-    backend: str = "torch"
+    backend: str = "auto"  # auto: onnx on a CPU (when onnxruntime is installed), torch on CUDA
     post: PostProcess = field(default_factory=PostProcess)
 
 
@@ -168,16 +168,22 @@ RUNNERS: dict[str, type | str] = {"torch": TorchRunner, "onnx": "goselfies.onnx_
 
 
 def make_runner(backend: str, seg: Segmenter):
-    from .onnx_backend import choose_backend
+    from .onnx_backend import choose_backend, is_onnx
 
-    backend = choose_backend(backend, seg.device, seg.weights_path)  # auto: onnx on CPU, torch on CUDA
+    chosen = choose_backend(backend, seg.device, seg.weights_path)  # auto: onnx on CPU, torch on CUDA
     try:
-        cls = RUNNERS[backend]
+        cls = RUNNERS[chosen]
     except KeyError:
-        raise GoSelfiesError(f"unknown backend '{backend}'; valid: auto, {', '.join(RUNNERS)}") from None
+        raise GoSelfiesError(f"unknown backend '{chosen}'; valid: auto, {', '.join(RUNNERS)}") from None
     if isinstance(cls, str):
         import importlib
 
         module, _, attr = cls.partition(":")
         cls = getattr(importlib.import_module(module), attr)
-    return cls(seg)
+    try:
+        return cls(seg)
+    except GoSelfiesError as exc:
+        if backend != "auto" or chosen == "torch" or is_onnx(seg.weights_path):
+            raise
+        print(f"note: onnx backend unavailable ({exc}); using torch", file=sys.stderr)  # auto never fails on it
+        return TorchRunner(seg)

@@ -107,3 +107,15 @@ def test_export_command(lite_weights, tmp_path, capsys):
     assert out.is_file() and "max |mask difference|" in err
     assert main(["export", "-o", str(tmp_path / "m.bin"), "--weights", str(lite_weights)]) == 1
     assert "must end in .onnx" in capsys.readouterr().err
+
+
+def test_library_default_is_auto_and_falls_back_to_torch(lite_weights, tmp_path, monkeypatch, capsys):
+    assert SegmenterConfig().backend == "auto"
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("GOSELFIES_CACHE_DIR", str(blocked))
+    seg = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu"), quiet=True)
+    assert "(torch, cpu)" in seg.describe()
+    assert "onnx backend unavailable" in capsys.readouterr().err
+    with pytest.raises(GoSelfiesError):  # asked for by name: the error is the user's to see
+        Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend="onnx"), quiet=True)
