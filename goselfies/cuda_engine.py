@@ -69,6 +69,7 @@ class CudaEngine:
         self.graphs = graphs
         self.max_shapes = max_shapes
         self._graphs: dict[tuple[int, ...], GraphedForward | None] = {}
+        self._seen: dict[tuple[int, ...], int] = {}
         self._pool = None
         self._pinned: dict[tuple, object] = {}
         self._bg_cache: tuple[object, tuple[int, ...], object] | None = None
@@ -99,6 +100,11 @@ class CudaEngine:
         key = tuple(x.shape)
         g = self._graphs.get(key, _MISSING)
         if g is _MISSING:
+            # capture on a shape's second frame: video repeats its shape, a folder of photos rarely
+            # does, and a capture costs a few extra forward passes
+            self._seen[key] = self._seen.get(key, 0) + 1
+            if self._seen[key] < 2:
+                return self.model(x)
             g = self._capture(x) if len(self._graphs) < self.max_shapes else None
             self._graphs[key] = g
         return self.model(x) if g is None else g(x)

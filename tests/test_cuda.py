@@ -63,7 +63,7 @@ def test_fp16_masks_match_fp32():
 
 def test_cuda_graph_replay_matches_eager(lite_weights):
     graphed, eager = engine("lite", lite_weights, "fp16", True, 256), engine("lite", lite_weights, "fp16", False, 256)
-    for frame in frames() + frames():  # second pass replays the captured graphs
+    for frame in frames() + frames() + frames():  # captured on a shape's second frame, replayed on the third
         assert np.abs(graphed.mask(frame) - eager.mask(frame)).max() < 2e-3
     assert any(g is not None for g in graphed._graphs.values())
 
