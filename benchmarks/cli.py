@@ -34,6 +34,8 @@ reason (fp16 on a CPU, CUDA graphs without a GPU, ...). Backends:
   cudagraph  our CUDA-graph capture of the network, batch 1 (CUDA only)
   onnx       ONNX Runtime (the app's CPU backend); the export is cached by weights hash
 In pipeline mode only torch and onnx apply (the app's runners; on CUDA the torch runner uses CUDA graphs).
+On CUDA with a colour --background, a "torch+gpu-composite" row also composites on the GPU, so only the
+finished frame is downloaded (its composite time is inside segment).
 
 timing: --warmup untimed calls first; then --iters timed calls (model) or --frames timed frames
 (pipeline) per configuration, with device synchronisation around each timer on CUDA. Pipeline
@@ -285,6 +287,14 @@ def model_mode_reference(plan: Plan, frame, say) -> list[dict]:
                      note=f"mediapipe {ref.version}; includes its pre/post on a {frame_size} frame")]
 
 
+def _colour(spec: str) -> tuple[int, int, int] | None:
+    """The BGR colour of a colour background spec, else None (only colours composite on the GPU)."""
+    from goselfies.backgrounds import Color, parse_background
+
+    bg = parse_background(spec)
+    return bg.bgr if isinstance(bg, Color) else None
+
+
 def _mp_input(variant: str) -> str:
     return "256x256" if variant == "general" else "256x144"
 
@@ -328,6 +338,13 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
                 runs.append(PipelineRun(PipelineSpec(model, size, backend, plan.device, precision), seg,
                                         shared or FrameSource(video, plan.resize), plan.background, plan.sink, out, timings,
                                         describe=seg.describe()))
+                colour = _colour(plan.background)
+                if hasattr(runner, "engine") and colour is not None:  # CUDA: composite on the GPU as well
+                    runs.append(PipelineRun(
+                        PipelineSpec(model, size, "torch+gpu-composite", plan.device, precision), seg,
+                        shared or FrameSource(video, plan.resize), plan.background, plan.sink, out,
+                        describe=seg.describe() + " + GPU composite",
+                        fused=lambda frame, e=runner.engine, c=colour: e.composite(frame, c)))
     variant = _mediapipe_variant(plan)
     if variant:
         from .reference import MediaPipeSelfie

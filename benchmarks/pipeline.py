@@ -139,7 +139,7 @@ class PipelineRun:
 
     def __init__(self, spec: PipelineSpec, segment: Callable[[np.ndarray], np.ndarray], source: FrameSource,
                  background: str, sink: str, scratch: Path, stage_timings: Callable[[], dict] | None = None,
-                 describe: str = ""):
+                 describe: str = "", fused: Callable[[np.ndarray], np.ndarray] | None = None):
         from goselfies.backgrounds import parse_background
 
         self.spec = spec
@@ -151,6 +151,7 @@ class PipelineRun:
         self.sink = None
         self.stage_timings = stage_timings
         self.describe = describe
+        self.fused = fused  # frame -> finished frame in one call (GPU compositing): no composite stage
         self.samples = Samples()
         self.frame_shape: tuple[int, ...] | None = None
 
@@ -158,10 +159,14 @@ class PipelineRun:
         t0 = time.perf_counter()
         frame = self.source.next()
         t1 = time.perf_counter()
-        mask = self.segment(frame)
-        t2 = time.perf_counter()
-        out = self.background.composite(frame, mask)
-        t3 = time.perf_counter()
+        if self.fused is not None:
+            out = self.fused(frame)
+            t2 = t3 = time.perf_counter()
+        else:
+            mask = self.segment(frame)
+            t2 = time.perf_counter()
+            out = self.background.composite(frame, mask)
+            t3 = time.perf_counter()
         if self.sink is None:
             h, w = frame.shape[:2]
             self.frame_shape = frame.shape

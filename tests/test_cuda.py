@@ -106,3 +106,16 @@ def test_benchmark_gpu_backends(lite_weights, tmp_path):
     rows = json.loads((tmp_path / "results.json").read_text())["results"]
     timed = {(r["backend"], r["precision"], r["batch"]) for r in rows if not r["skipped"]}
     assert {("torch", "fp16", 1), ("cudagraph", "fp16", 1), ("torch", "bf16", 4)} <= timed
+
+
+def test_benchmark_pipeline_gpu_composite(lite_weights, tmp_path):
+    import json
+
+    from benchmarks.cli import main
+
+    rc = main(["pipeline", "--device", "cuda", "--weights", f"lite={lite_weights}", "--sizes", "256",
+               "--backends", "torch", "--background", "green", "--frames", "6", "--warmup", "3",
+               "--mediapipe", "off", "-o", str(tmp_path)])
+    assert rc == 0
+    rows = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert {r["backend"] for r in rows if not r["skipped"]} == {"torch", "torch+gpu-composite"}
