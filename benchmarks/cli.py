@@ -206,6 +206,8 @@ def resolve_weights(models: list[str], random: bool, explicit: list[str]) -> dic
         name, sep, path = item.partition("=")
         if not sep:
             raise GoSelfiesError(f"--weights takes NAME=PATH, got {item}")
+        if not path.endswith(".safetensors"):
+            raise GoSelfiesError(f"--weights {item}: give a .safetensors file (the onnx backend exports it itself)")
         arch = read_metadata(path).get("arch")
         if arch != name:
             raise GoSelfiesError(f"{path}: weights are for '{arch}', not '{name}'")
