@@ -128,7 +128,7 @@ def write_chart(path: Path, rows: list[dict[str, Any]], title: str) -> None:
             ax.set_title("frames per second (model only, median; log scale)", fontsize=9)
         ax.invert_yaxis()
         for i, v in enumerate(fps):
-            ax.text(v, i, f" {v:.0f}", va="center", fontsize=7)
+            ax.text(v, i, f" {v:.0f}" if v >= 10 else f" {v:.1f}", va="center", fontsize=7)
     if pipe_rows:
         ax = axes.pop(0)
         left = [0.0] * len(pipe_rows)
