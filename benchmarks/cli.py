@@ -33,7 +33,8 @@ reason (fp16 on a CPU, CUDA graphs without a GPU, ...). Backends:
   compile    torch.compile (CUDA: mode reduce-overhead, i.e. CUDA graphs); compile time is warm-up
   cudagraph  our CUDA-graph capture of the network, batch 1 (CUDA only)
   onnx       ONNX Runtime (the app's CPU backend); the export is cached by weights hash
-In pipeline mode only torch and onnx apply (the app's runners; on CUDA the torch runner uses CUDA graphs).
+  onnx-int8  ONNX Runtime on the int8 (static QDQ) model; shown as precision int8
+In pipeline mode only torch, onnx and onnx-int8 apply (the app's runners; on CUDA the torch runner uses CUDA graphs).
 On CUDA with a colour --background, a "torch+gpu-composite" row also composites on the GPU, so only the
 finished frame is downloaded (its composite time is inside segment).
 
@@ -111,7 +112,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="network input side (model mode: a square, multiple of 32; pipeline: the frame's longer side); "
                         "'default' = the app's size: the weights' training size on CPU, 512 on CUDA (default: default; --quick: 128)")
     g.add_argument("--precisions", type=_csv(str), metavar="LIST", help="fp32, fp16, bf16 (default: fp32 on CPU, fp16,fp32 on CUDA)")
-    g.add_argument("--backends", type=_csv(str), metavar="LIST", help="torch, compile, cudagraph, onnx (default: torch,onnx on CPU; torch,cudagraph on CUDA)")
+    g.add_argument("--backends", type=_csv(str), metavar="LIST",
+                   help="torch, compile, cudagraph, onnx, onnx-int8 (default: torch,onnx,onnx-int8 on CPU; torch,cudagraph on CUDA)")
     g.add_argument("--batch-sizes", type=_csv(int), metavar="LIST", help="model mode batch sizes (default: 1 on CPU, 1,8 on CUDA)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="default auto (CUDA if present)")
     g.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch and ONNX Runtime (default: all usable cores)")
@@ -172,7 +174,7 @@ def make_plan(args, device: str) -> Plan:
         models=args.models or (["lite"] if q else ["lite", "resunet34"]),
         sizes=args.sizes or ([128] if q else [0]),
         precisions=args.precisions or (["fp16", "fp32"] if cuda else ["fp32"]),
-        backends=args.backends or (["torch", "cudagraph"] if cuda else ["torch", "onnx"]),
+        backends=args.backends or (["torch", "cudagraph"] if cuda else ["torch", "onnx", "onnx-int8"]),
         batch_sizes=args.batch_sizes or ([1] if q or not cuda else [1, 8]),
         iters=args.iters or (3 if q else 30), frames=args.frames or (6 if q else 120),
         warmup=args.warmup if args.warmup is not None else (1 if q else 5),
@@ -266,8 +268,8 @@ def run_model_mode(plan: Plan, weights: dict[str, tuple[Path, str]], say) -> lis
                         t0 = time.perf_counter()
                         s = time_calls(eng.run, plan.iters, plan.warmup, eng.sync)
                         setup = eng.setup_s + (time.perf_counter() - t0 - sum(s.total))
-                        rows.append(make_row("model", model, backend, precision, plan.device, net_in, batch,
-                                             summarize(s, batch), setup_s=setup, note=eng.note))
+                        rows.append(make_row("model", model, backend, eng.precision or precision, plan.device, net_in,
+                                             batch, summarize(s, batch), setup_s=setup, note=eng.note))
                         del eng
     return rows
 
@@ -324,7 +326,7 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
     shared = FrameSource(None, plan.resize, plan.camera) if plan.camera is not None else None
     runs: list[PipelineRun] = []
     rows: list[dict] = []
-    backends = [b for b in plan.backends if b in ("torch", "onnx")]
+    backends = [b for b in plan.backends if b in ("torch", "onnx", "onnx-int8")]
     for model in plan.models:
         for size in dict.fromkeys(s or default_size(weights[model][0], plan.device) for s in plan.sizes):
             for backend in backends:
@@ -334,7 +336,8 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
                 except GoSelfiesError as exc:
                     rows.append(make_row("pipeline", model, backend, "-", plan.device, "-", 1, None, skipped=str(exc)))
                     continue
-                precision = "fp16" if seg.device.startswith("cuda") and backend == "torch" else "fp32"
+                cuda_torch = seg.device.startswith("cuda") and backend == "torch"
+                precision = "int8" if backend == "onnx-int8" else "fp16" if cuda_torch else "fp32"
                 runner = seg._runner
                 timings = (lambda r=runner: r.timings) if hasattr(runner, "timings") else None
                 runs.append(PipelineRun(PipelineSpec(model, size, backend, plan.device, precision), seg,

@@ -164,7 +164,8 @@ class TorchRunner:
 
 
 # name -> runner class, or "module:Class" imported on first use (keeps onnxruntime off the import path)
-RUNNERS: dict[str, type | str] = {"torch": TorchRunner, "onnx": "goselfies.onnx_backend:OnnxRunner"}
+RUNNERS: dict[str, type | str] = {"torch": TorchRunner, "onnx": "goselfies.onnx_backend:OnnxRunner",
+                                  "onnx-int8": "goselfies.quantize:OnnxInt8Runner"}
 
 
 def make_runner(backend: str, seg: Segmenter):

@@ -14,6 +14,8 @@ def add_arguments(p) -> None:
     p.add_argument("--model", default="auto", help="model name (resunet34, vgunet16, lite); auto: the shipped one")
     p.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     p.add_argument("--opset", type=int, default=None, metavar="N", help="ONNX opset (default 17)")
+    p.add_argument("--int8", action="store_true",
+                   help="quantise to int8 (static, calibrated on the shipped sample photos): much faster on CPUs with VNNI")
     p.add_argument("--no-check", action="store_true",
                    help="skip the check that ONNX Runtime gives the same mask as PyTorch")
 
@@ -33,28 +35,45 @@ def run(args) -> int:
     if args.weights and out.resolve() == Path(args.weights).resolve():
         raise GoSelfiesError("output would overwrite the weights")
     model, weights, _ = resolve_weights(args.model, args.weights, "cpu")
-    export_weights(model, weights, out, opset=args.opset or OPSET)
+    if args.int8:
+        import tempfile
+
+        from ..quantize import quantize_file
+
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32 = export_weights(model, weights, Path(tmp) / "fp32.onnx", opset=args.opset or OPSET)
+            quantize_file(fp32, out)
+    else:
+        export_weights(model, weights, out, opset=args.opset or OPSET)
     size_mb = out.stat().st_size / 1e6
-    print(f"wrote {out} ({model}, {size_mb:.1f} MB, dynamic batch/height/width)", file=sys.stderr)
+    kind = "int8, " if args.int8 else ""
+    print(f"wrote {out} ({model}, {kind}{size_mb:.1f} MB, dynamic batch/height/width)", file=sys.stderr)
     if not args.no_check and onnxruntime_available():
-        err = max_difference(model, weights, out)
-        print(f"check: ONNX Runtime vs PyTorch, max |mask difference| = {err:.2e}", file=sys.stderr)
-        if err > 1e-3:
-            raise GoSelfiesError(f"the exported model disagrees with PyTorch (max difference {err:.3g})")
+        worst, mean = difference(model, weights, out)
+        print(f"check on a sample photo: ONNX Runtime vs PyTorch mask, max |difference| {worst:.2e}, "
+              f"mean {mean:.2e}", file=sys.stderr)
+        # fp32 must agree to rounding; int8 moves edge probabilities a little, a broken file far more
+        if (mean > 0.02) if args.int8 else (worst > 1e-3):
+            raise GoSelfiesError(f"the exported model disagrees with PyTorch (max {worst:.3g}, mean {mean:.3g})")
     return 0
 
 
-def max_difference(model_name: str, weights, onnx_path, shape=(1, 3, 224, 160)) -> float:
-    """Largest absolute difference between PyTorch and ONNX Runtime probabilities on one input."""
+def difference(model_name: str, weights, onnx_path) -> tuple[float, float]:
+    """Max and mean absolute difference between PyTorch and ONNX Runtime probabilities on a shipped
+    sample photo (a real image: int8 ranges are calibrated for images, not noise)."""
     import numpy as np
     import torch
 
     from ..models import create_model
     from ..onnx_backend import make_session
+    from ..quantize import calibration_batches
+    from ..weights import read_metadata
 
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    meta = read_metadata(weights)
+    x = next(calibration_batches(meta["mean"], meta["std"], 224))["image"]
     net = create_model(model_name, weights=weights).eval()
     with torch.inference_mode():
         ref = torch.sigmoid(net(torch.from_numpy(x))).numpy()
     got = make_session(onnx_path).run(None, {"image": x})[0]
-    return float(np.abs(ref - got).max())
+    diff = np.abs(ref - got)
+    return float(diff.max()), float(diff.mean())
