@@ -38,6 +38,17 @@ def save_weights(model, path: str | Path, arch: str, meta: dict[str, Any] | None
     return path
 
 
+def update_metadata(path: str | Path, **extra: Any) -> None:
+    """Add metadata (e.g. measured test metrics) to an existing weights file, atomically."""
+    from safetensors.torch import load_file, save_file
+
+    meta = read_metadata(path)
+    meta.update(extra)
+    tmp = Path(path).with_name(Path(path).name + ".partial")
+    save_file(load_file(str(path)), str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+    os.replace(tmp, path)
+
+
 def read_metadata(path: str | Path) -> dict[str, Any]:
     from safetensors import safe_open
 

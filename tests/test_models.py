@@ -88,3 +88,45 @@ def test_torchvision_imports_beside_cpu_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_update_metadata_keeps_tensors(tmp_path, lite_weights):
+    from goselfies.weights import update_metadata
+
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(lite_weights.read_bytes())
+    update_metadata(path, test_metrics={"iou": 0.5})
+    assert read_metadata(path)["test_metrics"] == {"iou": 0.5}
+    a, _ = load_weights(path)
+    b, _ = load_weights(lite_weights)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_shipped_default_weights_segment_real_people(data_dir):
+    """The weights in the package, with no --weights: real quality on 24 EG1800 test portraits."""
+    import cv2
+    import numpy as np
+
+    from goselfies.evaluate import pairs
+    from goselfies.media import read_image
+    from goselfies.metrics import MeanScores
+    from goselfies.segmenter import Segmenter, SegmenterConfig, auto_model
+    from goselfies.weights import shipped_weights
+
+    if shipped_weights("lite") is None:
+        pytest.skip("no shipped lite weights in this checkout")
+    assert auto_model("cpu") == "lite"
+    seg = Segmenter(SegmenterConfig(device="cpu", backend="torch"), quiet=True)
+    assert seg.model_name == "lite" and seg.size == read_metadata(shipped_weights("lite"))["train_size"]
+    scores = MeanScores()
+    for img, mask in list(pairs(data_dir / "eg1800/test"))[:24]:
+        scores.add(seg(read_image(img)) >= 0.5, cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127)
+    assert scores.result()["iou"] > 0.85  # full split, measured: 0.909 (model card)
+
+
+def test_no_installed_weights_says_how_to_get_some(monkeypatch):
+    from goselfies import segmenter
+
+    monkeypatch.setattr(segmenter, "shipped_weights", lambda name: None)
+    with pytest.raises(GoSelfiesError, match="--weights PATH.*goselfies train"):
+        segmenter.Segmenter(segmenter.SegmenterConfig(model="lite", device="cpu"), quiet=True)
