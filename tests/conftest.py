@@ -3,6 +3,7 @@ file made by the test session (any weights file works for plumbing tests)."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One intra-op thread: tests stay fast even when the cores are busy (spinning OpenMP threads
 # on an oversubscribed machine made a 2 s test take minutes).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Automatic ONNX exports go to a throw-away folder, never the user's cache.
+os.environ.setdefault("GOSELFIES_CACHE_DIR", tempfile.mkdtemp(prefix="goselfies-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data"

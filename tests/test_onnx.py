@@ -17,9 +17,9 @@ SAMPLES = Path(__file__).resolve().parents[1] / "goselfies" / "assets" / "sample
 
 
 @pytest.fixture(autouse=True)
-def onnx_cache(tmp_path_factory, monkeypatch) -> Path:
-    """Keep automatic exports out of the user's cache; one folder for the whole session."""
-    folder = tmp_path_factory.getbasetemp() / "onnx-cache"
+def onnx_cache(tmp_path, monkeypatch) -> Path:
+    """A cache folder of this test's own: other tests' exports (other weights) never show up in it."""
+    folder = tmp_path / "onnx-cache"
     monkeypatch.setenv("GOSELFIES_CACHE_DIR", str(folder))
     return folder
 
