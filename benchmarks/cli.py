@@ -85,10 +85,10 @@ def _sizes(text: str) -> list[int]:
 
 
 def default_size(weights: Path, device: str) -> int:
-    """The app's size: 512 on CUDA, else the size the weights were trained at (as Segmenter does)."""
+    """The app's size: the size the weights were trained at, as Segmenter does (on any device)."""
     from goselfies.weights import read_metadata
 
-    return 512 if device.startswith("cuda") else int(read_metadata(weights).get("train_size", 256))
+    return int(read_metadata(weights).get("train_size", 256))
 
 
 def _wxh(text: str) -> tuple[int, int]:
@@ -110,7 +110,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--models", type=_csv(str), metavar="LIST", help="default: lite,resunet34 (--quick: lite)")
     g.add_argument("--sizes", type=_sizes, metavar="LIST",
                    help="network input side (model mode: a square, multiple of 32; pipeline: the frame's longer side); "
-                        "'default' = the app's size: the weights' training size on CPU, 512 on CUDA (default: default; --quick: 128)")
+                        "'default' = the app's size, the weights' training size (default: default; --quick: 128)")
     g.add_argument("--precisions", type=_csv(str), metavar="LIST", help="fp32, fp16, bf16 (default: fp32 on CPU, fp16,fp32 on CUDA)")
     g.add_argument("--backends", type=_csv(str), metavar="LIST",
                    help="torch, compile, cudagraph, onnx, onnx-int8 (default: torch,onnx,onnx-int8 on CPU; torch,cudagraph on CUDA)")
