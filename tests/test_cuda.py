@@ -55,8 +55,12 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_fp16_masks_match_fp32():
+    from goselfies.weights import read_metadata
+
     name, weights = trained_weights()
-    fp16, fp32 = engine(name, weights, "fp16", graphs=True), engine(name, weights, "fp32", graphs=False)
+    size = int(read_metadata(weights).get("train_size", 512))  # the app's size for these weights
+    fp16 = engine(name, weights, "fp16", graphs=True, size=size)
+    fp32 = engine(name, weights, "fp32", graphs=False, size=size)
     for frame in frames():
         assert iou(fp16.mask(frame), fp32.mask(frame)) >= 0.99
 
