@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from goselfies.errors import GoSelfiesError
+from goselfies.media import VideoWriter
 
 from .stats import Samples
 
@@ -116,22 +117,13 @@ class Mp4Sink:
     """An MP4 (mp4v) encoder to a scratch file that is deleted afterwards: we time, not keep."""
 
     def __init__(self, folder: Path, size: tuple[int, int], fps: float = 30.0):
-        folder.mkdir(parents=True, exist_ok=True)
-        self.path = folder / f".benchmark-{os.getpid()}-{id(self)}.mp4"
-        self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-        if not self.writer.isOpened():
-            raise GoSelfiesError(f"cannot open an MP4 encoder in {folder}")
+        self.video = VideoWriter(folder / f"benchmark-{os.getpid()}-{id(self)}.mp4", fps, size)
 
     def write(self, frame: np.ndarray) -> None:
-        if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        elif frame.shape[2] == 4:
-            frame = frame[:, :, :3]
-        self.writer.write(frame)
+        self.video.write(frame)
 
     def close(self) -> None:
-        self.writer.release()
-        self.path.unlink(missing_ok=True)
+        self.video.close(ok=False)  # an aborted VideoWriter removes its file
 
 
 class PipelineRun:
