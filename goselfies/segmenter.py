@@ -112,7 +112,7 @@ class Segmenter:
         self.mean = np.array(self.meta.get("mean", MEAN), np.float32)
         self.std = np.array(self.meta.get("std", STD), np.float32)
         self._runner = make_runner(cfg.backend, self)
-        self._buffers: dict[tuple[int, int], np.ndarray] = {}
+        self._buffers: dict[tuple[int, int, int, int], np.ndarray] = {}  # (ph, pw, nh, nw)
 
     def describe(self) -> str:
         return f"{self.model_name} ({self._runner.name}, {self.device}) at {self.size} px"
@@ -168,15 +168,12 @@ class TorchRunner:
         torch = self.torch
         with torch.inference_mode():
             if self.cuda:
-                return self._predict_cuda(frame, rgb)
+                return self.engine.mask(frame, rgb)
             buf, nh, nw = self.seg.preprocess(frame, rgb)
             logits = self.model(torch.from_numpy(buf))
             prob = torch.sigmoid(logits[0, 0, :nh, :nw]).numpy()
         h, w = frame.shape[:2]
         return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-
-    def _predict_cuda(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
-        return self.engine.mask(frame, rgb)
 
 
 # name -> runner class, or "module:Class" imported on first use (keeps onnxruntime off the import path)

@@ -229,7 +229,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             done += 1
             running += loss.item()
             bar.update(1)
-            bar.set_postfix(loss=f"{running / (i + 1):.4f}", lr=f"{lr:.2e}")
+            bar.set_postfix(loss=f"{running / done:.4f}", lr=f"{lr:.2e}")
         bar.close()
         if train_ds.skipped and dist.is_main:
             print(f"note: {len(train_ds.skipped)} unreadable pair(s) skipped this run", file=sys.stderr)
