@@ -6,7 +6,6 @@ Specs: ``blur[:STRENGTH]``, ``color:#RRGGBB`` or ``color:NAME`` (or just ``NAME`
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable, Protocol
 
 import cv2
@@ -74,6 +73,21 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     resized = cv2.resize(image, (nw, nh), interpolation=interp)
     x, y = (nw - width) // 2, (nh - height) // 2
     return np.ascontiguousarray(resized[y:y + height, x:x + width])
+
+
+def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale to fit inside width x height keeping aspect, black bars around: for fixed-size
+    outputs (virtual camera, recording) fed frames of another shape, e.g. after a camera switch."""
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    scale = min(width / w, height / h)
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    out = np.zeros((height, width, *image.shape[2:]), dtype=image.dtype)
+    x, y = (width - nw) // 2, (height - nh) // 2
+    out[y:y + nh, x:x + nw] = cv2.resize(image, (nw, nh), interpolation=interp).reshape(nh, nw, *image.shape[2:])
+    return out
 
 
 @register("blur")
@@ -153,25 +167,11 @@ class Video:
 
         if not arg:
             raise GoSelfiesError("video background needs a path: video:PATH")
-        self.path = Path(arg)
-        VideoReader(self.path).close()  # fail now, with a clear message, if unreadable
-        self._frames = None
-
-    def _next(self) -> np.ndarray:
-        from .media import VideoReader
-
-        for _ in range(2):
-            if self._frames is None:
-                self._frames = iter(VideoReader(self.path))
-            frame = next(self._frames, None)
-            if frame is not None:
-                return frame
-            self._frames = None  # end reached: loop
-        raise GoSelfiesError(f"{self.path}: video background has no frames")
+        self._frames = iter(VideoReader(arg, loop=True))  # fails now, with a clear message, if unreadable
 
     def composite(self, frame, mask):
         h, w = mask.shape
-        return blend(frame, cover_fit(self._next(), w, h), mask)
+        return blend(frame, cover_fit(next(self._frames), w, h), mask)
 
 
 @register("transparent")

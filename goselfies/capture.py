@@ -131,7 +131,7 @@ class VideoFileSource:
         from .media import VideoReader
 
         self.release()
-        self._reader = VideoReader(self.path)
+        self._reader = VideoReader(self.path, loop=self.loop)
         self.fps, self.width, self.height = self._reader.fps, self._reader.width, self._reader.height
         self._frames = iter(self._reader)
         self._next_due = time.perf_counter()
@@ -147,14 +147,7 @@ class VideoFileSource:
             return None
         frame = next(self._frames, None)
         if frame is None:
-            if not self.loop:
-                raise SourceEnded(str(self.path))
-            due = self._next_due
-            self.open()
-            self._next_due = due
-            frame = next(self._frames, None)
-            if frame is None:
-                raise SourceEnded(str(self.path))
+            raise SourceEnded(str(self.path))
         now = time.perf_counter()
         if now - self._next_due > 2.0 / self.fps:
             self._next_due = now  # fell behind (busy machine): restart the clock, do not burst

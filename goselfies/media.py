@@ -1,6 +1,7 @@
-"""Reading and writing images and videos: clear errors, and outputs that appear only when complete."""
+"""Reading and writing images, videos and JSON files: clear errors, and outputs that appear only when complete."""
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,10 +72,15 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
 
 
 class VideoReader:
-    """Frames of a video file as uint8 BGR, with its fps, size and frame count."""
+    """Frames of a video file as uint8 BGR, with its fps, size and frame count.
 
-    def __init__(self, path: str | Path):
+    ``loop=True`` starts again from the first frame at the end (looping backgrounds, a file
+    played as a camera); reopening is more reliable than seeking across codecs.
+    """
+
+    def __init__(self, path: str | Path, loop: bool = False):
         self.path = Path(path)
+        self.loop = loop
         if not self.path.is_file():
             raise GoSelfiesError(f"{self.path}: no such video file")
         self.cap = cv2.VideoCapture(str(self.path))
@@ -94,6 +100,10 @@ class VideoReader:
             yield first
         while True:
             ok, frame = self.cap.read()
+            if not ok and self.loop:
+                self.cap.release()
+                self.cap = cv2.VideoCapture(str(self.path))
+                ok, frame = self.cap.read()
             if not ok:
                 return
             yield frame
@@ -146,3 +156,17 @@ class VideoWriter:
 
     def __exit__(self, exc_type, *rest):
         self.close(ok=exc_type is None)
+
+
+def read_json_object(path: str | Path, what: str) -> dict:
+    """A JSON object from ``path``; a missing or broken file is one clear message naming ``what``."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise GoSelfiesError(f"{path}: no such {what} file") from None
+    except (OSError, ValueError) as exc:
+        raise GoSelfiesError(f"{path}: not a readable {what} JSON file ({str(exc)[:100]})") from None
+    if not isinstance(data, dict):
+        raise GoSelfiesError(f"{path}: the {what} file must hold a JSON object")
+    return data

@@ -87,16 +87,13 @@ class RecordSink:
         self.frames = 0
 
     def send(self, frame, info):
+        from .backgrounds import letterbox
         from .media import VideoWriter
 
         if self.writer is None:
             self.size = (frame.shape[1], frame.shape[0])
             self.writer = VideoWriter(self.path, self.fps, self.size)
-        if (frame.shape[1], frame.shape[0]) != self.size:
-            import cv2
-
-            frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
-        self.writer.write(frame)
+        self.writer.write(letterbox(frame, *self.size))
         self.frames += 1
 
     def close(self, ok=True):

@@ -16,6 +16,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from .backgrounds import letterbox
+
 LINUX_MODPROBE = 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="Go-selfies"'
 
 SETUP_HELP = {
@@ -133,10 +135,7 @@ class VirtualCamera:
             self.open(frame.shape[1], frame.shape[0])
         if not self.available:
             return
-        bgr = to_bgr(frame)
-        w, h = self.size
-        if bgr.shape[1] != w or bgr.shape[0] != h:
-            bgr = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA)
+        bgr = letterbox(to_bgr(frame), *self.size)  # a new camera's other aspect is not stretched
         with self._lock:
             self._latest = np.ascontiguousarray(bgr)
         self._new.set()

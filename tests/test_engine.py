@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies.backgrounds import cover_fit, parse_background
+from goselfies.backgrounds import cover_fit, letterbox, parse_background
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_image
 from goselfies.postprocess import PostProcess, guided_filter
@@ -165,6 +165,17 @@ def test_image_background_is_cover_fitted_not_stretched(photo, data_dir):
     src = read_image(path)
     scale = img.shape[0] / src.shape[0]
     assert round(src.shape[1] * scale) >= img.shape[1]
+
+
+def test_letterbox_keeps_aspect_and_centres():
+    tall = np.full((100, 50, 4), 9, np.uint8)
+    out = letterbox(tall, 80, 40)
+    assert out.shape == (40, 80, 4) and out.dtype == np.uint8
+    assert (out[:, 30:50] == 9).all() and (out[:, :30] == 0).all() and (out[:, 50:] == 0).all()
+    gray = np.full((30, 90), 255, np.uint8)
+    assert letterbox(gray, 90, 60)[15:45].min() == 255 and letterbox(gray, 90, 60)[:15].max() == 0
+    same = np.ones((4, 6, 3), np.uint8)
+    assert letterbox(same, 6, 4) is same
 
 
 def test_video_background_loops(photo, data_dir):

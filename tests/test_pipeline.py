@@ -15,7 +15,7 @@ from goselfies.capture import Capture, VideoFileSource
 from goselfies.errors import GoSelfiesError
 from goselfies.pipeline import Pipeline, PipelineConfig, detach_post
 from goselfies.postprocess import PostProcess
-from goselfies.sinks import make_sink
+from goselfies.sinks import FrameInfo, make_sink
 from goselfies.smoothing import MaskSmoother, flicker
 from goselfies.timing import RateMeter, Timings
 from livefakes import SOURCE_BGR, FlakySource, HalfMask, Recorder, SyntheticSource, wait_until
@@ -333,3 +333,23 @@ def test_soak_ten_minutes_memory_flat_frame_time_steady(data_dir, segmenter, tmp
     assert rss_growth < 40, f"resident memory grew by {rss_growth:.0f} MB"
     assert frame_ms_end < frame_ms_start * 1.5 + 5, "frame time grew"
     assert p.frames_out > seconds * cap.fps * 0.5
+
+
+def test_recording_letterboxes_frames_of_a_new_aspect(tmp_path):
+    """The MP4 keeps the first frame's size; a later 4:3 frame gets bars, not a stretch."""
+    from goselfies.media import VideoReader
+
+    out = tmp_path / "switch.mp4"
+    rec = make_sink("record", path=out, fps=10)
+    info = FrameInfo(seq=0, timestamp=0.0, lost=False, effect=True, mask_lag=0)
+    for _ in range(3):
+        rec.send(np.full((144, 256, 3), 90, np.uint8), info)
+    for _ in range(3):
+        rec.send(np.full((120, 160, 3), 200, np.uint8), info)
+    rec.close()
+    with VideoReader(out) as r:
+        frames = list(r)
+    assert (r.width, r.height) == (256, 144) and len(frames) == 6
+    last = frames[-1].astype(int)
+    assert abs(last[:, 110:146].mean() - 200) < 8  # the 192x144 picture in the middle
+    assert last[:, :24].mean() < 10 and last[:, -24:].mean() < 10  # black bars at the sides

@@ -216,7 +216,7 @@ def test_cli_config_errors(tiny, tmp_path, capsys):
     assert_one_line_error(rc, err, "train", "unknown config keys", "learning_rate")
     bad.write_text("{not json")
     rc, _, err = cli(capsys, "train", "--data", tiny, "--config", bad, "--out", tmp_path / "r")
-    assert_one_line_error(rc, err, "train", "not a readable JSON config")
+    assert_one_line_error(rc, err, "train", "not a readable config JSON")
     rc, _, err = cli(capsys, "train", "--data", tiny, "--size", 100, "--out", tmp_path / "r")
     assert_one_line_error(rc, err, "train", "multiple of 32")
     rc, _, err = cli(capsys, "train", "--data", tiny, "--model", "nope", "--out", tmp_path / "r")
@@ -333,3 +333,15 @@ def test_train_core_errors_without_cli(tiny, tmp_path):
         train(tiny_cfg(one, tmp_path / "r"), progress=False)
     with pytest.raises(GoSelfiesError, match="multiple of 32"):
         train(replace(tiny_cfg(tiny, tmp_path / "r"), size=50), progress=False)
+
+
+def test_triangular2_halves_each_cycle_and_anneals_to_base():
+    from training.schedule import triangular_lr
+
+    base, top, half = 1e-5, 1e-3, 10
+    peaks = [triangular_lr(half + c * 2 * half, base, top, half, decay=True) - base for c in range(4)]
+    assert peaks[0] == pytest.approx(top - base)
+    for a, b in zip(peaks, peaks[1:]):
+        assert b == pytest.approx(a / 2)
+    assert triangular_lr(40 * half + half, base, top, half, decay=True) == pytest.approx(base, abs=1e-9)
+    assert triangular_lr(2 * half, base, top, half, decay=True) == pytest.approx(base)

@@ -266,12 +266,12 @@ def test_coco_import_errors(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2")
     rc, _, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
-    assert_one_line_error(rc, err, "coco-import", "not a readable COCO JSON")
+    assert_one_line_error(rc, err, "coco-import", "not a readable COCO annotations JSON")
     bad.write_text(json.dumps({"images": [], "annotations": [], "categories": [{"id": 3, "name": "car"}]}))
     rc, _, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
     assert_one_line_error(rc, err, "coco-import", "no 'person' category")
     rc, _, err = cli(capsys, "coco-import", tmp_path / "none.json", tmp_path, tmp_path / "o")
-    assert_one_line_error(rc, err, "coco-import", "no such annotations file")
+    assert_one_line_error(rc, err, "coco-import", "no such COCO annotations file")
     bad.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 4, "height": 4}],
                                "annotations": [], "categories": [{"id": 1, "name": "person"}]}))
     rc, out, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")

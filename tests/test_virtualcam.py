@@ -103,6 +103,21 @@ def test_frames_of_other_sizes_and_formats_are_fitted_to_the_device():
     assert (frames[0] == (0, 255, 0)).all() and (frames[-1] == 255).all()
 
 
+def test_a_new_aspect_mid_stream_is_letterboxed_not_stretched():
+    """A camera switch from 16:9 to 4:3: the device keeps its size, the picture keeps its shape."""
+    cam = VirtualCamera(VirtualCameraConfig(fps=100, backend="goselfies-recording"))
+    cam.send(np.full((90, 160, 3), 50, np.uint8))
+    time.sleep(0.05)
+    square = np.zeros((120, 120, 3), np.uint8)
+    square[:, :60] = 200  # left half bright: a stretch would move the edge away from the centre
+    cam.send(square)
+    time.sleep(0.05)
+    cam.close()
+    last = RecordingBackend.instances[0].frames[-1].reshape(90, 160, 3)
+    assert (last[:, :35] == 0).all() and (last[:, -35:] == 0).all()  # bars left and right
+    assert (last[:, 36:79] == 200).all() and (last[:, 81:124] == 0).all()  # 90x90 picture, edge at centre
+
+
 def test_no_device_keeps_running_and_prints_setup_help_once(capsys):
     src = SyntheticSource(fps=60)
     messages = []

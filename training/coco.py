@@ -6,7 +6,6 @@ RLE codec of our own avoids depending on pycocotools, which often has no wheel.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections import Counter, defaultdict
@@ -141,14 +140,10 @@ def annotation_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- import
 def load_annotations(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise GoSelfiesError(f"{path}: no such annotations file") from None
-    except (OSError, ValueError) as exc:
-        raise GoSelfiesError(f"{path}: not a readable COCO JSON file ({str(exc)[:100]})") from None
-    if not isinstance(data, dict) or not all(k in data for k in ("images", "annotations", "categories")):
+    from goselfies.media import read_json_object
+
+    data = read_json_object(path, "COCO annotations")
+    if not all(k in data for k in ("images", "annotations", "categories")):
         raise GoSelfiesError(f"{path}: not COCO format (needs 'images', 'annotations' and 'categories')")
     return data
 

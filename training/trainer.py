@@ -35,6 +35,7 @@ class TrainConfig:
     lr: float = 1e-3  # max LR of the triangular cycle
     base_lr: float | None = None  # min LR; default lr / 10
     cycle_epochs: float = 2.0  # a full triangle spans this many epochs
+    schedule: str = "triangular"  # or "triangular2": each cycle's amplitude halves (anneals)
     dice_loss: bool = True
     val_fraction: float = 0.1
     fold: int | None = None  # k-fold cross-validation fold (k=5) instead of val_fraction
@@ -212,7 +213,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         for i, (x, y) in enumerate(loader):
             if i >= steps_per_epoch:
                 break
-            lr = triangular_lr(step, base_lr, cfg.lr, step_size)
+            lr = triangular_lr(step, base_lr, cfg.lr, step_size, decay=cfg.schedule == "triangular2")
             for g in opt.param_groups:
                 g["lr"] = lr
             if not frozen and cfg.encoder_lr_scale != 1.0:

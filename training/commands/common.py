@@ -5,11 +5,13 @@ Every flag defaults to None so that only the flags a user actually typed overrid
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, fields
 from pathlib import Path
 
 from goselfies.errors import GoSelfiesError
+from goselfies.media import read_json_object
+
+SCHEDULES = ("triangular", "triangular2")
 
 
 def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,6 +37,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="maximum LR of the triangular cycle (default 1e-3; see lr-find)")
     p.add_argument("--base-lr", type=float, help="minimum LR of the cycle (default lr/10)")
     p.add_argument("--cycle-epochs", type=float, help="length of one LR triangle in epochs (default 2)")
+    p.add_argument("--schedule", choices=SCHEDULES,
+                   help="triangular (default; the paper's) or triangular2 (amplitude halves every cycle)")
     p.add_argument("--val-fraction", type=float, help="validation share when not using --fold (default 0.1)")
     p.add_argument("--fold", type=int, metavar="K", help="validate on fold K (0-4) of a 5-fold cross-validation")
     p.add_argument("--freeze-encoder-epochs", type=int, metavar="N",
@@ -67,16 +71,7 @@ def resolve_config(args: argparse.Namespace):
 
 
 def read_config_file(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise GoSelfiesError(f"{path}: no such config file") from None
-    except (OSError, ValueError) as exc:
-        raise GoSelfiesError(f"{path}: not a readable JSON config ({str(exc)[:100]})") from None
-    if not isinstance(data, dict):
-        raise GoSelfiesError(f"{path}: config must be a JSON object of TrainConfig keys")
-    return data
+    return read_json_object(path, "config")
 
 
 def check_config(cfg) -> None:
@@ -112,5 +107,7 @@ def check_config(cfg) -> None:
         raise GoSelfiesError("--max-steps must be at least 1")
     if cfg.freeze_encoder_epochs < 0 or cfg.encoder_lr_scale <= 0 or cfg.cycle_epochs <= 0:
         raise GoSelfiesError("need freeze-encoder-epochs >= 0, encoder-lr-scale > 0 and cycle-epochs > 0")
+    if cfg.schedule not in SCHEDULES:
+        raise GoSelfiesError(f"config 'schedule' must be one of {', '.join(SCHEDULES)}, got {cfg.schedule!r}")
     if cfg.workers < 0:
         raise GoSelfiesError("--workers must be >= 0")
