@@ -286,3 +286,44 @@ def test_coco_import_errors(tmp_path, capsys):
                                "categories": [{"id": 1, "name": "person"}]}))
     rc, out, err = cli(capsys, "coco-import", bad, tmp_path, tmp_path / "o")
     assert_one_line_error(rc, err, "coco-import", "needs 'id', 'file_name', 'width' and 'height'")
+
+
+def test_model_card_lists_stages_and_plots_them_end_to_end(lite_weights, tmp_path):
+    import csv
+    from dataclasses import asdict
+
+    from training import card
+    from training.trainer import TrainConfig
+
+    runs = []
+    for i, cfg in enumerate([TrainConfig(data=["d"], model="lite", size=160, epochs=5, lr=2e-3),
+                             TrainConfig(data=["d"], model="lite", size=160, epochs=4, lr=1e-3, base_lr=1e-5,
+                                         schedule="triangular2", init_weights="w.safetensors")]):
+        run = tmp_path / f"stage{i}"
+        run.mkdir()
+        (run / "config.json").write_text(json.dumps(asdict(cfg)))
+        with open(run / "log.csv", "w", newline="") as f:
+            w = csv.DictWriter(f, ["epoch", "step", "train_loss", "seconds", "val_loss", "val_dice", "val_iou",
+                                   "val_accuracy"])
+            w.writeheader()
+            for e in range(1, 4):
+                w.writerow({"epoch": e, "step": e * 10, "train_loss": 0.5 - 0.1 * e - i * 0.2, "seconds": 600,
+                            "val_loss": 0.4, "val_dice": 0.9 + 0.01 * e, "val_iou": 0.8 + 0.01 * e,
+                            "val_accuracy": 0.95})
+        runs.append(run)
+    evals = tmp_path / "eval.json"
+    evals.write_text(json.dumps({"dice": 0.95, "iou": 0.91, "accuracy": 0.94, "sensitivity": 0.97,
+                                 "specificity": 0.89, "size": 160}))
+    out = tmp_path / "lite.md"
+    card.main([str(lite_weights), "--run", str(runs[0]), "--run", str(runs[1]), "--eval", str(evals),
+               "--hardware", "2-core CPU", "--curves", str(tmp_path / "lite-curves.png"), "-o", str(out)])
+    text = out.read_text()
+    assert "Wall time: 1.00 h over 6 epochs" in text
+    assert "1. 3 of 5 planned epochs, triangular LR 0.0002..0.002" in text
+    assert "2. 3 of 4 planned epochs, triangular2 LR 1e-05..0.001" in text
+    assert "--base-lr 1e-05 --schedule triangular2 --init-weights w.safetensors --out RUN" in text
+    assert "| lite | 160 | 0.9500 | 0.9100 |" in text and "![training curves](lite-curves.png)" in text
+    assert text.count("\n| 1 | ") == 3 and text.count("\n| 2 | ") == 3  # each stage's epochs in the table
+    assert cv2.imread(str(tmp_path / "lite-curves.png")) is not None
+    history = card.combined_history([card.read_run(r) for r in runs])
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5, 6]

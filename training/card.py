@@ -1,8 +1,12 @@
 """Model cards: markdown next to the shipped weights, every number read from files that
-commands anyone can rerun wrote (the weights' metadata, the run's log.csv, evaluate's JSON).
+commands anyone can rerun wrote (the weights' metadata, the runs' log.csv, evaluate's JSON).
 
-    python -m training.card goselfies/assets/models/lite.safetensors --run RUN \
-        --eval lite_eg1800.json --reference mediapipe_eg1800.json --hardware "..." -o lite.md
+    python -m training.card goselfies/assets/models/lite.safetensors --run RUN [--run FINETUNE_RUN] \
+        --eval lite_eg1800.json --reference mediapipe_eg1800.json --hardware "..." \
+        --curves lite-curves.png -o lite.md
+
+Several ``--run`` folders are training stages in order (a fine-tuning run started from the
+previous stage's weights with ``--init-weights``); the card lists each and plots them end to end.
 """
 from __future__ import annotations
 
@@ -14,30 +18,73 @@ from pathlib import Path
 from goselfies.weights import read_metadata
 
 KEYS = ("dice", "iou", "accuracy", "sensitivity", "specificity")
+# Flags worth showing in a stage's command when they differ from TrainConfig's defaults.
+SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_epochs", "encoder_lr_scale")
 
 
-def render(weights: Path, run: Path, evals: list[dict], reference: dict | None, hardware: str, notes: str) -> str:
-    meta = read_metadata(weights)
+def read_run(run: Path) -> tuple[dict, list[dict]]:
     config = json.loads((run / "config.json").read_text())
     with open(run / "log.csv") as f:
-        log = list(csv.DictReader(f))
-    hours = sum(float(r["seconds"]) for r in log) / 3600
+        log = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
+    return config, log
+
+
+def stage_command(config: dict) -> str:
+    from training.trainer import TrainConfig
+
+    default = TrainConfig()
+    cmd = ("goselfies train " + " ".join(f"--data {d}" for d in config["data"])
+           + f" --model {config['model']} --size {config['size']} --epochs {config['epochs']} --batch {config['batch']}"
+           + f" --lr {config['lr']:g}")
+    for k in SHOWN:
+        v = config.get(k)
+        if v is not None and v != getattr(default, k):
+            cmd += f" --{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f" --{k.replace('_', '-')} {v}"
+    return cmd + " --out RUN"
+
+
+def combined_history(runs: list[tuple[dict, list[dict]]]) -> list[dict]:
+    """All stages' epochs numbered on from each other, for one curve."""
+    out, offset = [], 0
+    for _, log in runs:
+        out += [{**r, "epoch": r["epoch"] + offset} for r in log]
+        offset += len(log)
+    return out
+
+
+def render(weights: Path, runs: list[Path], evals: list[dict], reference: dict | None, hardware: str,
+           notes: str, curves_name: str | None = None) -> str:
+    meta = read_metadata(weights)
+    stages = [read_run(r) for r in runs]
     name = meta["arch"]
-    cmd = (f"goselfies train " + " ".join(f"--data {d}" for d in config["data"])
-           + f" --model {name} --size {config['size']} --epochs {config['epochs']} --batch {config['batch']}"
-           + f" --lr {config['lr']} --out RUN")
+    last_config, last_log = stages[-1]
+    hours = sum(r["seconds"] for _, log in stages for r in log) / 3600
     lines = [
         f"# Model card: `{name}`",
         "",
         f"- Architecture: {name} (see `goselfies.models`), 1 output channel, sigmoid.",
         f"- Weights: `{weights.name}`, fp16 safetensors, {weights.stat().st_size / 1e6:.1f} MB.",
-        f"- Training data: {', '.join(config['data'])} ({config['val_fraction']:.0%} held out for validation).",
-        f"- Input: {config['size']} px training crops, ImageNet mean/std normalisation, encoder from scratch (no ImageNet weights on the training machine).",
-        f"- Method: Adam, triangular cyclical LR {config.get('base_lr') or config['lr'] / 10:g}..{config['lr']:g} "
-        f"(cycle {config['cycle_epochs']:g} epochs), BCE{' + Dice' if config['dice_loss'] else ''} loss, the paper's augmentation.",
-        f"- Epochs run: {len(log)} of the {config['epochs']} planned; best by validation Dice at epoch {meta.get('epochs')}.",
-        f"- Hardware: {hardware}. Wall time: {hours:.2f} h.",
-        f"- Command: `{cmd}`, then `goselfies export-weights RUN`.",
+        f"- Training data: {', '.join(last_config['data'])} ({last_config['val_fraction']:.0%} held out for validation).",
+        f"- Input: {last_config['size']} px training crops, ImageNet mean/std normalisation, encoder from scratch "
+        "(no ImageNet weights on the training machine).",
+        f"- Method: Adam, BCE{' + Dice' if last_config['dice_loss'] else ''} loss, cyclical LR, the paper's "
+        "augmentation (rotations, flips, brightness) plus random resized crops.",
+        f"- Hardware: {hardware}. Wall time: {hours:.2f} h over {sum(len(log) for _, log in stages)} epochs.",
+        "",
+        "## Training stages",
+        "",
+    ]
+    for i, (config, log) in enumerate(stages, 1):
+        schedule = config.get("schedule", "triangular")
+        lines.append(
+            f"{i}. {len(log)} of {config['epochs']} planned epochs, {schedule} LR "
+            f"{config.get('base_lr') if config.get('base_lr') is not None else config['lr'] / 10:g}..{config['lr']:g} "
+            f"(cycle {config['cycle_epochs']:g} epochs), {sum(r['seconds'] for r in log) / 3600:.2f} h: "
+            f"`{stage_command(config)}`")
+    lines += [
+        "",
+        f"The shipped weights are the last stage's best by validation Dice (its epoch {meta.get('epochs')}), "
+        "exported with `goselfies export-weights RUN`.",
         "",
         "## Measured on EG1800 test (264 images, mean per image, threshold 0.5)",
         "",
@@ -54,13 +101,15 @@ def render(weights: Path, run: Path, evals: list[dict], reference: dict | None, 
         f"Reproduce: `goselfies evaluate --data ../shared/data/eg1800/test --model {name} --size N --json F` and "
         "`python -m benchmarks.accuracy --data ../shared/data/eg1800/test` (MediaPipe, same code).",
         "",
-        "## Validation curve",
+        "## Validation curve (stages end to end)",
         "",
-        "| epoch | train loss | val loss | val dice | val iou |",
-        "|---|---|---|---|---|",
     ]
-    lines += [f"| {r['epoch']} | {float(r['train_loss']):.4f} | {float(r['val_loss']):.4f} | "
-              f"{float(r['val_dice']):.4f} | {float(r['val_iou']):.4f} |" for r in log]
+    if curves_name:
+        lines += [f"![training curves]({curves_name})", ""]
+    lines += ["| stage | epoch | train loss | val loss | val dice | val iou |", "|---|---|---|---|---|---|"]
+    for i, (_, log) in enumerate(stages, 1):
+        lines += [f"| {i} | {r['epoch']} | {r['train_loss']:.4f} | {r['val_loss']:.4f} | {r['val_dice']:.4f} | "
+                  f"{r['val_iou']:.4f} |" for r in log]
     if notes:
         lines += ["", "## Notes", "", notes]
     return "\n".join(lines) + "\n"
@@ -69,16 +118,23 @@ def render(weights: Path, run: Path, evals: list[dict], reference: dict | None, 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("weights", type=Path)
-    p.add_argument("--run", type=Path, required=True, help="the training run folder (config.json, log.csv)")
+    p.add_argument("--run", type=Path, action="append", required=True,
+                   help="a training run folder (config.json, log.csv); repeat for stages, in order")
     p.add_argument("--eval", type=Path, action="append", default=[], help="evaluate --json output (repeatable)")
     p.add_argument("--reference", type=Path, help="benchmarks.accuracy --json output (MediaPipe)")
     p.add_argument("--hardware", default="unknown")
     p.add_argument("--notes", default="")
+    p.add_argument("--curves", type=Path, help="also plot the stages' curves end to end to this PNG")
     p.add_argument("-o", "--out", type=Path, required=True)
     a = p.parse_args(argv)
     evals = [json.loads(e.read_text()) for e in a.eval]
     ref = json.loads(a.reference.read_text()) if a.reference else None
-    a.out.write_text(render(a.weights, a.run, evals, ref, a.hardware, a.notes))
+    if a.curves:
+        from .plots import plot_curves
+
+        plot_curves(combined_history([read_run(r) for r in a.run]), a.curves)
+    curves_name = a.curves.name if a.curves and a.curves.parent.resolve() == a.out.parent.resolve() else None
+    a.out.write_text(render(a.weights, a.run, evals, ref, a.hardware, a.notes, curves_name))
     print(f"wrote {a.out}")
 
 
