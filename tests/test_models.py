@@ -121,7 +121,7 @@ def test_shipped_default_weights_segment_real_people(data_dir):
     scores = MeanScores()
     for img, mask in list(pairs(data_dir / "eg1800/test"))[:24]:
         scores.add(seg(read_image(img)) >= 0.5, cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 127)
-    assert scores.result()["iou"] > 0.85  # full split, measured: 0.909 (model card)
+    assert scores.result()["iou"] > 0.89  # these 24: 0.910; the full split: 0.931 (model card)
 
 
 def test_no_installed_weights_says_how_to_get_some(monkeypatch):
