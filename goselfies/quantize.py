@@ -2,8 +2,8 @@
 
 Why: CPUs with VNNI run int8 convolutions several times faster than fp32. On the 2-core benchmark
 machine resunet34 at 256x192 went from 124 to 35 ms per frame. Its accuracy on EG1800 test stayed
-nearly the same (shipped weights: IoU 0.8579 against 0.8583). The MobileNet-based
-`lite` gains less (about 15-25 %; IoU 0.9074 against 0.9093), because depthwise convolutions gain little from int8.
+nearly the same (shipped weights: IoU 0.9195 against 0.9197). The MobileNet-based
+`lite` gains less (about 15-25 %; IoU 0.9305 against 0.9314), because depthwise convolutions gain little from int8.
 
 The activation ranges are calibrated on the shipped sample photos and their mirror images, prepared
 exactly as the segmenter prepares frames, so nothing outside the package is needed. The result is
