@@ -52,10 +52,10 @@ def combined_history(runs: list[tuple[dict, list[dict]]]) -> list[dict]:
     return out
 
 
-def render(weights: Path, runs: list[Path], evals: list[dict], reference: dict | None, hardware: str,
-           notes: str, curves_name: str | None = None) -> str:
+def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dict], reference: dict | None,
+           hardware: str, notes: str, curves_name: str | None = None) -> str:
+    """The card's markdown; ``stages`` are ``read_run`` results in training order."""
     meta = read_metadata(weights)
-    stages = [read_run(r) for r in runs]
     name = meta["arch"]
     last_config, last_log = stages[-1]
     hours = sum(r["seconds"] for _, log in stages for r in log) / 3600
@@ -129,12 +129,13 @@ def main(argv: list[str] | None = None) -> None:
     a = p.parse_args(argv)
     evals = [json.loads(e.read_text()) for e in a.eval]
     ref = json.loads(a.reference.read_text()) if a.reference else None
+    stages = [read_run(r) for r in a.run]
     if a.curves:
         from .plots import plot_curves
 
-        plot_curves(combined_history([read_run(r) for r in a.run]), a.curves)
+        plot_curves(combined_history(stages), a.curves)
     curves_name = a.curves.name if a.curves and a.curves.parent.resolve() == a.out.parent.resolve() else None
-    a.out.write_text(render(a.weights, a.run, evals, ref, a.hardware, a.notes, curves_name))
+    a.out.write_text(render(a.weights, stages, evals, ref, a.hardware, a.notes, curves_name))
     print(f"wrote {a.out}")
 
 
