@@ -345,3 +345,28 @@ def test_triangular2_halves_each_cycle_and_anneals_to_base():
         assert b == pytest.approx(a / 2)
     assert triangular_lr(40 * half + half, base, top, half, decay=True) == pytest.approx(base, abs=1e-9)
     assert triangular_lr(2 * half, base, top, half, decay=True) == pytest.approx(base)
+
+
+def test_augmentation_zooms_out_with_a_neutral_border_labelled_background():
+    """Its first step shows some pictures smaller, inside a border that is zero after normalisation
+    (like the Segmenter's padding) and labelled background; the rest of the chain then crops."""
+    from goselfies.weights import MEAN, STD
+    from training.data import train_transform  # first: it makes torchvision importable here
+
+    from torchvision import tv_tensors
+
+    torch.manual_seed(0)
+    zoom = train_transform(64).transforms[0]
+    image = tv_tensors.Image(torch.full((3, 80, 60), 200, dtype=torch.uint8))
+    mask = tv_tensors.Mask(torch.ones((1, 80, 60), dtype=torch.uint8))
+    zoomed = 0
+    for _ in range(40):
+        img, m = zoom(image, mask)
+        border = m[0] == 0
+        assert ((img[0] == 200) == ~border).all()  # the picture is intact, only a border was added
+        if border.any():
+            zoomed += 1
+            assert img.shape[1] > 80 or img.shape[2] > 60
+            x = (img.float() / 255 - torch.tensor(MEAN)[:, None, None]) / torch.tensor(STD)[:, None, None]
+            assert x[:, border].abs().max() < 0.01  # the mean colour
+    assert 8 <= zoomed <= 32  # p = 0.5

@@ -89,15 +89,13 @@ def brightness_choices() -> list[float]:
     return [1 + s * d for d in (0.2, 0.4, 0.6, 0.8) for s in (-1, 1)]
 
 
-PAD_RGB = (124, 116, 104)  # ImageNet mean in 0..255: zero after normalisation
-
-
 def train_transform(size: int) -> v2.Transform:
     bright = [v2.Lambda(lambda img, f=f: v2.functional.adjust_brightness(img, f), tv_tensors.Image) for f in brightness_choices()]
+    pad_rgb = tuple(round(255 * m) for m in MEAN)  # zero after normalisation
     return v2.Compose([
         # Zoom out first: at inference the whole frame is fitted into ``size``, so people appear smaller
         # than in any crop of the image; the fill is the mean colour, as the Segmenter's padding.
-        v2.RandomZoomOut(fill={tv_tensors.Image: PAD_RGB, tv_tensors.Mask: 0}, side_range=(1.0, 1.6), p=0.5),
+        v2.RandomZoomOut(fill={tv_tensors.Image: pad_rgb, tv_tensors.Mask: 0}, side_range=(1.0, 1.6), p=0.5),
         v2.RandomResizedCrop(size, scale=(0.4, 1.0), ratio=(0.6, 1.6), antialias=True),
         v2.RandomHorizontalFlip(0.5),
         v2.RandomVerticalFlip(0.05),
