@@ -29,6 +29,7 @@ def test_torchrun_two_cpu_processes_gloo(data_dir, tmp_path):
     assert "Traceback" not in proc.stderr
     assert "distributed: 2 processes (gloo)" in proc.stderr
     assert proc.stdout.count("epoch=1 ") == 1 and proc.stdout.count("epoch=2 ") == 1  # rank 0 reports alone
+    assert proc.stdout.count("best: epoch") == 1 and proc.stdout.count("weights: ") == 1  # the summary too
     ck = torch.load(run / "last.pt", weights_only=True)
     assert ck["epoch"] == 2 and ck["step"] == 2
     assert (run / "lite.safetensors").is_file() and (run / "log.csv").is_file()

@@ -251,7 +251,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     if dist.is_main:
         export_best(out, cfg)
     dist.close()
-    return best
+    return best if dist.is_main else {}  # other ranks never see the best; only rank 0 reports
 
 
 def _scale_encoder_lr(opt, model, lr: float) -> None:

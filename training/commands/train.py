@@ -38,6 +38,8 @@ def run(args) -> int:
 
 
 def _report(cfg, best: dict) -> None:
+    if not best:  # a non-zero rank under torchrun
+        return
     weights = Path(cfg.out) / f"{cfg.model}.safetensors"
     if best.get("dice", -1) >= 0:
         print(f"best: epoch {best.get('epoch')} " + " ".join(
