@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 from pathlib import Path
 
+from goselfies.media import read_json_object
 from goselfies.weights import read_metadata
 
 KEYS = ("dice", "iou", "accuracy", "sensitivity", "specificity")
@@ -23,7 +23,7 @@ SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_
 
 
 def read_run(run: Path) -> tuple[dict, list[dict]]:
-    config = json.loads((run / "config.json").read_text())
+    config = read_json_object(run / "config.json", "run config")
     with open(run / "log.csv") as f:
         log = [{k: float(v) if k != "epoch" else int(v) for k, v in r.items() if v != ""} for r in csv.DictReader(f)]
     return config, log
@@ -57,7 +57,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
     """The card's markdown; ``stages`` are ``read_run`` results in training order."""
     meta = read_metadata(weights)
     name = meta["arch"]
-    last_config, last_log = stages[-1]
+    last_config = stages[-1][0]
     hours = sum(r["seconds"] for _, log in stages for r in log) / 3600
     lines = [
         f"# Model card: `{name}`",
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--curves", type=Path, help="also plot the stages' curves end to end to this PNG")
     p.add_argument("-o", "--out", type=Path, required=True)
     a = p.parse_args(argv)
-    evals = [json.loads(e.read_text()) for e in a.eval]
-    ref = json.loads(a.reference.read_text()) if a.reference else None
+    evals = [read_json_object(e, "evaluate --json") for e in a.eval]
+    ref = read_json_object(a.reference, "reference --json") if a.reference else None
     stages = [read_run(r) for r in a.run]
     if a.curves:
         from .plots import plot_curves

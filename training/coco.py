@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from goselfies.errors import GoSelfiesError
+from goselfies.media import read_json_object
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,6 @@ def annotation_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- import
 def load_annotations(path: str | Path) -> dict:
-    from goselfies.media import read_json_object
-
     data = read_json_object(path, "COCO annotations")
     if not all(k in data for k in ("images", "annotations", "categories")):
         raise GoSelfiesError(f"{path}: not COCO format (needs 'images', 'annotations' and 'categories')")

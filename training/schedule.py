@@ -1,6 +1,8 @@
 """Cyclical learning rates (Smith 2015) as pure functions of the step."""
 from __future__ import annotations
 
+SCHEDULES = ("triangular", "triangular2")  # TrainConfig.schedule; triangular2 = triangular_lr(decay=True)
+
 
 def triangular_lr(step: int, base_lr: float, max_lr: float, step_size: int, decay: bool = False) -> float:
     """LR at ``step``: rises linearly base->max over ``step_size`` steps, falls back over the next.

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_json_object
-
-SCHEDULES = ("triangular", "triangular2")
+from training.schedule import SCHEDULES
 
 
 def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
