@@ -17,13 +17,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("goselfies.commands.evaluate", "measure Dice/IoU/accuracy on images/ + masks/"),
     "webcam": ("goselfies.commands.webcam", "live: webcam (or --source VIDEO) to a window, virtual camera or file"),
     "gui": ("goselfies.commands.gui", "the live window: preview, controls, virtual camera"),
-    "train": ("training.commands.train", "train or resume a model on images/ + masks/ folders"),
-    "lr-find": ("training.commands.lr_find", "learning-rate range test: plot loss against LR, suggest an LR"),
-    "grid": ("training.commands.grid", "the paper's 8-model comparison (Table I) as a markdown table"),
-    "export-weights": ("training.commands.export_weights", "export a run's best checkpoint to .safetensors"),
-    "coco-import": ("training.commands.coco_import", "person masks from COCO annotations (the paper's rules)"),
+    "train": ("goselfies.training.commands.train", "train or resume a model on images/ + masks/ folders"),
+    "lr-find": ("goselfies.training.commands.lr_find", "learning-rate range test: plot loss against LR, suggest an LR"),
+    "grid": ("goselfies.training.commands.grid", "the paper's 8-model comparison (Table I) as a markdown table"),
+    "export-weights": ("goselfies.training.commands.export_weights", "export a run's best checkpoint to .safetensors"),
+    "coco-import": ("goselfies.training.commands.coco_import", "person masks from COCO annotations (the paper's rules)"),
     "export": ("goselfies.commands.export", "export a model to ONNX (dynamic size) for ONNX Runtime"),
-    "benchmark-fps": ("benchmarks.cli", "measure frames per second: model alone or the whole video pipeline"),
+    "benchmark-fps": ("goselfies.benchmarks.cli", "measure frames per second: model alone or the whole video pipeline"),
 }
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from . import paths
 from .errors import GoSelfiesError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,13 +45,8 @@ def is_onnx(path: str | Path | None) -> bool:
 
 
 def cache_dir() -> Path:
-    """Where automatic exports live; ``$GOSELFIES_CACHE_DIR`` overrides (tests, read-only homes)."""
-    env = os.environ.get("GOSELFIES_CACHE_DIR")
-    if env:
-        return Path(env) / "onnx"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("goselfies")) / "onnx"
+    """Where automatic exports live."""
+    return paths.cache_dir("onnx")
 
 
 def file_sha256(path: str | Path) -> str:

@@ -65,7 +65,7 @@ def detach_post(segmenter) -> PostProcess:
     """Take a Segmenter's post-processing out of it, for the pipeline to apply after smoothing."""
     post = getattr(segmenter, "post", None) or PostProcess()
     if hasattr(segmenter, "post"):
-        segmenter.post = PostProcess()
+        segmenter.post = PostProcess.none()
     return post
 
 
@@ -231,11 +231,12 @@ class Pipeline:
         return 0.8 * interval if seg < 0.8 * interval else 0.0
 
     def _emit(self, out: np.ndarray, info: FrameInfo) -> None:
+        # Sent under the lock: once remove_sink() has taken a sink out, no frame can reach it while
+        # (or after) it closes. Sinks return quickly (the virtual camera paces in its own thread).
         with self._sinks_lock:
-            sinks = list(self._sinks)
-        for sink in sinks:
-            with self.timings.measure(sink.name):
-                sink.send(out, info)
+            for sink in self._sinks:
+                with self.timings.measure(sink.name):
+                    sink.send(out, info)
         self.frames_out += 1
         now = time.perf_counter()
         self.rate.tick(now)
@@ -257,7 +258,7 @@ class Pipeline:
                 with self.timings.measure("smooth"):
                     mask = self.smoother(raw)
                     post = self.post
-                    if post.threshold is not None or post.feather > 0 or post.refine:
+                    if post.changes_mask:
                         mask = post(np.array(mask, np.float32, copy=True), frame.image)
                 with self._mask_cond:
                     self._mask = (frame.seq, mask)

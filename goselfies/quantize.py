@@ -58,14 +58,15 @@ def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from .onnx_backend import read_onnx_metadata
+    from .weights import input_spec
 
     meta = read_onnx_metadata(fp32)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     pre = out.with_name(f".{out.stem}.{os.getpid()}.pre.onnx")
     tmp = out.with_name(f".{out.stem}.{os.getpid()}.partial.onnx")
-    batches = calibration_batches(meta.get("mean", (0.485, 0.456, 0.406)), meta.get("std", (0.229, 0.224, 0.225)),
-                                  int(meta.get("train_size", 256)), calibration)
+    spec = input_spec(meta)
+    batches = calibration_batches(spec.mean, spec.std, spec.size, calibration)
 
     class Reader(CalibrationDataReader):
         def get_next(self):

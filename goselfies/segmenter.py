@@ -18,7 +18,7 @@ import numpy as np
 from .errors import GoSelfiesError
 from .fastpre import normalize_into, shrink
 from .postprocess import PostProcess
-from .weights import MEAN, STD, read_metadata, shipped_weights
+from .weights import input_spec, read_metadata, shipped_weights
 
 
 @dataclass
@@ -88,6 +88,9 @@ def auto_model(device: str) -> str:
     return max(shipped, key=iou)  # ties keep resunet34 (listed first)
 
 
+MAX_SIZE = 2048  # network input side; beyond it memory grows with no gain in mask quality
+
+
 def padded(n: int) -> int:
     return int(math.ceil(n / 32) * 32)
 
@@ -102,16 +105,16 @@ class Segmenter:
         self.config = cfg
         self.device = resolve_device(cfg.device, quiet)
         self.model_name, self.weights_path, self.meta = resolve_weights(cfg.model, cfg.weights, self.device)
-        # The training size is the default: the scale the network learned (far from it accuracy falls:
-        # an earlier resunet34 trained at 160 scored EG1800 IoU 0.858 at 160, 0.834 at 320) and the speed it
-        # was benchmarked at; 512 for weights of unknown size on a GPU. Photos may gain from --size 224.
-        default = 512 if self.device.startswith("cuda") else 256
-        self.size = cfg.size or int(self.meta.get("train_size", default))
-        if self.size < 32:
-            raise GoSelfiesError(f"--size must be at least 32, got {self.size}")
+        # The default size is the weights' own (their measured best, else their training size): far from
+        # the scale the network learned accuracy falls (an earlier resunet34 trained at 160 scored EG1800
+        # IoU 0.858 at 160, 0.834 at 320), and it is the speed the model was benchmarked at.
+        spec = input_spec(self.meta)
+        self.size = cfg.size or spec.size
+        if not 32 <= self.size <= MAX_SIZE:
+            raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
         self.post = cfg.post
-        self.mean = np.array(self.meta.get("mean", MEAN), np.float32)
-        self.std = np.array(self.meta.get("std", STD), np.float32)
+        self.mean = np.array(spec.mean, np.float32)
+        self.std = np.array(spec.std, np.float32)
         self._runner = make_runner(cfg.backend, self)
         self._buffers: dict[tuple[int, int, int, int], np.ndarray] = {}  # (ph, pw, nh, nw)
 

@@ -11,7 +11,7 @@ import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .postprocess import PostProcess
+from .postprocess import MAX_FEATHER, PostProcess
 
 BACKGROUND_KINDS = ("blur", "color", "image", "video", "transparent", "green")
 
@@ -101,6 +101,10 @@ def load_settings(path: str | Path | None = None) -> LiveSettings:
             setattr(s, f.name, value)
     if s.background not in BACKGROUND_KINDS:
         s.background = "blur"
+    defaults = LiveSettings()
+    for name, lo, hi in (("threshold", 0.0, 0.99), ("feather", 0.0, MAX_FEATHER), ("smoothing", 0.0, 0.95)):
+        if not lo <= getattr(s, name) <= hi:
+            setattr(s, name, getattr(defaults, name))
     return s
 
 
@@ -112,3 +116,27 @@ def save_settings(settings: LiveSettings, path: str | Path | None = None) -> Pat
     tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+class SessionGuard:
+    """Remembers whether the last window session ended cleanly (a marker file beside the settings).
+
+    Settings that were active when the app died (a crashing background, say) must not be re-applied
+    blindly, or every later start repeats the crash: after an unclean end, start from the defaults."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else settings_path()
+        self.marker = self.path.with_name(self.path.name + ".running")
+
+    def start(self) -> LiveSettings:
+        crashed = self.marker.exists()
+        self.marker.parent.mkdir(parents=True, exist_ok=True)
+        self.marker.write_text(str(os.getpid()), encoding="utf-8")
+        if crashed:
+            print("goselfies: the last session did not exit cleanly; starting with default settings",
+                  file=sys.stderr)
+            return LiveSettings()
+        return load_settings(self.path)
+
+    def finish(self) -> None:
+        self.marker.unlink(missing_ok=True)

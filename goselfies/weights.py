@@ -3,14 +3,32 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import GoSelfiesError
 
 ASSETS = Path(__file__).parent / "assets" / "models"
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a network wants as input: its normalisation and default size (longer side)."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    size: int
+
+
+def input_spec(meta: dict[str, Any]) -> InputSpec:
+    """The weights file's own values first (``mean``, ``std``, ``size`` -- the measured best
+    default -- else ``train_size``), then the model registry's for its ``arch``."""
+    from .models import model_info
+
+    info = model_info(meta.get("arch", ""))
+    size = meta.get("size") or meta.get("train_size") or info.size
+    return InputSpec(tuple(meta.get("mean", info.mean)), tuple(meta.get("std", info.std)), int(size))
 
 
 def shipped_weights(name: str) -> Path | None:
@@ -31,7 +49,10 @@ def save_weights(model, path: str | Path, arch: str, meta: dict[str, Any] | None
         if fp16 and v.is_floating_point():
             v = v.half()
         state[k] = v.contiguous()
-    info = {"arch": arch, "mean": list(MEAN), "std": list(STD), **(meta or {})}
+    from .models import model_info
+
+    facts = model_info(arch)
+    info = {"arch": arch, "mean": list(facts.mean), "std": list(facts.std), **(meta or {})}
     tmp = path.with_name(path.name + ".partial")
     save_file(state, str(tmp), metadata={k: json.dumps(v) for k, v in info.items()})
     os.replace(tmp, path)

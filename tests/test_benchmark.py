@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks.cli import main as benchmark_main
+from goselfies.benchmarks.cli import main as benchmark_main
 from goselfies.cli import main
 
 

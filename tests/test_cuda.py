@@ -38,7 +38,7 @@ def engine(name: str, weights: Path, precision: str, graphs: bool, size: int = 5
     from goselfies.cuda_engine import CudaEngine
     from goselfies.models import create_model
     from goselfies.segmenter import padded
-    from goselfies.weights import MEAN, STD
+    from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
 
     def geometry(h: int, w: int):
         scale = size / max(h, w)
@@ -101,7 +101,7 @@ def test_segmenter_on_cuda_matches_cpu(lite_weights):
 def test_benchmark_gpu_backends(lite_weights, tmp_path):
     import json
 
-    from benchmarks.cli import main
+    from goselfies.benchmarks.cli import main
 
     rc = main(["model", "--device", "cuda", "--weights", f"lite={lite_weights}", "--sizes", "256",
                "--precisions", "fp16,bf16", "--backends", "torch,cudagraph,onnx", "--batch-sizes", "1,4",
@@ -115,7 +115,7 @@ def test_benchmark_gpu_backends(lite_weights, tmp_path):
 def test_benchmark_pipeline_gpu_composite(lite_weights, tmp_path):
     import json
 
-    from benchmarks.cli import main
+    from goselfies.benchmarks.cli import main
 
     rc = main(["pipeline", "--device", "cuda", "--weights", f"lite={lite_weights}", "--sizes", "256",
                "--backends", "torch", "--background", "green", "--frames", "6", "--warmup", "3",

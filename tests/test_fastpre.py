@@ -9,7 +9,7 @@ import pytest
 
 from goselfies.fastpre import normalize_into, shrink
 from goselfies.media import read_image
-from goselfies.weights import MEAN, STD
+from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
 
 SAMPLE = sorted((Path(__file__).resolve().parents[1] / "goselfies" / "assets" / "samples").glob("*.jpg"))[0]
 

@@ -238,7 +238,7 @@ def test_detach_post_moves_post_processing_out_of_the_segmenter():
 
     s = Seg()
     post = detach_post(s)
-    assert post.threshold == 0.3 and s.post == PostProcess()
+    assert post.threshold == 0.3 and s.post == PostProcess.none()
 
 
 def test_smoother_cuts_flicker_but_lets_motion_through():
@@ -353,3 +353,49 @@ def test_recording_letterboxes_frames_of_a_new_aspect(tmp_path):
     last = frames[-1].astype(int)
     assert abs(last[:, 110:146].mean() - 200) < 8  # the 192x144 picture in the middle
     assert last[:, :24].mean() < 10 and last[:, -24:].mean() < 10  # black bars at the sides
+
+
+def test_removed_sink_gets_no_frame_after_close():
+    """remove_sink() from another thread (the GUI's virtual-camera box) while frames are being sent:
+    a sink must never be sent a frame once its close() has begun, nor be closed during a send."""
+    import threading
+
+    class SlowSink:
+        def __init__(self, name):
+            self.name, self.closed, self.sending, self.late, self.sent = name, False, False, 0, 0
+
+        def send(self, frame, info):
+            self.sending = True
+            if self.closed:
+                self.late += 1
+            self.sent += 1
+            time.sleep(0.002)  # a send that takes a while, as encoding a frame does
+            self.sending = False
+
+        def close(self, ok=True):
+            if self.sending:
+                self.late += 1
+            self.closed = True
+
+    p = Pipeline(Capture(SyntheticSource()), HalfMask(), PipelineConfig())
+    frame = np.zeros((4, 4, 3), np.uint8)
+    info = FrameInfo(seq=0, timestamp=time.perf_counter(), lost=False, effect=True, mask_lag=0)
+    sinks = []
+    for round_ in range(30):
+        sink = SlowSink(f"s{round_}")
+        sinks.append(sink)
+        p.add_sink(sink)
+        stop = threading.Event()
+
+        def send_loop():
+            while not stop.is_set():
+                p._emit(frame, info)
+
+        t = threading.Thread(target=send_loop)
+        t.start()
+        time.sleep(0.005)
+        p.remove_sink(sink.name)
+        stop.set()
+        t.join()
+    assert all(s.sent > 0 for s in sinks)
+    assert sum(s.late for s in sinks) == 0

@@ -51,7 +51,7 @@ def tiny(data_dir, tmp_path_factory) -> Path:
 
 
 def tiny_cfg(data: Path, out: Path, **kw):
-    from training.trainer import TrainConfig
+    from goselfies.training.trainer import TrainConfig
 
     base = dict(data=[str(data)], model="lite", size=64, epochs=1, batch=2, out=str(out), lr=3e-3,
                 max_steps=2, val_fraction=0.25, device="cpu")
@@ -75,7 +75,7 @@ def assert_one_line_error(rc: int, err: str, command: str, *needles: str) -> Non
 
 # ---------------------------------------------------------------- schedule
 def test_triangular_lr_start_peak_period():
-    from training.schedule import triangular_lr
+    from goselfies.training.schedule import triangular_lr
 
     base, top, half = 1e-4, 1e-3, 10
     assert triangular_lr(0, base, top, half) == pytest.approx(base)
@@ -93,7 +93,7 @@ def test_triangular_lr_start_peak_period():
 
 # ---------------------------------------------------------------- training
 def test_loss_falls_and_run_folder_is_complete(tiny, tmp_path):
-    from training.trainer import train
+    from goselfies.training.trainer import train
 
     out = tmp_path / "run"
     best = train(tiny_cfg(tiny, out, epochs=4, max_steps=3, batch=3, lr=5e-3, val_fraction=0.25), progress=False)
@@ -112,7 +112,7 @@ def _state_equal(a: dict, b: dict) -> bool:
 
 
 def test_resume_continues_bit_for_bit(tiny, tmp_path):
-    from training.trainer import train
+    from goselfies.training.trainer import train
 
     straight, split_run = tmp_path / "straight", tmp_path / "resumed"
     train(tiny_cfg(tiny, straight, epochs=2), progress=False)
@@ -143,7 +143,7 @@ def encoder_file(path: Path, seed: int = 123) -> Path:
 def test_encoder_init_from_local_file_and_frozen_encoder_stays_put(tiny, tmp_path):
     from safetensors.torch import load_file
 
-    from training.trainer import train
+    from goselfies.training.trainer import train
 
     enc = load_file(str(encoder_file(tmp_path / "enc.safetensors")))
     out = tmp_path / "ft"
@@ -161,7 +161,7 @@ def test_encoder_init_from_local_file_and_frozen_encoder_stays_put(tiny, tmp_pat
 
 
 def test_unfreeze_with_lower_encoder_lr_and_resume_across_it(tiny, tmp_path):
-    from training.trainer import train
+    from goselfies.training.trainer import train
 
     kw = dict(freeze_encoder_epochs=1, encoder_lr_scale=0.5, max_steps=1)
     straight, split_run = tmp_path / "straight", tmp_path / "resumed"
@@ -231,7 +231,7 @@ def test_cli_config_errors(tiny, tmp_path, capsys):
 
 
 def test_kfold_split_and_all_folds(tiny, tmp_path, capsys):
-    from training.data import find_pairs, split
+    from goselfies.training.data import find_pairs, split
 
     pairs = find_pairs(tiny)
     vals = [set(split(pairs, 0.1, 0, fold=k)[1]) for k in range(5)]
@@ -322,7 +322,7 @@ def test_resume_from_another_models_checkpoint_is_refused(tiny, tmp_path, capsys
 
 
 def test_train_core_errors_without_cli(tiny, tmp_path):
-    from training.trainer import train
+    from goselfies.training.trainer import train
 
     one = tmp_path / "one"
     make_one = shutil.copytree(tiny, one)
@@ -336,7 +336,7 @@ def test_train_core_errors_without_cli(tiny, tmp_path):
 
 
 def test_triangular2_halves_each_cycle_and_anneals_to_base():
-    from training.schedule import triangular_lr
+    from goselfies.training.schedule import triangular_lr
 
     base, top, half = 1e-5, 1e-3, 10
     peaks = [triangular_lr(half + c * 2 * half, base, top, half, decay=True) - base for c in range(4)]
@@ -350,13 +350,13 @@ def test_triangular2_halves_each_cycle_and_anneals_to_base():
 def test_augmentation_zooms_out_with_a_neutral_border_labelled_background():
     """Its first step shows some pictures smaller, inside a border that is zero after normalisation
     (like the Segmenter's padding) and labelled background; the rest of the chain then crops."""
-    from goselfies.weights import MEAN, STD
-    from training.data import train_transform  # first: it makes torchvision importable here
+    from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
+    from goselfies.training.data import train_transform  # first: it makes torchvision importable here
 
     from torchvision import tv_tensors
 
     torch.manual_seed(0)
-    zoom = train_transform(64).transforms[0]
+    zoom = train_transform(64, MEAN).transforms[0]
     image = tv_tensors.Image(torch.full((3, 80, 60), 200, dtype=torch.uint8))
     mask = tv_tensors.Mask(torch.ones((1, 80, 60), dtype=torch.uint8))
     zoomed = 0

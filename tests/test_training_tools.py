@@ -23,7 +23,7 @@ def tiny(data_dir, tmp_path_factory) -> Path:
 
 # ---------------------------------------------------------------- LR range test
 def test_markers_on_a_known_curve():
-    from training.lr_find import find_markers, lr_schedule
+    from goselfies.training.lr_find import find_markers, lr_schedule
 
     lrs = [lr_schedule(i, 61, 1e-6, 1.0) for i in range(61)]  # 10 steps per decade
     assert lrs[0] == pytest.approx(1e-6) and lrs[-1] == pytest.approx(1.0) and lrs[30] == pytest.approx(1e-3)
@@ -41,15 +41,15 @@ def test_markers_on_a_known_curve():
 
 
 def test_range_test_restores_model_and_optimizer_and_suggests_a_third_of_max(tiny):
-    from goselfies.models import create_model
-    from training.data import PairDataset, find_pairs
-    from training.lr_find import lr_range_test
-    from training.trainer import loss_fn
+    from goselfies.models import create_model, model_info
+    from goselfies.training.data import PairDataset, find_pairs
+    from goselfies.training.lr_find import lr_range_test
+    from goselfies.training.trainer import loss_fn
 
     torch.manual_seed(0)
     model = create_model("lite")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loader = torch.utils.data.DataLoader(PairDataset(find_pairs(tiny), 64, augment=True), batch_size=2)
+    loader = torch.utils.data.DataLoader(PairDataset(find_pairs(tiny), 64, True, model_info("lite")), batch_size=2)
     x, y = next(iter(loader))  # one real step first, so Adam has state worth restoring
     loss_fn(model(x), y, True).backward()
     opt.step()
@@ -134,7 +134,7 @@ def test_pretrained_resolution_reports_a_misfit_local_file(tmp_path):
     from safetensors.torch import save_file
 
     from goselfies.models import create_model
-    from training.grid import GridSpec, resolve_pretrained
+    from goselfies.training.grid import GridSpec, resolve_pretrained
 
     enc = create_model("resunet34").encoder.state_dict()
     save_file({k: v.contiguous() for k, v in enc.items()}, str(tmp_path / "vgg16.safetensors"))  # wrong network
@@ -149,7 +149,7 @@ def test_pretrained_resolution_reports_a_misfit_local_file(tmp_path):
 
 
 def test_markdown_table_bolds_the_best_and_never_fakes_missing_rows():
-    from training.grid import GridRow, GridSpec, markdown_table
+    from goselfies.training.grid import GridRow, GridSpec, markdown_table
 
     rows = [GridRow("Resnet34-128", "resunet34", 128, 128, False, train_loss=0.2, test_loss=0.3, accuracy=0.9, dice=0.8),
             GridRow("Resnet34-512", "resunet34", 512, 512, False, train_loss=0.1, test_loss=0.4, accuracy=0.95, dice=0.7),
@@ -163,7 +163,7 @@ def test_markdown_table_bolds_the_best_and_never_fakes_missing_rows():
 
 # ---------------------------------------------------------------- COCO importer
 def test_rle_codec_round_trip_and_reference_string():
-    from training.coco import rle_decode, rle_encode
+    from goselfies.training.coco import rle_decode, rle_encode
 
     # uncompressed counts, by hand: column-major runs 0,1,1 | 0,0,0
     assert rle_decode({"size": [2, 3], "counts": [1, 2, 3]}).tolist() == [[0, 1, 0], [1, 0, 0]]
@@ -194,7 +194,7 @@ def _rect(x0, y0, x1, y1) -> list[list[float]]:
 
 
 def test_coco_import_applies_the_papers_rules(tmp_path, capsys):
-    from training.coco import rle_encode
+    from goselfies.training.coco import rle_encode
 
     W, H = 100, 80
     images_dir = tmp_path / "coco_images"
@@ -252,7 +252,7 @@ def test_coco_import_applies_the_papers_rules(tmp_path, capsys):
     assert abs((one > 0).mean() - 0.5) < 0.02
 
     # the output is a valid training folder
-    from training.data import find_pairs
+    from goselfies.training.data import find_pairs
 
     assert len(find_pairs(out)) == 3
 
@@ -292,8 +292,8 @@ def test_model_card_lists_stages_and_plots_them_end_to_end(lite_weights, tmp_pat
     import csv
     from dataclasses import asdict
 
-    from training import card
-    from training.trainer import TrainConfig
+    from goselfies.training import card
+    from goselfies.training.trainer import TrainConfig
 
     runs = []
     for i, cfg in enumerate([TrainConfig(data=["d"], model="lite", size=160, epochs=5, lr=2e-3),

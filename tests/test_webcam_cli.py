@@ -89,7 +89,7 @@ def test_missing_display_names_no_window(capsys, headless, data_dir):
 
 
 def test_goselfies_gui_entry_point_without_display(capsys, headless):
-    from gui.app import main as gui_main
+    from goselfies.gui.app import main as gui_main
 
     assert gui_main([]) == 1
     assert "no display" in capsys.readouterr().err

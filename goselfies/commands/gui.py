@@ -3,12 +3,12 @@ from __future__ import annotations
 
 
 def add_arguments(p) -> None:
-    from gui.app import add_arguments as gui_arguments  # no Qt import at this point
+    from goselfies.gui.app import add_arguments as gui_arguments  # no Qt import at this point
 
     gui_arguments(p)
 
 
 def run(args) -> int:
-    from gui.app import run as run_gui
+    from goselfies.gui.app import run as run_gui
 
     return run_gui(args)

@@ -43,7 +43,7 @@ def run(args) -> int:
     if args.once and not args.source:
         raise GoSelfiesError("--once only applies to --source VIDEO")
     if not args.no_window:
-        from gui.app import ensure_display
+        from goselfies.gui.app import ensure_display
 
         ensure_display("add --no-window to run headless (the virtual camera and --record still work)")
     parse_background(args.background)  # a bad spec fails before the camera light goes on
@@ -79,7 +79,7 @@ def run(args) -> int:
         if args.no_window:
             stats = pipeline.run()
         else:
-            from gui.app import run_preview
+            from goselfies.gui.app import run_preview
 
             stats = run_preview(pipeline, _settings_for_window(args))
     except KeyboardInterrupt:

@@ -1,7 +1,7 @@
 """Model cards: markdown next to the shipped weights, every number read from files that
 commands anyone can rerun wrote (the weights' metadata, the runs' log.csv, evaluate's JSON).
 
-    python -m training.card goselfies/assets/models/lite.safetensors --run RUN [--run FINETUNE_RUN] \
+    python -m goselfies.training.card goselfies/assets/models/lite.safetensors --run RUN [--run FINETUNE_RUN] \
         --eval lite_eg1800.json --reference mediapipe_eg1800.json --hardware "..." \
         --curves lite-curves.png -o lite.md
 
@@ -30,7 +30,7 @@ def read_run(run: Path) -> tuple[dict, list[dict]]:
 
 
 def stage_command(config: dict) -> str:
-    from training.trainer import TrainConfig
+    from goselfies.training.trainer import TrainConfig
 
     default = TrainConfig()
     cmd = ("goselfies train " + " ".join(f"--data {d}" for d in config["data"])
@@ -99,7 +99,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
     lines += [
         "",
         f"Reproduce: `goselfies evaluate --data ../shared/data/eg1800/test --model {name} --size N --json F` and "
-        "`python -m benchmarks.accuracy --data ../shared/data/eg1800/test` (MediaPipe, same code).",
+        "`python -m goselfies.benchmarks.accuracy --data ../shared/data/eg1800/test` (MediaPipe, same code).",
         "",
         "## Validation curve (stages end to end)",
         "",
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run", type=Path, action="append", required=True,
                    help="a training run folder (config.json, log.csv); repeat for stages, in order")
     p.add_argument("--eval", type=Path, action="append", default=[], help="evaluate --json output (repeatable)")
-    p.add_argument("--reference", type=Path, help="benchmarks.accuracy --json output (MediaPipe)")
+    p.add_argument("--reference", type=Path, help="goselfies.benchmarks.accuracy --json output (MediaPipe)")
     p.add_argument("--hardware", default="unknown")
     p.add_argument("--notes", default="")
     p.add_argument("--curves", type=Path, help="also plot the stages' curves end to end to this PNG")

@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from goselfies.errors import GoSelfiesError
-    from training.grid import GridSpec, markdown_table, run_grid
+    from goselfies.training.grid import GridSpec, markdown_table, run_grid
 
     try:
         sizes = tuple(int(s) for s in args.sizes.split(","))

@@ -177,9 +177,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         print(f"note: no checkpoint at {ckpt_path}; starting a new run", file=sys.stderr)
     if dist.is_main:
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=2))
+        # The held-out pairs, so that a run can be evaluated on exactly what it never trained on.
+        (out / "split.json").write_text(json.dumps({"val": [str(p.image) for p in val_pairs]}, indent=2))
 
-    train_ds = PairDataset(train_pairs, cfg.size, augment=True)
-    val_ds = PairDataset(val_pairs, cfg.size, augment=False)
+    train_ds = PairDataset(train_pairs, cfg.size, True, info)
+    val_ds = PairDataset(val_pairs, cfg.size, False, info)
     steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)

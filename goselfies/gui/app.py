@@ -24,11 +24,52 @@ def ensure_display(hint: str) -> None:
         raise GoSelfiesError(f"no display found (DISPLAY and WAYLAND_DISPLAY are unset); {hint}")
 
 
+def debian_package(soname: str) -> str:
+    """Debian's package for a shared library: libxcb-icccm.so.4 -> libxcb-icccm4 (libfoo2.so.0 -> libfoo2-0)."""
+    name, _, version = soname.partition(".so.")
+    version = version.split(".")[0]
+    return f"{name}{'-' if name[-1:].isdigit() else ''}{version}"
+
+
+def missing_xcb_libraries() -> list[str]:
+    """Shared libraries Qt's xcb platform plugin needs but cannot find (Linux, X11 only).
+
+    Qt aborts the whole process when they are missing; asking ldd first lets us say so in one line.
+    libxcb-cursor is loaded by Qt at run time, so it is looked up separately."""
+    import ctypes.util
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or (platform and not platform.startswith("xcb")):
+        return []
+    if not os.environ.get("DISPLAY"):
+        return []  # Wayland (or no display at all: ensure_display says so)
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    missing = [] if ctypes.util.find_library("xcb-cursor") else ["libxcb-cursor.so.0"]
+    if plugin.is_file() and shutil.which("ldd"):
+        out = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True).stdout
+        missing += [line.split()[0] for line in out.splitlines() if "not found" in line]
+    return sorted(set(missing))
+
+
+def check_qt_libraries() -> None:
+    missing = missing_xcb_libraries()
+    if missing:
+        packages = " ".join(debian_package(m) for m in missing)
+        raise GoSelfiesError(f"Qt cannot open a window: {', '.join(missing)} missing; "
+                             f"on Debian/Ubuntu: sudo apt-get install {packages}")
+
+
 def qt_application():
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     if app is None:
+        check_qt_libraries()
         app = QApplication([sys.argv[0] if sys.argv else "goselfies"])
         app.setApplicationName("Go-selfies")
     return app
@@ -61,12 +102,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """The full window. Command-line options override the saved settings (and are saved)."""
-    from goselfies.settings import load_settings, settings_path
+    from goselfies.settings import SessionGuard
 
     ensure_display("the window needs a desktop session (headless: goselfies webcam --no-window)")
     from .window import MainWindow
 
-    settings = load_settings(args.settings)
+    guard = SessionGuard(args.settings)
+    settings = guard.start()
     if args.source:
         settings.source = args.source
     if args.camera is not None:
@@ -77,10 +119,11 @@ def run(args) -> int:
     if args.virtual_camera:
         settings.virtual_camera = True
     app = qt_application()
-    win = MainWindow(settings, settings_file=args.settings or settings_path())
+    win = MainWindow(settings, settings_file=guard.path)
     timer = _close_on_ctrl_c(win)  # noqa: F841 - kept alive with the window
     win.show()
     app.exec()
+    guard.finish()  # only a clean exit gets here; a crash leaves the marker for the next start
     return 0
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from goselfies._compat import patch_torchvision
 from goselfies.errors import GoSelfiesError
 from goselfies.media import IMAGE_EXTS
+from goselfies.models import ModelInfo
 
 patch_torchvision()
 import torch  # noqa: E402
@@ -89,9 +90,9 @@ def brightness_choices() -> list[float]:
     return [1 + s * d for d in (0.2, 0.4, 0.6, 0.8) for s in (-1, 1)]
 
 
-def train_transform(size: int) -> v2.Transform:
+def train_transform(size: int, mean: tuple[float, ...]) -> v2.Transform:
     bright = [v2.Lambda(lambda img, f=f: v2.functional.adjust_brightness(img, f), tv_tensors.Image) for f in brightness_choices()]
-    pad_rgb = tuple(round(255 * m) for m in MEAN)  # zero after normalisation
+    pad_rgb = tuple(round(255 * m) for m in mean)  # zero after normalisation
     return v2.Compose([
         # Zoom out first: at inference the whole frame is fitted into ``size``, so people appear smaller
         # than in any crop of the image; the fill is the mean colour, as the Segmenter's padding.
@@ -115,10 +116,11 @@ class PairDataset(torch.utils.data.Dataset):
     so a corrupt file mid-epoch does not stop training.
     """
 
-    def __init__(self, pairs: list[Pair], size: int, augment: bool, cache_side: int | None = None):
+    def __init__(self, pairs: list[Pair], size: int, augment: bool, model: ModelInfo, cache_side: int | None = None):
         self.pairs = pairs
         self.size = size
-        self.transform = train_transform(size) if augment else eval_transform(size)
+        self.mean, self.std = list(model.mean), list(model.std)  # the model's own normalisation
+        self.transform = train_transform(size, model.mean) if augment else eval_transform(size)
         self.cache_side = cache_side or int(size * 1.5)
         self._cache: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
         self.skipped: set[Path] = set()
@@ -155,8 +157,6 @@ class PairDataset(torch.utils.data.Dataset):
         img_t = tv_tensors.Image(torch.from_numpy(img).permute(2, 0, 1))
         mask_t = tv_tensors.Mask(torch.from_numpy(mask)[None])
         img_t, mask_t = self.transform(img_t, mask_t)
-        x = v2.functional.normalize(img_t.float() / 255.0, MEAN, STD)
+        x = v2.functional.normalize(img_t.float() / 255.0, self.mean, self.std)
         return x.as_subclass(torch.Tensor), mask_t.float().as_subclass(torch.Tensor)
 
-
-from goselfies.weights import MEAN, STD  # noqa: E402

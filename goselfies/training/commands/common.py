@@ -10,7 +10,7 @@ from pathlib import Path
 
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_json_object
-from training.schedule import SCHEDULES
+from goselfies.training.schedule import SCHEDULES
 
 
 def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -52,7 +52,7 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 def resolve_config(args: argparse.Namespace):
     """TrainConfig from defaults, then --config (or RUN/config.json on --resume), then typed flags."""
-    from training.trainer import TrainConfig
+    from goselfies.training.trainer import TrainConfig
 
     base: dict = {}
     if getattr(args, "config", None):

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from training.lr_find import run_lr_find
+    from goselfies.training.lr_find import run_lr_find
 
     cfg = resolve_config(args)
     r = run_lr_find(cfg, args.start_lr, args.end_lr, args.steps, args.output)

@@ -13,8 +13,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from goselfies.errors import GoSelfiesError
     from goselfies.weights import read_metadata
-    from training.commands.common import read_config_file
-    from training.trainer import TrainConfig, export_best
+    from goselfies.training.commands.common import read_config_file
+    from goselfies.training.trainer import TrainConfig, export_best
 
     out = Path(args.run)
     if not out.is_dir():

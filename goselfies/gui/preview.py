@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -42,6 +42,7 @@ class PreviewWidget(QWidget):
         self.show_overlay = True
         self.message = "starting..."
         self.frames_shown = 0
+        self._checker: QBrush | None = None
 
     def set_frame(self, frame: np.ndarray) -> None:
         self._array = np.ascontiguousarray(frame)
@@ -79,13 +80,13 @@ class PreviewWidget(QWidget):
                        Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.message)
         p.end()
 
-    def _checkerboard(self, p: QPainter, r: QRect, cell: int = 12) -> None:
+    def _checkerboard(self, p: QPainter, r: QRect) -> None:
+        # One fill with a tiled brush: a loop of small fills costs thousands of Python->Qt calls a frame.
+        if self._checker is None:
+            self._checker = checker_brush()
         p.save()
-        p.setClipRect(r)
-        p.fillRect(r, QColor(200, 200, 200))
-        for y in range(r.top(), r.bottom() + 1, cell):
-            for x in range(r.left() + ((y - r.top()) // cell % 2) * cell, r.right() + 1, 2 * cell):
-                p.fillRect(x, y, cell, cell, QColor(150, 150, 150))
+        p.setBrushOrigin(r.topLeft())
+        p.fillRect(r, self._checker)
         p.restore()
 
     def _draw_overlay(self, p: QPainter) -> None:
@@ -99,6 +100,17 @@ class PreviewWidget(QWidget):
         p.setPen(QColor(255, 255, 255))
         for i, line in enumerate(self.overlay):
             p.drawText(12, 10 + fm.ascent() + i * fm.height(), line)
+
+
+def checker_brush(cell: int = 12) -> QBrush:
+    """A brush tiling a 2x2-cell light/dark checkerboard: how transparency is shown."""
+    tile = QPixmap(2 * cell, 2 * cell)
+    tile.fill(QColor(200, 200, 200))
+    p = QPainter(tile)
+    p.fillRect(cell, 0, cell, cell, QColor(150, 150, 150))
+    p.fillRect(0, cell, cell, cell, QColor(150, 150, 150))
+    p.end()
+    return QBrush(tile)
 
 
 def overlay_lines(stats) -> list[str]:

@@ -1,6 +1,6 @@
 """MediaPipe's selfie segmenter scored by the same code as ``goselfies evaluate``.
 
-    python -m benchmarks.accuracy --data ../shared/data/eg1800/test --json mp.json
+    python -m goselfies.benchmarks.accuracy --data ../shared/data/eg1800/test --json mp.json
 
 Gives the reference column of the model cards: same images, same metrics, same threshold.
 """

@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from goselfies.errors import GoSelfiesError
-    from training.coco import Selection, import_coco
+    from goselfies.training.coco import Selection, import_coco
 
     if not 0 < args.min_people <= args.max_people:
         raise GoSelfiesError("need 1 <= --min-people <= --max-people")

@@ -178,7 +178,7 @@ def run_lr_find(cfg, start_lr: float, end_lr: float, steps: int, png: str | Path
 
     from .data import PairDataset, find_pairs, split
     from .trainer import _device, loss_fn
-    from goselfies.models import create_model
+    from goselfies.models import create_model, model_info
 
     if not cfg.data:
         raise GoSelfiesError("no training data: pass --data DIR (a folder with images/ and masks/)")
@@ -190,7 +190,7 @@ def run_lr_find(cfg, start_lr: float, end_lr: float, steps: int, png: str | Path
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model, weights=cfg.init_weights, encoder_weights=cfg.encoder_weights).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=start_lr)
-    ds = PairDataset(train_pairs, cfg.size, augment=True)
+    ds = PairDataset(train_pairs, cfg.size, True, model_info(cfg.model))
     loader = torch.utils.data.DataLoader(
         ds, batch_size=cfg.batch, shuffle=True, drop_last=len(ds) >= cfg.batch,
         generator=torch.Generator().manual_seed(cfg.seed), num_workers=cfg.workers,

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from goselfies.errors import GoSelfiesError
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_VIDEO = REPO.parent / "shared" / "data" / "videos" / "desk_960x540.mp4"
 
 DESCRIPTION = "Measure frames per second: the network alone (model) and decode -> segment -> composite -> encode (pipeline)."
 EPILOG = """\
@@ -86,9 +84,9 @@ def _sizes(text: str) -> list[int]:
 
 def default_size(weights: Path, device: str) -> int:
     """The app's size: the size the weights were trained at, as Segmenter does (on any device)."""
-    from goselfies.weights import read_metadata
+    from goselfies.weights import input_spec, read_metadata
 
-    return int(read_metadata(weights).get("train_size", 256))
+    return input_spec(read_metadata(weights)).size
 
 
 def _wxh(text: str) -> tuple[int, int]:
@@ -124,7 +122,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--rounds", type=int, metavar="N", help="pipeline interleaving rounds (default 4; --quick 1)")
     g.add_argument("--quick", action="store_true", help="CI scale: lite only, small input, a few iterations (seconds, not minutes)")
     g = p.add_argument_group("pipeline")
-    g.add_argument("--video", type=Path, metavar="PATH", help="input video (default: ../shared/data/videos/desk_960x540.mp4 if present, else synthetic frames)")
+    g.add_argument("--video", type=Path, metavar="PATH", help="input video (default: synthetic frames, a moving shape over a gradient)")
     g.add_argument("--camera", type=int, metavar="INDEX",
                    help="read a camera instead of a video file; decode then includes waiting for the camera's next frame")
     g.add_argument("--resize", type=_wxh, metavar="WxH", help="resize decoded frames, e.g. 640x480 (timed as part of decode)")
@@ -165,8 +163,8 @@ def make_plan(args, device: str) -> Plan:
     cuda = device.startswith("cuda")
     q = args.quick
     video = args.video
-    if video is None and args.camera is None and DEFAULT_VIDEO.is_file():
-        video = DEFAULT_VIDEO
+    if video is None and args.camera is None and args.mode != "model":
+        print("note: no --video or --camera given; pipeline mode times synthetic frames", file=sys.stderr)
     if video is not None and not Path(video).is_file():
         raise GoSelfiesError(f"{video}: no such video file")
     plan = Plan(
@@ -234,7 +232,7 @@ def random_weights(model: str) -> Path:
         with torch.random.fork_rng():
             torch.manual_seed(0)
             net = create_model(model)
-        save_weights(net, path, model, {"train_size": model_info(model).train_size, "note": "random init, for speed benchmarks"})
+        save_weights(net, path, model, {"note": "random init, for speed benchmarks"})
     return path
 
 

@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     from goselfies.errors import GoSelfiesError
-    from training.trainer import train
+    from goselfies.training.trainer import train
 
     cfg = resolve_config(args)
     if args.folds:

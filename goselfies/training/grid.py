@@ -165,7 +165,7 @@ def run_grid(spec: GridSpec, progress: bool = True) -> list[GridRow]:
 def _score(row: GridRow, cfg, best: dict, test_pairs) -> None:
     import torch
 
-    from goselfies.models import create_model
+    from goselfies.models import create_model, model_info
 
     from .data import PairDataset
     from .trainer import _device, load_checkpoint, validate
@@ -179,7 +179,7 @@ def _score(row: GridRow, cfg, best: dict, test_pairs) -> None:
     model = create_model(cfg.model)
     model.load_state_dict(load_checkpoint(Path(cfg.out) / "best.pt")["model"])
     model.to(device)
-    loader = torch.utils.data.DataLoader(PairDataset(test_pairs, cfg.size, augment=False), batch_size=cfg.batch)
+    loader = torch.utils.data.DataLoader(PairDataset(test_pairs, cfg.size, False, model_info(cfg.model)), batch_size=cfg.batch)
     scores = validate(model, loader, device, cfg.dice_loss)
     row.test_loss, row.accuracy, row.dice = scores["loss"], scores["accuracy"], scores["dice"]
     row.extra = {"iou": scores["iou"], "n_test": scores["n"]}
