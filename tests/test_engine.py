@@ -193,3 +193,32 @@ def test_video_background_loops(photo, data_dir):
 def test_bad_background_specs(spec, match):
     with pytest.raises(GoSelfiesError, match=match):
         parse_background(spec)
+
+
+def test_clean_matte_tails_are_exact_and_keep_the_half_point(photo):
+    """Background haze (p < 0.05) becomes exactly 0, the confident body (p > 0.95) exactly 1, and
+    0.5 stays 0.5 so thresholded metrics (IoU) cannot change."""
+    img, mask = photo
+    soft = np.clip(cv2.GaussianBlur(mask, (0, 0), 4) * 0.96 + 0.02, 0, 1).astype(np.float32)  # haze 0.02, top 0.98
+    clean = PostProcess()(soft.copy(), img)
+    assert clean[soft < 0.05].max() == 0.0 and clean[soft > 0.95].min() == 1.0
+    assert np.array_equal(clean >= 0.5, soft >= 0.5)
+    assert PostProcess.none()(soft.copy(), img).min() == pytest.approx(0.02)  # the pipeline's pre-smoothing pass
+    alpha = parse_background("transparent").composite(img, clean)[:, :, 3]
+    assert alpha[soft < 0.05].max() == 0 and alpha[soft > 0.95].min() == 255
+
+
+def test_boundary_iou_looks_at_edges_only():
+    from goselfies.metrics import MeanScores, boundary_iou
+
+    truth = np.zeros((200, 200), bool)
+    truth[40:160, 50:150] = True
+    shifted = np.roll(truth, 1, axis=1)  # the band is 3 px here (1 % of the diagonal)
+    assert boundary_iou(truth, truth) == 1.0
+    assert 0.3 < boundary_iou(shifted, truth) < 0.9
+    assert boundary_iou(np.roll(truth, 3, axis=1), truth) < boundary_iou(shifted, truth)
+    empty = np.zeros_like(truth)
+    assert boundary_iou(empty, empty) == 1.0 and boundary_iou(empty, truth) == 0.0
+    s = MeanScores()
+    s.add(shifted, truth)
+    assert s.result()["iou"] > 0.9 > s.result()["boundary_iou"]  # the edge error that IoU hides

@@ -143,3 +143,45 @@ def test_once_plays_a_short_video_to_its_end(tmp_path, lite_weights, capsys, hea
                "--size", "64", "--backend", "torch"])
     out = capsys.readouterr().out
     assert rc == 0 and "frames in: 8" in out
+
+
+def test_real_sigint_finishes_the_recording(data_dir, lite_weights, tmp_path):
+    """Ctrl-C sent to a real process: it exits cleanly (code 130, no traceback) and the recording is a
+    complete, readable video, not a partial file."""
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "rec.mp4"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for var in ("DISPLAY", "WAYLAND_DISPLAY"):
+        env.pop(var, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "goselfies", "webcam", "--source", desk(data_dir), "--no-window", "--record", str(out),
+         "--weights", str(lite_weights), "--size", "64", "--backend", "torch"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 120
+        partial = [p for p in tmp_path.iterdir()]
+        while time.time() < deadline and proc.poll() is None:
+            partial = list(tmp_path.iterdir())
+            if partial:  # the recorder has started writing frames
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(3.0)  # a few seconds of frames
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode in (0, 130), stderr
+    assert "Traceback" not in stderr
+    assert "frames out: " in stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["rec.mp4"]  # no temporary file left behind
+    reader = cv2.VideoCapture(str(out))
+    n = 0
+    while reader.read()[0]:
+        n += 1
+    reader.release()
+    assert n >= 5

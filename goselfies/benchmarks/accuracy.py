@@ -12,6 +12,7 @@ import sys
 
 from goselfies.errors import GoSelfiesError
 from goselfies.evaluate import evaluate
+from goselfies.metrics import KEYS
 
 from .reference import VARIANTS, MediaPipeSelfie
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)
         return 1
     result.update(model=f"mediapipe-{args.variant}", version=seg.version)
-    for k in ("dice", "iou", "accuracy", "sensitivity", "specificity", "n"):
+    for k in (*KEYS, "n"):
         print(f"{k:12s} {result[k]:.4f}" if k != "n" else f"n            {result[k]}")
     if args.json:
         with open(args.json, "w") as f:

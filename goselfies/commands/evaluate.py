@@ -1,4 +1,4 @@
-"""goselfies evaluate --data DIR: Dice, IoU, accuracy, sensitivity, specificity (mean per image)."""
+"""goselfies evaluate --data DIR: Dice, IoU, accuracy, sensitivity, specificity, boundary IoU (mean per image)."""
 from __future__ import annotations
 
 import json
@@ -18,6 +18,7 @@ def run(args) -> int:
 
     from ..evaluate import evaluate
     from ..media import atomic_path
+    from ..metrics import KEYS
 
     seg = make_segmenter(args)
     result = evaluate(
@@ -27,7 +28,7 @@ def run(args) -> int:
     )
     result["model"] = seg.model_name
     result["size"] = seg.size
-    for k in ("dice", "iou", "accuracy", "sensitivity", "specificity"):
+    for k in KEYS:
         print(f"{k:12s} {result[k]:.4f}")
     print(f"{'n':12s} {result['n']}")
     if args.json:
