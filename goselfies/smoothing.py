@@ -77,15 +77,20 @@ class LookaheadSmoother:
         out = self.live(raw)
         if len(self._queue) > 1:
             s, motion = float(min(max(self.live.strength, 0.0), 0.99)), self.live.motion
-            total, weight = out.copy(), np.ones_like(out)
+            total, weight = np.array(out, np.float32, copy=True), np.ones_like(raw, np.float32)
             for j in range(1, len(self._queue)):
                 ahead = self._queue[j][1]
-                w = np.full_like(raw, s ** j)
-                if motion > 0:
-                    w *= np.clip(1.0 - cv2.absdiff(ahead, raw) * (1.0 / motion), 0.0, 1.0)
-                total += w * ahead
+                sj = s ** j
+                if motion > 0:  # sj where the change is tiny, falling to 0 at `motion` (in place: full-size masks)
+                    w = cv2.absdiff(ahead, raw)
+                    np.multiply(w, -sj / motion, out=w)
+                    w += sj
+                    np.clip(w, 0.0, sj, out=w)
+                else:
+                    w = np.full_like(raw, sj)
+                cv2.accumulateProduct(w, ahead, total)
                 weight += w
-            out = total / weight
+            out = np.divide(total, weight, out=total)
         self._queue.popleft()
         return item, out
 
