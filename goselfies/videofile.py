@@ -54,8 +54,11 @@ class VideoJob:
             raise GoSelfiesError("output would overwrite the input")
         self.background = parse_background(background)
         self.alpha = bool(getattr(self.background, "alpha", False))
-        if sequence_target(self.output) is None:
-            video_encoding(self.output, self.alpha)  # refuse the format now, before any work
+        sequence = sequence_target(self.output)  # refuse a format or a PNG folder now, before any work
+        if sequence is None:
+            video_encoding(self.output, self.alpha)
+        elif sequence[0].exists() and not sequence[0].is_dir():
+            raise GoSelfiesError(f"{sequence[0]}: is a file; a PNG sequence needs a folder")
         self.smoothing, self.motion, self.lookahead = smoothing, motion, lookahead
         self.audio = audio
         self.reader = VideoReader(self.input)

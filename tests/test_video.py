@@ -271,13 +271,15 @@ def test_a_still_image_a_folder_and_an_unknown_format_are_one_line(data_dir, cli
         (clip, tmp_path / "o.avi", "use .mp4, .mov, .mkv or .webm"),
         (clip, tmp_path / "o_%d.jpg", "ends in .png"),
         (clip, clip, "overwrite the input"),
+        (clip, tmp_path / "taken" / "f_%03d.png", "needs a folder"),
     ]
+    (tmp_path / "taken").write_bytes(b"a file where the folder would go")
     for src, dst, needle in cases:
         code, _, err = run_cli(capsys, "video", src, "-o", dst, "--weights", lite_weights)
         lines = err.strip().splitlines()
         assert code == 1 and len(lines) == 1 and needle in lines[0], (src, dst, err)
         assert "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
 
 
 @pytest.mark.parametrize("target, spec", [("out.mp4", "white"), ("out.webm", "transparent"),
