@@ -163,11 +163,14 @@ class Video:
     """A looping video background; each composite takes the next frame."""
 
     def __init__(self, arg: str | None):
-        from .media import VideoReader
+        from .media import StillImageError, VideoReader
 
         if not arg:
             raise GoSelfiesError("video background needs a path: video:PATH")
-        self._frames = iter(VideoReader(arg, loop=True))  # fails now, with a clear message, if unreadable
+        try:
+            self._frames = iter(VideoReader(arg, loop=True))  # fails now, with a clear message, if unreadable
+        except StillImageError as exc:
+            raise GoSelfiesError(f"{exc}; for a photo use image:PATH") from None
 
     def composite(self, frame, mask):
         h, w = mask.shape
@@ -176,6 +179,8 @@ class Video:
 
 @register("transparent")
 class Transparent:
+    alpha = True  # BGRA out: writers keep the alpha (or refuse a format that cannot)
+
     def __init__(self, arg: str | None):
         pass
 

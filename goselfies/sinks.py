@@ -72,17 +72,21 @@ class CallbackSink:
 
 @register_sink("record")
 class RecordSink:
-    """Writes the composited stream to an MP4 at the source's fps; the file appears when complete."""
+    """Writes the composited stream to a video file at the source's fps (H.264; VP9 in .webm) with
+    the same writer as ``goselfies video``, fast enough for live; the file appears when complete.
+    With ``alpha`` (a transparent background) the alpha is kept, which needs .webm or .mov."""
 
     name = "record"
 
-    def __init__(self, path: str | Path, fps: float = 30.0):
-        from .media import atomic_path  # noqa: F401 - fail early if media is broken
+    def __init__(self, path: str | Path, fps: float = 30.0, alpha: bool = False):
+        from .media import VIDEO_EXTS, video_encoding
 
         self.path = Path(path)
-        if self.path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
-            raise GoSelfiesError(f"{self.path}: recordings are MP4 files; use a .mp4 name")
+        if self.path.suffix.lower() not in VIDEO_EXTS:
+            raise GoSelfiesError(f"{self.path}: recordings are video files; use a .mp4, .mov, .mkv or .webm name")
+        video_encoding(self.path, alpha, realtime=True)  # refuse alpha in .mp4 now, not at the first frame
         self.fps = fps
+        self.alpha = alpha
         self.writer = None
         self.frames = 0
 
@@ -92,14 +96,14 @@ class RecordSink:
 
         if self.writer is None:
             self.size = (frame.shape[1], frame.shape[0])
-            self.writer = VideoWriter(self.path, self.fps, self.size)
+            self.writer = VideoWriter(self.path, self.fps, self.size, alpha=self.alpha, realtime=True)
         self.writer.write(letterbox(frame, *self.size))
         self.frames += 1
 
     def close(self, ok=True):
         if self.writer is not None:
-            self.writer.close(ok=ok)
-            self.writer = None
+            writer, self.writer = self.writer, None
+            writer.close(ok=ok)
 
 
 @register_sink("virtualcam")

@@ -4,10 +4,13 @@ A per-frame network gives slightly different edges on identical frames (noise, c
 reads as shimmering hair and shoulders. An exponential moving average over masks removes that, but a
 plain EMA also makes a moving arm leave a ghost. So the average is weighted per pixel: small changes
 (flicker) are smoothed at full strength, large changes (real motion) pass straight through.
+A file is not real time, so ``LookaheadSmoother`` adds the next few frames to the same average.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -45,16 +48,78 @@ class MaskSmoother:
         return out.copy()
 
 
+class LookaheadSmoother:
+    """For video files: the live ``MaskSmoother`` (the past) plus the next ``lookahead`` frames.
+
+    Frame t+j joins the average with the weight the live smoother gives frame t-j (strength**j),
+    gated by the same motion test against frame t, so real motion still passes through. The past
+    alone makes the mask trail behind slow movement; the future balances it, and the mask is
+    steadier. Output is ``lookahead`` frames late: ``push`` returns what is ready, ``flush`` the rest.
+    """
+
+    def __init__(self, strength: float = 0.6, motion: float = 0.3, lookahead: int = 2):
+        self.live = MaskSmoother(strength, motion)
+        self.lookahead = max(0, int(lookahead)) if strength > 0 else 0
+        self._queue: deque[tuple[Any, np.ndarray]] = deque()
+
+    def push(self, mask: np.ndarray, item: Any = None) -> list[tuple[Any, np.ndarray]]:
+        """Add the raw mask of the next frame (``item`` travels with it, e.g. the frame itself);
+        returns the (item, smoothed mask) pairs that are complete, oldest first."""
+        self._queue.append((item, mask))
+        return [self._pop()] if len(self._queue) > self.lookahead else []
+
+    def flush(self) -> list[tuple[Any, np.ndarray]]:
+        """The frames still waiting at the end of the video (fewer frames ahead to look at)."""
+        return [self._pop() for _ in range(len(self._queue))]
+
+    def _pop(self) -> tuple[Any, np.ndarray]:
+        item, raw = self._queue[0]
+        out = self.live(raw)
+        if len(self._queue) > 1:
+            s, motion = float(min(max(self.live.strength, 0.0), 0.99)), self.live.motion
+            total, weight = np.array(out, np.float32, copy=True), np.ones_like(raw, np.float32)
+            for j in range(1, len(self._queue)):
+                ahead = self._queue[j][1]
+                sj = s ** j
+                if motion > 0:  # sj where the change is tiny, falling to 0 at `motion` (in place: full-size masks)
+                    w = cv2.absdiff(ahead, raw)
+                    np.multiply(w, -sj / motion, out=w)
+                    w += sj
+                    np.clip(w, 0.0, sj, out=w)
+                else:
+                    w = np.full_like(raw, sj)
+                cv2.accumulateProduct(w, ahead, total)
+                weight += w
+            out = np.divide(total, weight, out=total)
+        self._queue.popleft()
+        return item, out
+
+
+class FlickerMeter:
+    """Running flicker of a stream of masks, for a summary line at the end of a video."""
+
+    def __init__(self) -> None:
+        self.total, self.count = 0.0, 0
+        self._prev: np.ndarray | None = None
+
+    def add(self, mask: np.ndarray) -> None:
+        m = np.asarray(mask, np.float32)
+        if self._prev is not None and self._prev.shape == m.shape:
+            self.total += float(cv2.absdiff(m, self._prev).mean())
+            self.count += 1
+        self._prev = m
+
+    @property
+    def value(self) -> float:
+        return self.total / self.count if self.count else 0.0
+
+
 def flicker(masks) -> float:
     """Mean absolute change of the mask between consecutive frames (0 = perfectly stable)."""
-    total, n, prev = 0.0, 0, None
+    meter = FlickerMeter()
     for m in masks:
-        m = np.asarray(m, np.float32)
-        if prev is not None and prev.shape == m.shape:
-            total += float(cv2.absdiff(m, prev).mean())
-            n += 1
-        prev = m
-    return total / n if n else 0.0
+        meter.add(m)
+    return meter.value
 
 
 def measure_flicker(frames, segment, strengths=(0.0, 0.3, 0.6, 0.8), motion: float = 0.3) -> dict[float, float]:

@@ -114,10 +114,11 @@ class NullSink:
 
 
 class Mp4Sink:
-    """An MP4 (mp4v) encoder to a scratch file that is deleted afterwards: we time, not keep."""
+    """The recording's MP4 encoder (H.264, live preset) to a scratch file that is deleted afterwards:
+    we time, not keep."""
 
     def __init__(self, folder: Path, size: tuple[int, int], fps: float = 30.0):
-        self.video = VideoWriter(folder / f"benchmark-{os.getpid()}-{id(self)}.mp4", fps, size)
+        self.video = VideoWriter(folder / f"benchmark-{os.getpid()}-{id(self)}.mp4", fps, size, realtime=True)
 
     def write(self, frame: np.ndarray) -> None:
         self.video.write(frame)

@@ -1,35 +1,44 @@
-"""goselfies video INPUT -o OUTPUT: keeps fps and size; the output appears only when complete."""
+"""goselfies video INPUT -o OUTPUT: H.264 with the sound kept (VP9 in .webm), real alpha for
+-b transparent (.webm, .mov, PNG sequences), steady masks; the output appears only when complete."""
 from __future__ import annotations
 
 import sys
-import time
 
 from .common import add_segmenter_arguments, make_segmenter
 
 
 def add_arguments(p) -> None:
     p.add_argument("input", metavar="INPUT", help="a video file")
-    p.add_argument("-o", "--output", required=True, help="output video (.mp4)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output: .mp4, .mov, .mkv (H.264), .webm (VP9); with -b transparent .webm or .mov; "
+                        "or a PNG sequence (a folder or NAME_%%05d.png)")
     add_segmenter_arguments(p)
+    g = p.add_argument_group("video")
+    g.add_argument("--smoothing", type=float, default=0.6, metavar="S",
+                   help="temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default 0.6, as live)")
+    g.add_argument("--lookahead", type=int, default=2, metavar="N",
+                   help="frames ahead the smoothing also looks at (default 2; 0: only the past, as live)")
+    g.add_argument("--no-audio", action="store_true", help="drop the sound (default: keep it)")
 
 
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..backgrounds import parse_background
     from ..errors import GoSelfiesError
-    from ..media import VideoReader, VideoWriter
-    from pathlib import Path
+    from ..media import StillImageError
+    from ..pipeline import detach_post
+    from ..videofile import VideoJob
 
-    background = parse_background(args.background)
-    if Path(args.output).resolve() == Path(args.input).resolve():
-        raise GoSelfiesError("output would overwrite the input")
-    with VideoReader(args.input) as reader:
+    try:
+        job = VideoJob(args.input, args.output, background=args.background, smoothing=args.smoothing,
+                       lookahead=args.lookahead, audio=not args.no_audio)
+    except StillImageError as exc:
+        raise GoSelfiesError(f"{exc}; for images use `goselfies photo`") from None
+    with job:
         seg = make_segmenter(args)
-        t0 = time.perf_counter()
-        with VideoWriter(args.output, reader.fps, (reader.width, reader.height)) as writer:
-            for frame in tqdm(reader, total=reader.frame_count or None, unit="frame", desc="video", file=sys.stderr):
-                writer.write(background.composite(frame, seg(frame)))
-    dt = time.perf_counter() - t0
-    print(f"wrote {writer.frames} frames to {args.output} ({writer.frames / dt:.1f} fps)", file=sys.stderr)
+        post = detach_post(seg)
+        bar = lambda frames: tqdm(frames, total=job.frame_count or None, unit="frame", desc="video",  # noqa: E731
+                                  file=sys.stderr)
+        result = job.run(seg, post, progress=bar)
+    print(result.summary(), file=sys.stderr)
     return 0

@@ -24,7 +24,8 @@ def add_arguments(p) -> None:
     g.add_argument("--virtual-camera-device", metavar="DEV", help="which virtual camera, e.g. /dev/video10")
     g.add_argument("--no-window", action="store_true", help="no preview window (headless)")
     g.add_argument("--frames", type=int, metavar="N", help="stop after N output frames")
-    g.add_argument("--record", metavar="PATH", help="also write the composited stream to an MP4 file")
+    g.add_argument("--record", metavar="PATH", help="also write the composited stream to a video file (.mp4, .mov, "
+                   ".mkv, .webm; with -b transparent .webm or .mov keep the alpha)")
 
 
 def run(args) -> int:
@@ -46,7 +47,8 @@ def run(args) -> int:
         from goselfies.gui.app import ensure_display
 
         ensure_display("add --no-window to run headless (the virtual camera and --record still work)")
-    parse_background(args.background)  # a bad spec fails before the camera light goes on
+    # a bad spec fails before the camera light goes on; a transparent one is recorded with its alpha
+    alpha = bool(getattr(parse_background(args.background), "alpha", False))
 
     source = make_source(args.camera, args.source, width=args.width, height=args.height, fps=args.fps,
                          loop=not args.once)
@@ -67,7 +69,7 @@ def run(args) -> int:
                                 max_frames=args.frames)
         pipeline = Pipeline(capture, seg, config)
         if args.record:
-            pipeline.add_sink(make_sink("record", path=args.record, fps=capture.fps))
+            pipeline.add_sink(make_sink("record", path=args.record, fps=capture.fps, alpha=alpha))
         if args.virtual_camera:
             pipeline.add_sink(make_sink("virtualcam", fps=capture.fps, device=args.virtual_camera_device,
                                         on_message=lambda m: print(m, file=sys.stderr)))
