@@ -28,6 +28,7 @@ class SegmenterConfig:
     device: str = "auto"  # auto | cpu | cuda
     size: int | None = None  # network input (longer side); default: the size the weights were trained at
     backend: str = "auto"  # auto: onnx on a CPU (when onnxruntime is installed), torch on CUDA
+    realtime: bool = True  # model auto: False (photos, video files) takes the quality tier on a CPU too
     post: PostProcess = field(default_factory=PostProcess)
 
 
@@ -49,7 +50,7 @@ def resolve_device(name: str, quiet: bool = False) -> str:
     return name
 
 
-def resolve_weights(model: str, weights: str | Path | None, device: str) -> tuple[str, Path, dict]:
+def resolve_weights(model: str, weights: str | Path | None, device: str, realtime: bool = True) -> tuple[str, Path, dict]:
     """Pick (model name, weights path, metadata); says exactly how to get weights if none exist."""
     from .models import model_info
 
@@ -61,7 +62,7 @@ def resolve_weights(model: str, weights: str | Path | None, device: str) -> tupl
         model_info(arch)
         return arch, Path(weights), meta
     if model == "auto":
-        model = auto_model(device)
+        model = auto_model(device, realtime)
     model_info(model)
     path = shipped_weights(model)
     if path is None:
@@ -72,20 +73,17 @@ def resolve_weights(model: str, weights: str | Path | None, device: str) -> tupl
     return model, path, read_metadata(path)
 
 
-def auto_model(device: str) -> str:
-    """CPU: the fast ``lite`` tier. GPU: ``resunet34`` unless the shipped weights measured it worse
-    than ``lite`` on the test set (metadata ``test_metrics``): a GPU user gets the better mask."""
-    shipped = {m: shipped_weights(m) for m in ("resunet34", "lite")}
-    shipped = {m: p for m, p in shipped.items() if p is not None}
-    if not shipped:
-        return "resunet34" if device.startswith("cuda") else "lite"
-    if not device.startswith("cuda"):
-        return "lite" if "lite" in shipped else next(iter(shipped))
+TIERS = ("quality", "lite")  # best mask first; ``auto`` takes the first that is shipped
 
-    def iou(m: str) -> float:
-        return float(read_metadata(shipped[m]).get("test_metrics", {}).get("iou", 0.0))
 
-    return max(shipped, key=iou)  # ties keep resunet34 (listed first)
+def auto_model(device: str, realtime: bool = True) -> str:
+    """A CPU in real time gets the fast ``lite`` tier; a GPU, or work that is not real time (photos),
+    gets the ``quality`` tier. Falls back to whichever tier is installed."""
+    shipped = [m for m in TIERS if shipped_weights(m) is not None]
+    want = "quality" if device.startswith("cuda") or not realtime else "lite"
+    if want in shipped or not shipped:
+        return want
+    return shipped[0]
 
 
 MAX_SIZE = 2048  # network input side; beyond it memory grows with no gain in mask quality
@@ -104,7 +102,7 @@ class Segmenter:
             setattr(cfg, k, v)
         self.config = cfg
         self.device = resolve_device(cfg.device, quiet)
-        self.model_name, self.weights_path, self.meta = resolve_weights(cfg.model, cfg.weights, self.device)
+        self.model_name, self.weights_path, self.meta = resolve_weights(cfg.model, cfg.weights, self.device, cfg.realtime)
         # The default size is the weights' own (their measured best, else their training size): far from
         # the scale the network learned accuracy falls (an earlier resunet34 trained at 160 scored EG1800
         # IoU 0.858 at 160, 0.834 at 320), and it is the speed the model was benchmarked at.

@@ -405,3 +405,35 @@ def test_webcam_record_transparent_needs_a_format_with_alpha(clip, tmp_path, lit
         dec = av.CodecContext.create("libvpx-vp9", "r")
         formats = [f.format.name for p in c.demux(c.streams.video[0]) for f in dec.decode(p if p.size else None)]
     assert formats == ["yuva420p"] * 3  # the alpha plane is there
+
+
+def test_real_sigint_to_goselfies_video_leaves_nothing(data_dir, lite_weights, tmp_path):
+    """Ctrl-C sent to a real ``goselfies video`` process mid-file: exit 130, one line, no traceback,
+    and neither the output nor its temporary file is left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clip = data_dir / "videos" / "chair_side_540x960.mp4"
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "goselfies", "video", str(clip), "-o", str(out_dir / "o.mp4"),
+                             "--weights", str(lite_weights), "--size", "64", "--backend", "torch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None and not any(out_dir.iterdir()):
+            time.sleep(0.1)  # wait until frames are being written
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert list(out_dir.iterdir()) == []

