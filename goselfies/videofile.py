@@ -77,7 +77,7 @@ class VideoJob:
         smoother = LookaheadSmoother(self.smoothing, self.motion, self.lookahead)
         raw_meter, meter = FlickerMeter(), FlickerMeter()
         post = post or PostProcess()
-        active_post = post.threshold is not None or post.feather > 0 or post.refine
+        active_post = post.changes_mask
         frames: Iterator = iter(r.timed())
         if progress is not None:
             frames = iter(progress(frames))
