@@ -27,6 +27,7 @@ def run(args) -> int:
         progress=lambda items: tqdm(items, unit="img", desc="evaluate", file=sys.stderr),
     )
     result["data"] = str(args.data)
+    result["engine"] = seg.describe()  # model, backend, device and size, as the startup line says
     result["model"] = seg.model_name
     result["size"] = seg.size
     for k in KEYS:

