@@ -76,7 +76,7 @@ class VideoJob:
         r = self.reader
         smoother = LookaheadSmoother(self.smoothing, self.motion, self.lookahead)
         raw_meter, meter = FlickerMeter(), FlickerMeter()
-        post = post or PostProcess()
+        post = post or PostProcess.none()  # no post-processing unless asked (the CLI passes the user's)
         active_post = post.changes_mask
         frames: Iterator = iter(r.timed())
         if progress is not None:
