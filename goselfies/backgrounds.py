@@ -75,21 +75,6 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(resized[y:y + height, x:x + width])
 
 
-def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale to fit inside width x height keeping aspect, black bars around: for fixed-size
-    outputs (virtual camera, recording) fed frames of another shape, e.g. after a camera switch."""
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    scale = min(width / w, height / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    out = np.zeros((height, width, *image.shape[2:]), dtype=image.dtype)
-    x, y = (width - nw) // 2, (height - nh) // 2
-    out[y:y + nh, x:x + nw] = cv2.resize(image, (nw, nh), interpolation=interp).reshape(nh, nw, *image.shape[2:])
-    return out
-
-
 @register("blur")
 class Blur:
     """Blurs only the background: the person is masked out before blurring, so no halo."""
