@@ -24,6 +24,13 @@ COLORS = {
 }
 
 
+# Every background kind, with the name the window shows for it. "green" is the chroma-key colour as a
+# kind of its own (a hotkey away in the window); "mask" writes the matte itself and is not a live look.
+KINDS: dict[str, str] = {"blur": "Blur", "color": "Colour", "image": "Image", "video": "Video",
+                         "transparent": "Transparent", "green": "Green screen", "mask": "Mask"}
+LIVE_KINDS = tuple(k for k in KINDS if k != "mask")  # what the window offers and ``b`` cycles through
+
+
 class Background(Protocol):
     spec: str
 
@@ -41,19 +48,25 @@ def register(name: str):
     return wrap
 
 
-def parse_background(spec: str) -> Background:
-    """Build a background from its spec; an unknown spec lists the valid forms."""
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``'blur:20'`` -> ``('blur', '20')``; a bare colour (``'blue'``, ``'#ff0000'``) -> ``('color', it)``."""
     name, _, arg = spec.partition(":")
     name = name.strip().lower()
     if name in COLORS or name.startswith("#"):
         name, arg = "color", name
+    return name, arg or None
+
+
+def parse_background(spec: str) -> Background:
+    """Build a background from its spec; an unknown spec lists the valid forms."""
+    name, arg = split_spec(spec)
     factory = BACKGROUNDS.get(name)
     if factory is None:
         raise GoSelfiesError(
             f"unknown background '{spec}'; use one of: blur[:STRENGTH], color:#RRGGBB, "
             f"color:NAME ({', '.join(sorted(set(COLORS)))}), image:PATH, video:PATH, transparent, mask"
         )
-    bg = factory(arg or None)
+    bg = factory(arg)
     bg.spec = spec
     return bg
 
