@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GoSelfiesError
-from .fastpre import Prep, padded  # noqa: F401 - padded: the size rule, importable from here
+from .fastpre import Prep
 from .models import model_info
 from .onnx_file import model_metadata
 from .postprocess import PostProcess
