@@ -24,6 +24,13 @@ COLORS = {
 }
 
 
+# Every background kind, with the name the window shows for it. "green" is the chroma-key colour as a
+# kind of its own (a hotkey away in the window); "mask" writes the matte itself and is not a live look.
+KINDS: dict[str, str] = {"blur": "Blur", "color": "Colour", "image": "Image", "video": "Video",
+                         "transparent": "Transparent", "green": "Green screen", "mask": "Mask"}
+LIVE_KINDS = tuple(k for k in KINDS if k != "mask")  # what the window offers and ``b`` cycles through
+
+
 class Background(Protocol):
     spec: str
 
@@ -41,19 +48,25 @@ def register(name: str):
     return wrap
 
 
-def parse_background(spec: str) -> Background:
-    """Build a background from its spec; an unknown spec lists the valid forms."""
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``'blur:20'`` -> ``('blur', '20')``; a bare colour (``'blue'``, ``'#ff0000'``) -> ``('color', it)``."""
     name, _, arg = spec.partition(":")
     name = name.strip().lower()
     if name in COLORS or name.startswith("#"):
         name, arg = "color", name
+    return name, arg or None
+
+
+def parse_background(spec: str) -> Background:
+    """Build a background from its spec; an unknown spec lists the valid forms."""
+    name, arg = split_spec(spec)
     factory = BACKGROUNDS.get(name)
     if factory is None:
         raise GoSelfiesError(
             f"unknown background '{spec}'; use one of: blur[:STRENGTH], color:#RRGGBB, "
             f"color:NAME ({', '.join(sorted(set(COLORS)))}), image:PATH, video:PATH, transparent, mask"
         )
-    bg = factory(arg or None)
+    bg = factory(arg)
     bg.spec = spec
     return bg
 
@@ -73,21 +86,6 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     resized = cv2.resize(image, (nw, nh), interpolation=interp)
     x, y = (nw - width) // 2, (nh - height) // 2
     return np.ascontiguousarray(resized[y:y + height, x:x + width])
-
-
-def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale to fit inside width x height keeping aspect, black bars around: for fixed-size
-    outputs (virtual camera, recording) fed frames of another shape, e.g. after a camera switch."""
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    scale = min(width / w, height / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    out = np.zeros((height, width, *image.shape[2:]), dtype=image.dtype)
-    x, y = (width - nw) // 2, (height - nh) // 2
-    out[y:y + nh, x:x + nw] = cv2.resize(image, (nw, nh), interpolation=interp).reshape(nh, nw, *image.shape[2:])
-    return out
 
 
 @register("blur")

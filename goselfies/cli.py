@@ -7,7 +7,7 @@ import importlib
 import sys
 
 from . import __version__
-from .errors import GoSelfiesError
+from .errors import exit_status
 
 # name -> (module, one-line help). Modules keep heavy imports (torch, Qt) inside run().
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -48,14 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    try:
-        return int(args._run(args) or 0)
-    except GoSelfiesError as exc:
-        print(f"goselfies {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"goselfies {args.command}: interrupted", file=sys.stderr)
-        return 130
+    return exit_status(f"goselfies {args.command}", lambda: args._run(args))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,22 @@
-"""One exception type for every user-facing failure: the CLI prints its message on one line."""
+"""One exception type for every user-facing failure, and the one place that turns it into a line
+on stderr and an exit status (``goselfies``, ``goselfies-gui`` and ``benchmark-fps`` alike)."""
+from __future__ import annotations
+
+import sys
+from typing import Callable
 
 
 class GoSelfiesError(Exception):
     """A problem with the user's input or machine, reported without a traceback."""
+
+
+def exit_status(prog: str, run: Callable[[], int | None]) -> int:
+    """``run()``'s status; a GoSelfiesError prints ``prog: error: ...`` (1), Ctrl-C ``prog: interrupted`` (130)."""
+    try:
+        return int(run() or 0)
+    except GoSelfiesError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130

@@ -6,8 +6,14 @@ rest of pre/post-processing together, and float normalisation via a transposed c
 integer path, still anti-aliased), then finishes with a bilinear resize of at most 2x: within
 about half a grey level of INTER_AREA, ~7x faster. ``normalize_into`` writes each channel straight
 into the network's (1,3,H,W) buffer, choosing the channel order on the way (no cvtColor, no copy).
+
+``Prep`` is the whole of what a runner knows about its input: the geometry (longer side ``size``,
+padded to the model's size multiple) and the normalisation, all from ``weights.input_spec``. Runners get a ``Prep``, never the Segmenter.
 """
 from __future__ import annotations
+
+import math
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -38,3 +44,43 @@ def normalize_into(buf: np.ndarray, small: np.ndarray, rgb: bool, mean: np.ndarr
         dst = buf[0, c, :h, :w]
         np.multiply(src, scale[c], out=dst, dtype=np.float32)
         dst -= shift[c]
+
+
+def padded(n: int, multiple: int = 32) -> int:
+    """n rounded up to the network's size multiple (``ModelInfo.size_multiple``)."""
+    return int(math.ceil(n / multiple) * multiple)
+
+
+class Prep:
+    """Frame -> network input and network output -> frame-sized mask, for one input size."""
+
+    def __init__(self, size: int, mean: Sequence[float], std: Sequence[float], multiple: int = 32):
+        self.size = size
+        self.multiple = multiple
+        self.mean = np.asarray(mean, np.float32)
+        self.std = np.asarray(std, np.float32)
+        self._buffers: dict[tuple[int, int, int, int], np.ndarray] = {}  # (ph, pw, nh, nw)
+
+    def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """(resized h, resized w, padded h, padded w) for a frame of h x w."""
+        scale = self.size / max(h, w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        return nh, nw, padded(nh, self.multiple), padded(nw, self.multiple)
+
+    def prepare(self, frame: np.ndarray, rgb: bool) -> tuple[np.ndarray, int, int]:
+        """Into a reused (1,3,ph,pw) float32 buffer; returns (buffer, nh, nw). The buffer is
+        overwritten by the next call of the same shape: use (or copy) it first."""
+        h, w = frame.shape[:2]
+        nh, nw, ph, pw = self.geometry(h, w)
+        small = shrink(frame, nw, nh)
+        # keyed by the content size too: the zero padding must never hold another frame's pixels
+        buf = self._buffers.get((ph, pw, nh, nw))
+        if buf is None:
+            buf = self._buffers[(ph, pw, nh, nw)] = np.zeros((1, 3, ph, pw), np.float32)
+        normalize_into(buf, small, rgb, self.mean, self.std)
+        return buf, nh, nw
+
+    @staticmethod
+    def restore(prob: np.ndarray, h: int, w: int) -> np.ndarray:
+        """The network's (nh, nw) probabilities, padding already dropped, back at the frame's size."""
+        return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)

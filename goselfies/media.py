@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -14,6 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
+from .paths import atomic_path  # noqa: F401 - media's writers (and encoders.py) use it from here
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -48,20 +48,6 @@ def list_images(inputs: list[str | Path]) -> tuple[list[Path], list[str]]:
         else:
             errors.append(f"{item}: no such file or folder")
     return images, errors
-
-
-@contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling path; rename it over ``path`` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_image(path: str | Path, image: np.ndarray) -> None:

@@ -28,6 +28,7 @@ class ModelInfo:
     std: tuple[float, float, float] = IMAGENET_STD
     pretrained: str | None = None  # key in goselfies.encoders.SOURCES (ImageNet encoder on PyPI)
     smp_encoder: str | None = None  # smp's encoder name, for its own ImageNet download
+    size_multiple: int = 32  # input height and width must be multiples of this (5 downsamplings)
 
 
 MODELS: dict[str, ModelInfo] = {}

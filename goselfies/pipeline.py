@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import cv2
@@ -25,7 +25,7 @@ from .sinks import FrameInfo, Sink
 from .smoothing import MaskSmoother
 from .timing import RateMeter, StageStats, Timings, format_table
 
-STAGES = ("segment", "smooth", "composite")
+STAGES = ("segment", "smooth", "post", "composite")  # "post" shows only when post-processing runs
 
 
 @dataclass
@@ -135,10 +135,6 @@ class Pipeline:
         for cond in (self._seg_cond, self._mask_cond):
             with cond:
                 cond.notify_all()
-
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
 
     def stats(self) -> PipelineStats:
         c = self.capture
@@ -257,8 +253,9 @@ class Pipeline:
                     raw = self.segment(frame.image)
                 with self.timings.measure("smooth"):
                     mask = self.smoother(raw)
-                    post = self.post
-                    if post.changes_mask:
+                post = self.post
+                if post.changes_mask:
+                    with self.timings.measure("post"):
                         mask = post(np.array(mask, np.float32, copy=True), frame.image)
                 with self._mask_cond:
                     self._mask = (frame.seq, mask)
@@ -287,7 +284,3 @@ class Pipeline:
         if errors and ok:
             raise errors[0]
 
-
-def with_config(config: PipelineConfig, **changes) -> PipelineConfig:
-    """A copy of ``config`` with some fields changed (dataclasses.replace, named for readers)."""
-    return replace(config, **changes)

@@ -7,89 +7,72 @@ nearly the same (shipped weights: IoU 0.9195 against 0.9197). The MobileNet-base
 
 The activation ranges are calibrated on the shipped sample photos and their mirror images, prepared
 exactly as the segmenter prepares frames, so nothing outside the package is needed. The result is
-cached beside the fp32 export and keyed by the same weights hash. Use it with
-``--backend onnx-int8`` or ``goselfies export --format onnx --int8``.
+cached beside the fp32 export and keyed by the same weights hash. This module makes the file;
+``runners/onnx_int8.py`` runs it (``--backend onnx-int8``); ``goselfies export --format onnx --int8``
+writes one.
 """
 from __future__ import annotations
 
-import json
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
 from .errors import GoSelfiesError
-from .onnx_backend import INPUT, OnnxRunner, OrtOptions, cache_dir, cached_export, file_sha256, make_session
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .segmenter import Segmenter
+from .fastpre import Prep
+from .onnx_file import INPUT, cache_dir, cached_export, file_sha256, read_onnx_metadata, write_metadata
+from .paths import atomic_path
+from .weights import input_spec
 
 SAMPLES = Path(__file__).parent / "assets" / "samples"
 QUANT_VERSION = 1
 
 
-def calibration_batches(mean, std, size: int = 256, folder: Path = SAMPLES) -> Iterator[dict[str, np.ndarray]]:
+def calibration_batches(mean: Sequence[float], std: Sequence[float], size: int = 256,
+                        folder: Path = SAMPLES, multiple: int = 32) -> Iterator[dict[str, np.ndarray]]:
     """Each sample photo and its mirror image, prepared as the segmenter prepares frames."""
-    from .fastpre import normalize_into, shrink
     from .media import list_images, read_image
-    from .segmenter import padded
 
     images, _ = list_images([folder])
     if not images:
         raise GoSelfiesError(f"no calibration images in {folder}")
-    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    prep = Prep(size, mean, std, multiple)
     for path in images:
         frame = read_image(path)
         for img in (frame, np.ascontiguousarray(frame[:, ::-1])):
-            h, w = img.shape[:2]
-            scale = size / max(h, w)
-            nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-            buf = np.zeros((1, 3, padded(nh), padded(nw)), np.float32)
-            normalize_into(buf, shrink(img, nw, nh), False, mean, std)
-            yield {INPUT: buf}
+            yield {INPUT: prep.prepare(img, False)[0].copy()}  # prepare() reuses its buffer
 
 
 def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES) -> Path:
     """Quantise an exported fp32 Go-selfies ONNX file to int8 (QDQ), keeping its metadata."""
-    import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from .onnx_backend import read_onnx_metadata
-    from .weights import input_spec
-
     meta = read_onnx_metadata(fp32)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pre = out.with_name(f".{out.stem}.{os.getpid()}.pre.onnx")
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.partial.onnx")
     spec = input_spec(meta)
-    batches = calibration_batches(spec.mean, spec.std, spec.size, calibration)
+    batches = calibration_batches(spec.mean, spec.std, spec.size, calibration, spec.multiple)
 
     class Reader(CalibrationDataReader):
         def get_next(self):
             return next(batches, None)
 
     try:
-        quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        proto = onnx.load(str(tmp))
-        del proto.metadata_props[:]
-        for k, v in {**meta, "quantized": "int8 static QDQ, per-channel weights",
-                     "quant_version": QUANT_VERSION}.items():
-            proto.metadata_props.add(key=str(k), value=json.dumps(v))
-        onnx.save(proto, str(tmp))
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            pre = tmp.with_name(tmp.stem + ".pre.onnx")  # a scratch file beside it
+            try:
+                quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+                quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+            finally:
+                pre.unlink(missing_ok=True)
+            write_metadata(tmp, {**meta, "quantized": "int8 static QDQ, per-channel weights",
+                                 "quant_version": QUANT_VERSION})
     except GoSelfiesError:
         raise
     except Exception as exc:  # noqa: BLE001 - one clear line instead of an ORT traceback
         raise GoSelfiesError(f"int8 quantisation failed: {type(exc).__name__}: {str(exc).strip()[:200]}") from None
-    finally:
-        for p in (pre, tmp):
-            p.unlink(missing_ok=True)
     return out
 
 
@@ -102,21 +85,3 @@ def cached_int8(model_name: str, weights: str | Path, quiet: bool = False) -> Pa
     if not quiet:
         print(f"note: quantising {model_name} to int8 once (cached in {path.parent})", file=sys.stderr)
     return quantize_file(fp32, path)
-
-
-class OnnxInt8Runner(OnnxRunner):
-    """ONNX Runtime on an int8 model: the same pre/post-processing, a quantised network."""
-
-    name = "onnx-int8"
-
-    def __init__(self, seg: "Segmenter", options: OrtOptions | None = None):
-        from .onnx_backend import is_onnx
-
-        if is_onnx(seg.weights_path):
-            raise GoSelfiesError("--backend onnx-int8 takes .safetensors weights; to run a quantised "
-                                 "file, pass it with --backend onnx")
-        self.seg = seg
-        self.path = cached_int8(seg.model_name, seg.weights_path)
-        self.session = make_session(self.path, seg.device, options)
-        self.threads = self.session.get_session_options().intra_op_num_threads
-        self.timings = {}

@@ -1,24 +1,26 @@
 """The segmentation engine: any frame in, a soft person mask of the frame's size out.
 
 One clear path (as in Robust Video Matting's inference script): resize keeping aspect so the
-longer side is ``size``, pad to a multiple of 32, run the network, drop the padding, resize the
-probabilities back, post-process. CUDA runs fp16 + channels_last with pre/post-processing on
-the GPU; the CPU runs fp32 with reused input buffers.
+longer side is ``size``, pad to the model's size multiple (32), run the network, drop the padding, resize the
+probabilities back, post-process. Which network and file (``resolve_weights``), its input facts
+(``weights.input_spec``: the file's own, else the registry's) and the device are decided here once;
+the backend that runs the network is a runner (``goselfies.runners``) given only what it needs.
 """
 from __future__ import annotations
 
-import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
-from .fastpre import normalize_into, shrink
+from .fastpre import Prep
+from .models import model_info
+from .onnx_file import model_metadata
 from .postprocess import PostProcess
-from .weights import input_spec, read_metadata, shipped_weights
+from .runners import ModelFile, Runner, make_runner
+from .weights import input_spec, shipped_weights
 
 
 @dataclass
@@ -52,10 +54,8 @@ def resolve_device(name: str, quiet: bool = False) -> str:
 
 def resolve_weights(model: str, weights: str | Path | None, device: str, realtime: bool = True) -> tuple[str, Path, dict]:
     """Pick (model name, weights path, metadata); says exactly how to get weights if none exist."""
-    from .models import model_info
-
     if weights:
-        meta = read_metadata(weights)
+        meta = model_metadata(weights)
         arch = meta.get("arch", "")
         if model != "auto" and arch != model:
             raise GoSelfiesError(f"{weights}: weights are for model '{arch or 'unknown'}', not '{model}'")
@@ -70,7 +70,7 @@ def resolve_weights(model: str, weights: str | Path | None, device: str, realtim
             f"no weights for model '{model}' are installed: pass --weights PATH (a .safetensors file), "
             f"or train some with: goselfies train --data DIR --model {model} --out RUN"
         )
-    return model, path, read_metadata(path)
+    return model, path, model_metadata(path)
 
 
 TIERS = ("quality", "lite")  # best mask first; ``auto`` takes the first that is shipped
@@ -89,17 +89,13 @@ def auto_model(device: str, realtime: bool = True) -> str:
 MAX_SIZE = 2048  # network input side; beyond it memory grows with no gain in mask quality
 
 
-def padded(n: int) -> int:
-    return int(math.ceil(n / 32) * 32)
-
-
 class Segmenter:
-    """``Segmenter(config)(frame) -> float32 mask in [0,1]`` of the frame's height and width."""
+    """``Segmenter(config)(frame) -> float32 mask in [0,1]`` of the frame's height and width.
 
-    def __init__(self, config: SegmenterConfig | None = None, quiet: bool = False, **overrides):
+    ``runner`` is the backend running the network (see ``goselfies.runners.Runner``)."""
+
+    def __init__(self, config: SegmenterConfig | None = None, quiet: bool = False):
         cfg = config or SegmenterConfig()
-        for k, v in overrides.items():
-            setattr(cfg, k, v)
         self.config = cfg
         self.device = resolve_device(cfg.device, quiet)
         self.model_name, self.weights_path, self.meta = resolve_weights(cfg.model, cfg.weights, self.device, cfg.realtime)
@@ -111,95 +107,21 @@ class Segmenter:
         if not 32 <= self.size <= MAX_SIZE:
             raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
         self.post = cfg.post
-        self.mean = np.array(spec.mean, np.float32)
-        self.std = np.array(spec.std, np.float32)
-        self._runner = make_runner(cfg.backend, self)
-        self._buffers: dict[tuple[int, int, int, int], np.ndarray] = {}  # (ph, pw, nh, nw)
+        self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
+        model = ModelFile(self.model_name, self.weights_path, self.meta)
+        self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device)
 
     def describe(self) -> str:
-        return f"{self.model_name} ({self._runner.name}, {self.device}) at {self.size} px"
+        return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px"
 
     def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
         """(resized h, resized w, padded h, padded w) for a frame of h x w."""
-        scale = self.size / max(h, w)
-        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
-        return nh, nw, padded(nh), padded(nw)
+        return self.prep.geometry(h, w)
 
     def __call__(self, frame: np.ndarray, rgb: bool = False) -> np.ndarray:
         if frame is None or frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
             raise GoSelfiesError("frame must be a uint8 image of shape (H, W, 3)")
         if frame.shape[2] == 4:
             frame = frame[:, :, :3]
-        mask = self._runner.predict(frame, rgb)
+        mask = self.runner.predict(frame, rgb)
         return self.post(mask, frame if not rgb else frame[:, :, ::-1])
-
-    def preprocess(self, frame: np.ndarray, rgb: bool) -> tuple[np.ndarray, int, int]:
-        """CPU pre-processing into a reused (1,3,ph,pw) float32 buffer; returns (buffer, nh, nw)."""
-        h, w = frame.shape[:2]
-        nh, nw, ph, pw = self.geometry(h, w)
-        small = shrink(frame, nw, nh)  # fast anti-aliased resize (see fastpre.py)
-        # keyed by the content size too: the zero padding must never hold another frame's pixels
-        buf = self._buffers.get((ph, pw, nh, nw))
-        if buf is None:
-            buf = self._buffers[(ph, pw, nh, nw)] = np.zeros((1, 3, ph, pw), np.float32)
-        normalize_into(buf, small, rgb, self.mean, self.std)
-        return buf, nh, nw
-
-
-class TorchRunner:
-    """PyTorch eager: fp32 on CPU; fp16 + channels_last with GPU-side pre/post on CUDA."""
-
-    name = "torch"
-
-    def __init__(self, seg: Segmenter):
-        from .models import create_model
-        import torch
-
-        self.torch = torch
-        self.seg = seg
-        self.dev = torch.device(seg.device)
-        model = create_model(seg.model_name, weights=seg.weights_path).eval().to(self.dev)
-        self.cuda = self.dev.type == "cuda"
-        if self.cuda:  # fp16 + channels_last, pinned uint8 uploads, GPU pre/post, CUDA graphs
-            from .cuda_engine import CudaEngine
-
-            self.engine = CudaEngine(model, seg.mean, seg.std, seg.geometry, device=seg.device)
-        self.model = model
-
-    def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
-        torch = self.torch
-        with torch.inference_mode():
-            if self.cuda:
-                return self.engine.mask(frame, rgb)
-            buf, nh, nw = self.seg.preprocess(frame, rgb)
-            logits = self.model(torch.from_numpy(buf))
-            prob = torch.sigmoid(logits[0, 0, :nh, :nw]).numpy()
-        h, w = frame.shape[:2]
-        return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-# name -> runner class, or "module:Class" imported on first use (keeps onnxruntime off the import path)
-RUNNERS: dict[str, type | str] = {"torch": TorchRunner, "onnx": "goselfies.onnx_backend:OnnxRunner",
-                                  "onnx-int8": "goselfies.quantize:OnnxInt8Runner"}
-
-
-def make_runner(backend: str, seg: Segmenter):
-    from .onnx_backend import choose_backend, is_onnx
-
-    chosen = choose_backend(backend, seg.device, seg.weights_path)  # auto: onnx on CPU, torch on CUDA
-    try:
-        cls = RUNNERS[chosen]
-    except KeyError:
-        raise GoSelfiesError(f"unknown backend '{chosen}'; valid: auto, {', '.join(RUNNERS)}") from None
-    if isinstance(cls, str):
-        import importlib
-
-        module, _, attr = cls.partition(":")
-        cls = getattr(importlib.import_module(module), attr)
-    try:
-        return cls(seg)
-    except GoSelfiesError as exc:
-        if backend != "auto" or chosen == "torch" or is_onnx(seg.weights_path):
-            raise
-        print(f"note: onnx backend unavailable ({exc}); using torch", file=sys.stderr)  # auto never fails on it
-        return TorchRunner(seg)

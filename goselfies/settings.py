@@ -1,4 +1,5 @@
-"""The live window's settings, persisted as JSON in the user's config folder (platformdirs).
+"""The live session's settings: one object whether they come from ``goselfies webcam``'s arguments,
+the saved file or the window; persisted as JSON in the user's config folder (platformdirs).
 
 A settings file is user state, not input: a missing, corrupt or older file must never stop the app,
 so unknown keys are ignored and bad values fall back to their defaults one by one.
@@ -8,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .backgrounds import COLORS, KINDS, LIVE_KINDS, split_spec
+from .errors import GoSelfiesError
+from .paths import atomic_path
 from .postprocess import MAX_FEATHER, PostProcess
 
-BACKGROUND_KINDS = ("blur", "color", "image", "video", "transparent", "green")
+RUN_ONLY = {"saved": False}  # field metadata: belongs to one run (a command line), never saved
 
 
 @dataclass
@@ -23,21 +27,42 @@ class LiveSettings:
     model: str = "auto"
     weights: str = ""  # "" = the shipped weights
     device: str = "auto"
+    backend: str = "auto"
     size: int = 0  # network input size, 0 = the model's default
     width: int = 1280  # requested from the camera
     height: int = 720
     fps: float = 30.0
-    background: str = "blur"  # one of BACKGROUND_KINDS
+    background: str = "blur"  # one of backgrounds.KINDS
     blur_strength: float = 15.0
     color: str = "#438edb"
     image: str = ""
     video: str = ""
     threshold: float = 0.0  # 0 = soft mask
     feather: float = 0.0
+    refine: bool = False
     smoothing: float = 0.6
     mirror: bool = False
     virtual_camera: bool = False
+    virtual_camera_device: str = ""  # "" = the first one pyvirtualcam finds
     effect: bool = True
+    loop: bool = field(default=True, metadata=RUN_ONLY)  # a --source video starts again at its end
+    record: str = field(default="", metadata=RUN_ONLY)  # also write the output to this video file
+    frames: int = field(default=0, metadata=RUN_ONLY)  # stop after this many output frames (0 = never)
+
+    def set_background(self, spec: str) -> None:
+        """Take a ``parse_background`` spec apart into the kind and its own field."""
+        kind, arg = split_spec(spec)
+        if kind not in KINDS:
+            raise GoSelfiesError(f"unknown background '{spec}'")
+        if kind == "color" and (arg or "").lower() == "green":
+            kind = "green"
+        elif kind == "color":
+            self.color = COLORS.get((arg or "").lower(), arg or "")
+        elif kind == "blur":
+            self.blur_strength = float(arg) if arg else 15.0
+        elif kind in ("image", "video"):
+            setattr(self, kind, arg or "")
+        self.background = kind
 
     def background_spec(self) -> str:
         """The ``parse_background`` spec for the chosen background (blur if a file is missing)."""
@@ -48,20 +73,25 @@ class LiveSettings:
             return f"image:{self.image}"
         if kind == "video" and self.video:
             return f"video:{self.video}"
-        if kind == "transparent":
-            return "transparent"
+        if kind in ("transparent", "mask"):
+            return kind
         if kind == "green":
             return "color:green"
         return f"blur:{self.blur_strength:g}"
 
     def next_background(self) -> str:
-        """The next kind in BACKGROUND_KINDS, skipping image/video until a file was chosen."""
-        kinds = [k for k in BACKGROUND_KINDS if (k != "image" or self.image) and (k != "video" or self.video)]
+        """The next kind in LIVE_KINDS, skipping image/video until a file was chosen."""
+        kinds = [k for k in LIVE_KINDS if (k != "image" or self.image) and (k != "video" or self.video)]
         i = kinds.index(self.background) if self.background in kinds else -1
         return kinds[(i + 1) % len(kinds)]
 
     def post(self) -> PostProcess:
-        return PostProcess(threshold=self.threshold if self.threshold > 0 else None, feather=self.feather)
+        return PostProcess(threshold=self.threshold if self.threshold > 0 else None, feather=self.feather,
+                           refine=self.refine)
+
+
+def _saved(f) -> bool:
+    return f.metadata.get("saved", True)
 
 
 def settings_path() -> Path:
@@ -87,7 +117,7 @@ def load_settings(path: str | Path | None = None) -> LiveSettings:
     if not isinstance(data, dict):
         return s
     for f in fields(LiveSettings):
-        if f.name not in data:
+        if f.name not in data or not _saved(f):
             continue
         value, default = data[f.name], getattr(s, f.name)
         if isinstance(default, bool):
@@ -99,7 +129,7 @@ def load_settings(path: str | Path | None = None) -> LiveSettings:
             ok = isinstance(value, str)
         if ok:
             setattr(s, f.name, value)
-    if s.background not in BACKGROUND_KINDS:
+    if s.background not in KINDS:
         s.background = "blur"
     defaults = LiveSettings()
     for name, lo, hi in (("threshold", 0.0, 0.99), ("feather", 0.0, MAX_FEATHER), ("smoothing", 0.0, 0.95)):
@@ -111,10 +141,9 @@ def load_settings(path: str | Path | None = None) -> LiveSettings:
 def save_settings(settings: LiveSettings, path: str | Path | None = None) -> Path:
     """Write atomically: a crash while saving never leaves a half-written file."""
     path = Path(path) if path else settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    saved = {f.name: getattr(settings, f.name) for f in fields(settings) if _saved(f)}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(saved, indent=2), encoding="utf-8")
     return path
 
 

@@ -1,34 +1,37 @@
 """Weights as safetensors (never pickle) with metadata saying what they are and how good."""
 from __future__ import annotations
 
+import functools
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import GoSelfiesError
+from .models import MODELS, model_info
+from .paths import atomic_path
 
 ASSETS = Path(__file__).parent / "assets" / "models"
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """What a network wants as input: its normalisation and default size (longer side)."""
+    """What a network wants as input: its normalisation, default size (longer side) and the
+    multiple its padded height and width must be."""
 
     mean: tuple[float, ...]
     std: tuple[float, ...]
     size: int
+    multiple: int = 32
 
 
 def input_spec(meta: dict[str, Any]) -> InputSpec:
     """The weights file's own values first (``mean``, ``std``, ``size`` -- the measured best
     default -- else ``train_size``), then the model registry's for its ``arch``."""
-    from .models import model_info
-
     info = model_info(meta.get("arch", ""))
     size = meta.get("size") or meta.get("train_size") or info.size
-    return InputSpec(tuple(meta.get("mean", info.mean)), tuple(meta.get("std", info.std)), int(size))
+    return InputSpec(tuple(meta.get("mean", info.mean)), tuple(meta.get("std", info.std)), int(size),
+                     int(meta.get("size_multiple", info.size_multiple)))
 
 
 def shipped_weights(name: str) -> Path | None:
@@ -49,13 +52,10 @@ def save_weights(model, path: str | Path, arch: str, meta: dict[str, Any] | None
         if fp16 and v.is_floating_point():
             v = v.half()
         state[k] = v.contiguous()
-    from .models import model_info
-
     facts = model_info(arch)
     info = {"arch": arch, "mean": list(facts.mean), "std": list(facts.std), **(meta or {})}
-    tmp = path.with_name(path.name + ".partial")
-    save_file(state, str(tmp), metadata={k: json.dumps(v) for k, v in info.items()})
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={k: json.dumps(v) for k, v in info.items()})
     return path
 
 
@@ -65,21 +65,29 @@ def update_metadata(path: str | Path, **extra: Any) -> None:
 
     meta = read_metadata(path)
     meta.update(extra)
-    tmp = Path(path).with_name(Path(path).name + ".partial")
-    save_file(load_file(str(path)), str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
-    os.replace(tmp, path)
+    state = load_file(str(path))
+    with atomic_path(path) as tmp:
+        save_file(state, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()})
+
+
+def file_key(path: str | Path) -> tuple[str, int, int]:
+    """(path, mtime, size): what caches of a file's contents are keyed by, so a rewrite is seen."""
+    path = _check_exists(path)
+    st = path.stat()
+    return str(path.resolve()), st.st_mtime_ns, st.st_size
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
+    """A safetensors file's metadata, read once per file version (a copy: callers may change it)."""
+    return dict(_read_metadata(*file_key(path)))
+
+
+@functools.lru_cache(maxsize=32)
+def _read_metadata(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     from safetensors import safe_open
 
-    if Path(path).suffix.lower() == ".onnx":  # an exported model carries the same metadata
-        from .onnx_backend import read_onnx_metadata
-
-        return read_onnx_metadata(path)
-    path = _check_exists(path)
     try:
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(path, framework="pt") as f:
             raw = f.metadata() or {}
     except Exception as exc:
         raise GoSelfiesError(f"{path}: not a valid safetensors weights file ({_short(exc)})") from None
@@ -95,8 +103,6 @@ def load_weights(path: str | Path, expect_arch: str | None = None, same_network=
 
     meta = read_metadata(path)
     arch = meta.get("arch")
-    from .models import MODELS
-
     if expect_arch and arch != expect_arch and not (same_network and arch in MODELS and same_network(arch)):
         raise GoSelfiesError(
             f"{path}: weights are for model '{arch or 'unknown'}', not '{expect_arch}'"

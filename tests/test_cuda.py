@@ -35,9 +35,9 @@ def trained_weights() -> tuple[str, Path]:
 
 
 def engine(name: str, weights: Path, precision: str, graphs: bool, size: int = 512):
-    from goselfies.cuda_engine import CudaEngine
+    from goselfies.runners.cuda import CudaEngine
     from goselfies.models import create_model
-    from goselfies.segmenter import padded
+    from goselfies.fastpre import padded
     from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
 
     def geometry(h: int, w: int):
@@ -74,18 +74,20 @@ def test_cuda_graph_replay_matches_eager(lite_weights):
 
 def test_gpu_composite_matches_cpu_blend(lite_weights):
     from goselfies.backgrounds import blend
+    from goselfies.benchmarks.gpu_composite import GpuComposite
 
     eng = engine("lite", lite_weights, "fp32", False, 256)
+    composite = GpuComposite(eng)
     frame = frames()[0]
     colour = (40, 200, 90)
-    gpu = eng.composite(frame, colour)
+    gpu = composite(frame, colour)
     bg = np.empty_like(frame)
     bg[:] = colour
     cpu = blend(frame, bg, eng.mask(frame))
     assert gpu.shape == frame.shape and gpu.dtype == np.uint8
     assert np.abs(gpu.astype(int) - cpu.astype(int)).max() <= 2
     image_bg = np.ascontiguousarray(frame[::-1])
-    assert np.abs(eng.composite(frame, image_bg).astype(int) - blend(frame, image_bg, eng.mask(frame)).astype(int)).max() <= 2
+    assert np.abs(composite(frame, image_bg).astype(int) - blend(frame, image_bg, eng.mask(frame)).astype(int)).max() <= 2
 
 
 def test_segmenter_on_cuda_matches_cpu(lite_weights):

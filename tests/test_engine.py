@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies.backgrounds import cover_fit, letterbox, parse_background
+from goselfies.backgrounds import cover_fit, parse_background
+from goselfies.sinks import letterbox
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_image
 from goselfies.postprocess import PostProcess, guided_filter

@@ -45,9 +45,9 @@ def test_padding_never_holds_an_earlier_frame(lite_weights):
 
     seg = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend="torch", size=64), quiet=True)
     tall, wide = np.full((64, 40, 3), 200, np.uint8), np.full((64, 56, 3), 30, np.uint8)  # both pad to 64x64
-    buf, _, _ = seg.preprocess(wide, False)
+    buf, _, _ = seg.prep.prepare(wide, False)
     buf = buf.copy()
-    seg.preprocess(tall, False)
-    again, _, _ = seg.preprocess(wide, False)
+    seg.prep.prepare(tall, False)
+    again, _, _ = seg.prep.prepare(wide, False)
     np.testing.assert_array_equal(again, buf)
-    assert not seg.preprocess(tall, False)[0][0, :, :, 40:].any()
+    assert not seg.prep.prepare(tall, False)[0][0, :, :, 40:].any()

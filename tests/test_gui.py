@@ -20,7 +20,8 @@ from goselfies.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from goselfies.settings import LiveSettings, load_settings, save_settings  # noqa: E402
 from goselfies.gui.app import qt_application  # noqa: E402
 from goselfies.gui.preview import fit_rect  # noqa: E402
-from goselfies.gui.window import MainWindow, pipeline_from_settings  # noqa: E402
+from goselfies.gui.window import MainWindow
+from goselfies.live import LiveSession, build_session  # noqa: E402
 from livefakes import SOURCE_BGR, HalfMask, SyntheticSource  # noqa: E402
 
 RED_RGB = (255, 0, 0)
@@ -65,8 +66,8 @@ class Fakes:
         self.sources: list[SyntheticSource] = []
 
     def __call__(self, settings, say):
-        return pipeline_from_settings(settings, say, source_factory=self._source,
-                                      segmenter_factory=lambda s: HalfMask())
+        return build_session(settings, say, source_factory=self._source,
+                             segmenter_factory=lambda s: HalfMask())
 
     def _source(self, settings):
         src = SyntheticSource(*self.size, fps=30)
@@ -240,7 +241,7 @@ def test_webcam_preview_mode_closes_when_frames_done(app):
 
     src = SyntheticSource(fps=60)
     p = Pipeline(Capture(src), HalfMask(), PipelineConfig(max_frames=15))
-    stats = run_preview(p, LiveSettings())
+    stats = run_preview(LiveSession(p, LiveSettings()))
     assert stats.frames_out == 15 and src.released
 
 

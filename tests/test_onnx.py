@@ -26,7 +26,7 @@ def onnx_cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="module")
 def exported(lite_weights, tmp_path_factory) -> Path:
-    from goselfies.onnx_backend import export_weights
+    from goselfies.onnx_file import export_weights
 
     return export_weights("lite", lite_weights, tmp_path_factory.mktemp("onnx") / "lite.onnx")
 
@@ -40,7 +40,7 @@ def test_onnx_matches_torch_at_dynamic_sizes(lite_weights, exported, shape):
     import torch
 
     from goselfies.models import create_model
-    from goselfies.onnx_backend import make_session
+    from goselfies.runners.onnx import make_session
 
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     net = create_model("lite", weights=lite_weights).eval()
@@ -52,10 +52,9 @@ def test_onnx_matches_torch_at_dynamic_sizes(lite_weights, exported, shape):
 
 
 def test_exported_file_describes_itself(exported, lite_weights):
-    from goselfies.onnx_backend import file_sha256
-    from goselfies.weights import read_metadata
+    from goselfies.onnx_file import file_sha256, read_onnx_metadata
 
-    meta = read_metadata(exported)
+    meta = read_onnx_metadata(exported)
     assert meta["arch"] == "lite" and meta["train_size"] == 64
     assert meta["source_sha256"] == file_sha256(lite_weights)
     assert len(meta["mean"]) == 3 and len(meta["std"]) == 3
@@ -79,15 +78,15 @@ def test_auto_picks_onnx_on_cpu_and_caches_the_export(lite_weights, onnx_cache):
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
     seg2 = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend="onnx"), quiet=True)
-    assert seg2._runner.path == cached[0] and cached[0].stat().st_mtime_ns == stamp
+    assert seg2.runner.path == cached[0] and cached[0].stat().st_mtime_ns == stamp
     frame = np.zeros((90, 160, 3), np.uint8)  # an odd aspect: padding and crop still line up
     assert seg2(frame).shape == (90, 160)
-    assert set(seg2._runner.timings) == {"pre", "infer", "post"}
+    assert set(seg2.runner.timings) == {"pre", "infer", "post"}
 
 
 def test_explicit_onnx_file_runs_and_torch_refuses_it(exported):
     seg = Segmenter(SegmenterConfig(weights=exported, device="cpu", backend="auto"), quiet=True)
-    assert seg.model_name == "lite" and seg._runner.path == exported
+    assert seg.model_name == "lite" and seg.runner.path == exported
     assert seg(sample_frame()).shape == sample_frame().shape[:2]
     with pytest.raises(GoSelfiesError, match="--backend onnx"):
         Segmenter(SegmenterConfig(weights=exported, device="cpu", backend="torch"), quiet=True)
@@ -128,12 +127,12 @@ def test_int8_backend_is_close_to_fp32_and_cached(lite_weights, onnx_cache, tmp_
     fp32 = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend="onnx"), quiet=True)
     int8 = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend="onnx-int8"), quiet=True)
     assert "(onnx-int8, cpu)" in int8.describe()
-    assert list((onnx_cache / "onnx").glob("lite-*-int8-*.onnx")) == [int8._runner.path]
+    assert list((onnx_cache / "onnx").glob("lite-*-int8-*.onnx")) == [int8.runner.path]
     a, b = fp32(frame), int8(frame)
     assert a.shape == b.shape and np.abs(a - b).mean() < 0.1
-    from goselfies.weights import read_metadata
+    from goselfies.onnx_file import read_onnx_metadata
 
-    assert read_metadata(int8._runner.path)["quantized"].startswith("int8")
+    assert read_onnx_metadata(int8.runner.path)["quantized"].startswith("int8")
     out = tmp_path / "q.onnx"
     assert main(["export", "--int8", "-o", str(out), "--weights", str(lite_weights), "--no-check"]) == 0
-    assert "int8" in capsys.readouterr().err and out.stat().st_size < int8._runner.path.stat().st_size * 1.1
+    assert "int8" in capsys.readouterr().err and out.stat().st_size < int8.runner.path.stat().st_size * 1.1

@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from goselfies.errors import GoSelfiesError
+from goselfies.errors import GoSelfiesError, exit_status
 
 
 DESCRIPTION = "Measure frames per second: the network alone (model) and decode -> segment -> composite -> encode (pipeline)."
@@ -84,9 +84,10 @@ def _sizes(text: str) -> list[int]:
 
 def default_size(weights: Path, device: str) -> int:
     """The app's size: the size the weights were trained at, as Segmenter does (on any device)."""
-    from goselfies.weights import input_spec, read_metadata
+    from goselfies.onnx_file import model_metadata
+    from goselfies.weights import input_spec
 
-    return input_spec(read_metadata(weights)).size
+    return input_spec(model_metadata(weights)).size
 
 
 def _wxh(text: str) -> tuple[int, int]:
@@ -224,7 +225,7 @@ def random_weights(model: str) -> Path:
     import torch
 
     from goselfies.models import create_model, model_info
-    from goselfies.onnx_backend import cache_dir
+    from goselfies.onnx_file import cache_dir
     from goselfies.weights import save_weights
 
     path = cache_dir().parent / "random" / f"{model}-seed0.safetensors"
@@ -336,18 +337,20 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
                     continue
                 cuda_torch = seg.device.startswith("cuda") and backend == "torch"
                 precision = "int8" if backend == "onnx-int8" else "fp16" if cuda_torch else "fp32"
-                runner = seg._runner
-                timings = (lambda r=runner: r.timings) if hasattr(runner, "timings") else None
+                runner = seg.runner
+                timings = (lambda r=runner: r.timings) if runner.name.startswith("onnx") else None
                 runs.append(PipelineRun(PipelineSpec(model, size, backend, plan.device, precision), seg,
                                         shared or FrameSource(video, plan.resize), plan.background, plan.sink, out, timings,
                                         describe=seg.describe()))
                 colour = _colour(plan.background)
-                if hasattr(runner, "engine") and colour is not None:  # CUDA: composite on the GPU as well
+                if cuda_torch and colour is not None:  # CUDA: composite on the GPU as well
+                    from .gpu_composite import GpuComposite
+
                     runs.append(PipelineRun(
                         PipelineSpec(model, size, "torch+gpu-composite", plan.device, precision), seg,
                         shared or FrameSource(video, plan.resize), plan.background, plan.sink, out,
                         describe=seg.describe() + " + GPU composite",
-                        fused=lambda frame, e=runner.engine, c=colour: e.composite(frame, c)))
+                        fused=lambda frame, g=GpuComposite(runner.engine), c=colour: g(frame, c)))
     variant = _mediapipe_variant(plan)
     if variant:
         from .reference import MediaPipeSelfie
@@ -369,8 +372,8 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
             seg = run.segment
             nh, nw, ph, pw = seg.geometry(h, w)
             net_in, note = f"{pw}x{ph}", weights[sp.model][1]
-            if hasattr(seg._runner, "threads"):
-                note += f"; ORT {seg._runner.threads} threads"
+            if seg.runner.threads:
+                note += f"; ORT {seg.runner.threads} threads"
         rows.append(make_row("pipeline", sp.model, sp.backend, sp.precision, sp.device, net_in, 1,
                              summarize(run.samples), frame=f"{w}x{h}", note=note))
     return rows
@@ -440,14 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     args._argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        return int(run(args) or 0)
-    except GoSelfiesError as exc:
-        print(f"benchmark-fps: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("benchmark-fps: interrupted", file=sys.stderr)
-        return 130
+    return exit_status("benchmark-fps", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Model-only engines: one callable per (model, input size, precision, backend, batch size).
 
 Backends: ``torch`` (eager), ``compile`` (``torch.compile``; on CUDA its reduce-overhead mode uses
-CUDA graphs), ``cudagraph`` (our hand-captured CUDA graph from ``goselfies.cuda_engine``, batch 1)
+CUDA graphs), ``cudagraph`` (our hand-captured CUDA graph from ``goselfies.runners.cuda``, batch 1)
 ``onnx`` (ONNX Runtime, the CPU backend of the app) and ``onnx-int8`` (its statically quantised
 int8 model; listed under precision "int8"). A combination that cannot run here
 (fp16 on a CPU, CUDA graphs without a GPU...) is skipped with the reason, never faked.
@@ -72,7 +72,7 @@ def build_engine(spec: EngineSpec, weights: Path) -> Engine:
 def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
     import torch
 
-    from goselfies.cuda_engine import GraphedForward, torch_dtype
+    from goselfies.runners.cuda import GraphedForward, torch_dtype
     from goselfies.models import create_model
 
     t0 = time.perf_counter()
@@ -102,7 +102,9 @@ def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
 
 
 def _onnx_engine(spec: EngineSpec, weights: Path) -> Engine:
-    from goselfies.onnx_backend import cached_export, make_session, onnxruntime_available
+    from goselfies.onnx_file import cached_export
+    from goselfies.runners import onnxruntime_available
+    from goselfies.runners.onnx import make_session
 
     if not onnxruntime_available():
         raise Skip("onnxruntime is not installed")

@@ -24,7 +24,8 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import GoSelfiesError
-    from ..onnx_backend import OPSET, export_weights, is_onnx, onnxruntime_available
+    from ..onnx_file import OPSET, export_weights, is_onnx
+    from ..runners import onnxruntime_available
     from ..segmenter import resolve_weights
 
     out = Path(args.output)
@@ -65,12 +66,12 @@ def difference(model_name: str, weights, onnx_path) -> tuple[float, float]:
     import torch
 
     from ..models import create_model
-    from ..onnx_backend import make_session
     from ..quantize import calibration_batches
-    from ..weights import read_metadata
+    from ..runners.onnx import make_session
+    from ..weights import input_spec, read_metadata
 
-    meta = read_metadata(weights)
-    x = next(calibration_batches(meta["mean"], meta["std"], 224))["image"]
+    spec = input_spec(read_metadata(weights))
+    x = next(calibration_batches(spec.mean, spec.std, 224))["image"]
     net = create_model(model_name, weights=weights).eval()
     with torch.inference_mode():
         ref = torch.sigmoid(net(torch.from_numpy(x))).numpy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_segmenter_arguments, make_segmenter
+from .common import add_segmenter_arguments
 
 
 def add_arguments(p) -> None:
@@ -30,10 +30,8 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from ..backgrounds import parse_background
-    from ..capture import Capture, make_source
     from ..errors import GoSelfiesError
-    from ..pipeline import Pipeline, PipelineConfig, detach_post
-    from ..sinks import make_sink
+    from ..live import build_session
 
     if args.camera is not None and args.source:
         raise GoSelfiesError("use either --camera or --source, not both")
@@ -47,43 +45,25 @@ def run(args) -> int:
         from goselfies.gui.app import ensure_display
 
         ensure_display("add --no-window to run headless (the virtual camera and --record still work)")
-    # a bad spec fails before the camera light goes on; a transparent one is recorded with its alpha
-    alpha = bool(getattr(parse_background(args.background), "alpha", False))
+    parse_background(args.background)  # a bad spec fails before the camera light goes on
+    settings = settings_from_args(args)
 
-    source = make_source(args.camera, args.source, width=args.width, height=args.height, fps=args.fps,
-                         loop=not args.once)
-    capture = Capture(source, mirror=args.mirror)
-    try:
-        capture.open()
-    except GoSelfiesError as exc:
+    def explain(exc: GoSelfiesError) -> GoSelfiesError:
         if args.source:
-            raise
+            return exc
         which = "no camera found" if args.camera is None else f"cannot open camera {args.camera}"
-        raise GoSelfiesError(f"{which} ({exc}); plug one in, pick another with --camera N|PATH, "
-                             "or play a video file with --source VIDEO") from None
-    try:
-        seg = make_segmenter(args)
-        post = detach_post(seg)
-        print(source.describe(), file=sys.stderr)
-        config = PipelineConfig(background=args.background, post=post, smoothing=args.smoothing,
-                                max_frames=args.frames)
-        pipeline = Pipeline(capture, seg, config)
-        if args.record:
-            pipeline.add_sink(make_sink("record", path=args.record, fps=capture.fps, alpha=alpha))
-        if args.virtual_camera:
-            pipeline.add_sink(make_sink("virtualcam", fps=capture.fps, device=args.virtual_camera_device,
-                                        on_message=lambda m: print(m, file=sys.stderr)))
-    except BaseException:
-        capture.stop()
-        raise
+        return GoSelfiesError(f"{which} ({exc}); plug one in, pick another with --camera N|PATH, "
+                              "or play a video file with --source VIDEO")
 
+    session = build_session(settings, quiet=False, explain=explain)
+    pipeline = session.pipeline
     try:
         if args.no_window:
             stats = pipeline.run()
         else:
             from goselfies.gui.app import run_preview
 
-            stats = run_preview(pipeline, _settings_for_window(args))
+            stats = run_preview(session)
     except KeyboardInterrupt:
         stats = pipeline.stats()  # Ctrl-C ends a live session: everything is already released
         print("stopped (Ctrl-C)", file=sys.stderr)
@@ -93,24 +73,18 @@ def run(args) -> int:
     return 0
 
 
-def _settings_for_window(args):
-    """The window's state (for its hotkeys), from the command line."""
-    from ..backgrounds import COLORS
+def settings_from_args(args):
+    """The session's settings from the command line (the window's hotkeys change them from there)."""
+    from ..postprocess import PostProcess
     from ..settings import LiveSettings
 
-    s = LiveSettings(mirror=args.mirror, smoothing=args.smoothing, feather=args.feather,
-                     threshold=args.threshold or 0.0)
-    spec = args.background.strip().lower()
-    kind, _, arg = spec.partition(":")
-    if kind == "blur":
-        s.blur_strength = float(arg) if arg else 15.0
-    elif kind == "green" or (kind == "color" and arg == "green"):
-        s.background = "green"
-    elif kind == "color" or kind in COLORS or kind.startswith("#"):
-        s.background, s.color = "color", COLORS.get(arg or kind, arg or kind)
-    elif kind in ("image", "video"):
-        s.background = kind
-        setattr(s, kind, args.background.split(":", 1)[1])
-    elif kind == "transparent":
-        s.background = "transparent"
+    PostProcess(threshold=args.threshold, feather=args.feather, refine=args.refine)  # range errors now
+    s = LiveSettings(camera="0" if args.camera is None else str(args.camera), source=args.source or "",
+                     loop=not args.once, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
+                     model=args.model, weights=str(args.weights or ""), device=args.device, backend=args.backend,
+                     size=args.size or 0, threshold=args.threshold or 0.0, feather=args.feather, refine=args.refine,
+                     smoothing=args.smoothing, virtual_camera=args.virtual_camera,
+                     virtual_camera_device=args.virtual_camera_device or "", record=args.record or "",
+                     frames=args.frames or 0)
+    s.set_background(args.background)
     return s

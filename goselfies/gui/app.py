@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from goselfies.errors import GoSelfiesError
+from goselfies.errors import GoSelfiesError, exit_status
 
 
 def has_display() -> bool:
@@ -127,14 +127,16 @@ def run(args) -> int:
     return 0
 
 
-def run_preview(pipeline, settings, title: str = "Go-selfies"):
-    """``goselfies webcam``'s window: preview + overlay + hotkeys around an already built pipeline.
+def run_preview(session, title: str = "Go-selfies"):
+    """``goselfies webcam``'s window: preview + overlay + hotkeys around an already built LiveSession.
 
     Returns the pipeline's final stats; a pipeline error becomes a GoSelfiesError."""
+    from dataclasses import replace
+
     from .window import MainWindow
 
     app = qt_application()
-    win = MainWindow(settings, persist=False, controls=False, build=lambda s, say: pipeline,
+    win = MainWindow(replace(session.settings), persist=False, controls=False, build=lambda s, say: session,
                      close_when_done=True)
     win.setWindowTitle(title)
     timer = _close_on_ctrl_c(win)  # noqa: F841
@@ -143,7 +145,7 @@ def run_preview(pipeline, settings, title: str = "Go-selfies"):
     win.stop()
     if win.errors:
         raise GoSelfiesError(win.errors[0])
-    return pipeline.stats()
+    return session.pipeline.stats()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,13 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="goselfies-gui", description="Go-selfies live window")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except GoSelfiesError as exc:
-        print(f"goselfies-gui: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return exit_status("goselfies-gui", lambda: run(args))
 
 
 if __name__ == "__main__":

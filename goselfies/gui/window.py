@@ -1,8 +1,8 @@
 """The main window: live preview, controls, hotkeys, persisted settings.
 
 Everything the user changes goes three ways at once: into ``LiveSettings`` (saved), into the
-controls (so hotkeys and widgets agree) and into the running pipeline (live, no restart) -- except
-camera and model, which need a new pipeline and restart the worker.
+controls (so hotkeys and widgets agree) and into the running session (``LiveSession.apply``: live,
+no restart) -- except camera and model, which need a new session and restart the worker.
 """
 from __future__ import annotations
 
@@ -16,57 +16,30 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QMainWindow, QPushButton, QScrollArea, QSlider, QWidget)
 
-from goselfies.capture import Capture, make_source
+from goselfies.backgrounds import KINDS, LIVE_KINDS
 from goselfies.errors import GoSelfiesError
-from goselfies.pipeline import Pipeline, PipelineConfig
+from goselfies.live import LiveSession, build_session
+from goselfies.pipeline import Pipeline
 from goselfies.settings import LiveSettings, save_settings
-from goselfies.sinks import make_sink
 
 from .preview import PreviewWidget, overlay_lines
 from .worker import PipelineWorker
 
-BACKGROUND_LABELS = {"blur": "Blur", "color": "Colour", "image": "Image", "video": "Video",
-                     "transparent": "Transparent", "green": "Green screen"}
 CAMERAS = 4  # indices offered in the camera list; a device path can come from settings or --camera
 
-Build = Callable[[LiveSettings, Callable[[str], None]], Pipeline]
+Build = Callable[[LiveSettings, Callable[[str], None]], LiveSession]
 
 
-def pipeline_from_settings(s: LiveSettings, on_message: Callable[[str], None],
-                           source_factory=None, segmenter_factory=None) -> Pipeline:
-    """The default pipeline for the window; runs in the worker thread (the model loads there)."""
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+def build_from_settings(s: LiveSettings, on_message: Callable[[str], None]) -> LiveSession:
+    """The window's session; runs in the worker thread (the model loads there)."""
+    def explain(exc: GoSelfiesError) -> GoSelfiesError:
+        return GoSelfiesError(f"{exc}: pick another camera or a video file in the camera list")
 
-    if source_factory is not None:
-        source = source_factory(s)
-    else:
-        source = make_source(None if s.source else s.camera, s.source or None,
-                             width=s.width, height=s.height, fps=s.fps)
-    capture = Capture(source, mirror=s.mirror)
-    try:
-        capture.open()
-    except GoSelfiesError as exc:
-        raise GoSelfiesError(f"{exc}: pick another camera or a video file in the camera list") from None
-    try:
-        if segmenter_factory is not None:
-            segment = segmenter_factory(s)
-        else:
-            segment = Segmenter(SegmenterConfig(model=s.model, weights=s.weights or None, device=s.device,
-                                                size=s.size or None), quiet=True)
-        config = PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing,
-                                effect=s.effect)
-        pipeline = Pipeline(capture, segment, config)
-        if s.virtual_camera:
-            pipeline.add_sink(make_sink("virtualcam", fps=capture.fps, on_message=on_message))
-        on_message(getattr(source, "describe", lambda: "")())
-        return pipeline
-    except BaseException:
-        capture.stop()
-        raise
+    return build_session(s, on_message, explain=explain)
 
 
 class MainWindow(QMainWindow):
-    """Preview + controls. ``build`` makes the pipeline (default: from the settings)."""
+    """Preview + controls. ``build`` makes the session (default: from the settings)."""
 
     closed = Signal()
 
@@ -77,7 +50,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or LiveSettings()
         self.settings_file = settings_file
         self.persist = persist
-        self.build = build or pipeline_from_settings
+        self.build = build or build_from_settings
         self.close_when_done = close_when_done
         self.stop_timeout = stop_timeout
         self.worker: PipelineWorker | None = None
@@ -85,7 +58,6 @@ class MainWindow(QMainWindow):
         self.last_info = None
         self.errors: list[str] = []
         self._overlay_t = 0.0
-        self._applied: dict = {}  # what the running pipeline was last given, by pipeline id
         self.setWindowTitle("Go-selfies")
         self.preview = PreviewWidget()
         central = QWidget()
@@ -108,7 +80,6 @@ class MainWindow(QMainWindow):
         self.stop()
         self.preview.set_message("starting...")
         snapshot = replace(self.settings)  # the worker builds from this copy, never a moving target
-        self._applied = {None: self._live_state(snapshot)}
         self.worker = PipelineWorker(lambda say: self.build(snapshot, say), self)
         b = self.worker.bridge
         b.frame.connect(self._on_frame)
@@ -135,7 +106,8 @@ class MainWindow(QMainWindow):
         return self.worker.pipeline if self.worker else None
 
     def _on_frame(self, frame, info, stats) -> None:
-        if self.pipeline is not None and id(self.pipeline) not in self._applied:
+        session = self.worker.session if self.worker else None
+        if session is not None and session.settings != self.settings:
             self._apply_live()  # changes made while the model was loading
         self.preview.set_frame(frame)
         self.last_info, self.last_stats = info, stats
@@ -190,33 +162,13 @@ class MainWindow(QMainWindow):
         self._save()
 
     def _apply_live(self) -> None:
-        p, s = self.pipeline, self.settings
-        if p is None:
+        session = self.worker.session if self.worker else None
+        if session is None:
             return
-        # only what changed: the pipeline may have started from options (CLI) the settings cannot express
-        now = self._live_state(s)
-        before = self._applied.get(id(p)) or self._applied.get(None) or now
-        self._applied = {id(p): now}
-        if now["background"] != before["background"]:
-            try:
-                p.set_background(now["background"])
-            except GoSelfiesError as exc:
-                self._on_error(str(exc))
-        if now["post"] != before["post"]:
-            p.set_post(now["post"])
-        if now["smoothing"] != before["smoothing"]:
-            p.set_smoothing(now["smoothing"])
-        p.set_effect(s.effect)
-        p.set_mirror(s.mirror)
-        has_vcam = p.sink("virtualcam") is not None
-        if s.virtual_camera and not has_vcam:
-            p.add_sink(make_sink("virtualcam", fps=p.capture.fps, on_message=self.worker.bridge.message.emit))
-        elif not s.virtual_camera and has_vcam:
-            p.remove_sink("virtualcam")
-
-    @staticmethod
-    def _live_state(s: LiveSettings) -> dict:
-        return {"background": s.background_spec(), "post": s.post(), "smoothing": s.smoothing}
+        try:
+            session.apply(self.settings)
+        except GoSelfiesError as exc:
+            self._on_error(str(exc))
 
     def _save(self) -> None:
         if self.persist:
@@ -241,8 +193,8 @@ class MainWindow(QMainWindow):
         self.model_box = QComboBox()
         self.model_box.addItems(["auto", *sorted(MODELS)])
         self.background_box = QComboBox()
-        for kind, label in BACKGROUND_LABELS.items():
-            self.background_box.addItem(label, kind)
+        for kind in LIVE_KINDS:
+            self.background_box.addItem(KINDS[kind], kind)
         self.blur_slider = _slider(1, 60)
         self.color_button = QPushButton("Pick colour...")
         self.file_button = QPushButton("Choose file...")

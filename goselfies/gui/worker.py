@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from goselfies.errors import GoSelfiesError
+from goselfies.live import LiveSession
 from goselfies.pipeline import Pipeline
 from goselfies.sinks import FrameInfo, make_sink
 
@@ -28,16 +29,16 @@ class Bridge(QObject):
 
 
 class PipelineWorker:
-    """``PipelineWorker(build).start()``; ``build(on_message)`` makes the Pipeline in the worker thread."""
+    """``PipelineWorker(build).start()``; ``build(on_message)`` makes the LiveSession in the worker thread."""
 
-    def __init__(self, build: Callable[[Callable[[str], None]], Pipeline], parent: QObject | None = None):
+    def __init__(self, build: Callable[[Callable[[str], None]], LiveSession], parent: QObject | None = None):
         self.build = build
         self.bridge = Bridge(parent)
+        self.session: LiveSession | None = None
         self.pipeline: Pipeline | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._in_flight = threading.Event()
-        self.frames_emitted = 0
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="goselfies-gui-worker", daemon=True)
@@ -51,15 +52,15 @@ class PipelineWorker:
         if self._in_flight.is_set():
             return  # the window is still busy with the previous frame
         self._in_flight.set()
-        self.frames_emitted += 1
         self.bridge.frame.emit(frame.copy(), info, self.pipeline.stats())
 
     def _run(self) -> None:
         stats = None
         try:
-            pipeline = self.build(self.bridge.message.emit)
+            session = self.build(self.bridge.message.emit)
+            pipeline = session.pipeline
             pipeline.add_sink(make_sink("window", callback=self._on_frame))
-            self.pipeline = pipeline
+            self.session, self.pipeline = session, pipeline
             if self._stop.is_set():  # stop() came while the model was loading
                 pipeline.capture.stop()
                 return

@@ -1,8 +1,8 @@
-"""The torch runner's GPU path: everything between the uint8 frame and the mask stays on the GPU.
+"""The torch backend on a CUDA device: everything between the uint8 frame and the mask stays on the GPU.
 
 Why each piece: frames go up as uint8 (4x less traffic than float) from pinned host memory without
-blocking the CPU; resize, normalisation, padding, mask upsampling and (optionally) compositing run
-on the GPU, so only the finished mask or frame comes back; the network runs fp16 + channels_last
+blocking the CPU; resize, normalisation, padding and mask upsampling run
+on the GPU, so only the finished mask comes back; the network runs fp16 + channels_last
 (tensor cores); ``cudnn.benchmark`` picks the fastest kernels for our fixed sizes; and at batch 1 a
 CUDA graph per input shape replays the whole network with one launch, removing Python and kernel
 launch overhead, which dominates small models at high frame rates. A capture that fails (an
@@ -15,7 +15,10 @@ from typing import Callable
 
 import numpy as np
 
-DTYPES = ("fp16", "bf16", "fp32")
+from ..fastpre import Prep
+from ..models import create_model
+from . import ModelFile
+
 _MISSING = object()
 
 
@@ -72,11 +75,10 @@ class CudaEngine:
         self._seen: dict[tuple[int, ...], int] = {}
         self._pool = None
         self._pinned: dict[tuple, object] = {}
-        self._bg_cache: tuple[object, tuple[int, ...], object] | None = None
 
     # -- transfers ------------------------------------------------------------------------------
 
-    def _host_buffer(self, shape: tuple[int, ...], dtype, tag: str = "in"):
+    def host_buffer(self, shape: tuple[int, ...], dtype, tag: str = "in"):
         """A reused page-locked buffer; safe to reuse because every call ends in a synchronisation."""
         key = (tuple(shape), str(dtype), tag)
         buf = self._pinned.get(key)
@@ -88,7 +90,7 @@ class CudaEngine:
 
     def upload(self, frame: np.ndarray):
         """uint8 frame -> uint8 (H,W,3) device tensor, copied from pinned memory without blocking."""
-        host = self._host_buffer(frame.shape, self.torch.uint8)
+        host = self.host_buffer(frame.shape, self.torch.uint8)
         np.copyto(host.numpy(), frame)
         return host.to(self.dev, non_blocking=True)
 
@@ -121,10 +123,6 @@ class CudaEngine:
             torch.cuda.synchronize()
             return None
 
-    def forward_batch(self, x):
-        """Network on an already prepared (N,3,H,W) batch in the engine's dtype; graphs at batch 1."""
-        return self._forward(x.to(self.dtype).contiguous(memory_format=self.torch.channels_last))
-
     # -- frames ---------------------------------------------------------------------------------
 
     def probabilities(self, frame: np.ndarray, rgb: bool = False, image=None):
@@ -147,41 +145,17 @@ class CudaEngine:
         with self.torch.inference_mode():
             return self.probabilities(frame, rgb).cpu().numpy()
 
-    def _background(self, background, shape: tuple[int, ...]):
-        """A colour (B,G,R) or a uint8 image of the frame's size, as a float device tensor (cached)."""
-        torch = self.torch
-        if isinstance(background, np.ndarray):
-            if background.shape != shape or background.dtype != np.uint8:
-                raise ValueError("a background image must be uint8 and of the frame's shape")
-            key = background  # the cache keeps it alive; compared by identity
-        else:
-            key = tuple(int(c) for c in background)
-        cached = self._bg_cache
-        if cached is not None and isinstance(key, np.ndarray):
-            same = cached[0] is key
-        else:
-            same = cached is not None and isinstance(cached[0], tuple) and cached[0] == key
-        if same and cached[1] == shape:
-            return cached[2]
-        if isinstance(background, np.ndarray):
-            t = torch.from_numpy(np.ascontiguousarray(background)).to(self.dev).float()
-        else:
-            t = torch.tensor([float(c) for c in background], device=self.dev).view(1, 1, 3).expand(*shape).contiguous()
-        self._bg_cache = (key, shape, t)
-        return t
 
-    def composite(self, frame: np.ndarray, background, rgb: bool = False) -> np.ndarray:
-        """frame * mask + background * (1 - mask) on the GPU; only the finished uint8 frame comes back.
+class CudaRunner:
+    """The torch backend on CUDA: fp16 + channels_last, pinned uint8 uploads, GPU pre/post, CUDA graphs."""
 
-        ``background``: a colour tuple in the frame's channel order, or a uint8 image of its shape.
-        """
-        torch = self.torch
-        with torch.inference_mode():
-            img = self.upload(frame)
-            m = self.probabilities(frame, rgb, image=img)[..., None]
-            bg = self._background(background, frame.shape)
-            out = torch.addcmul(bg, img.float() - bg, m).add_(0.5).clamp_(0, 255).to(torch.uint8)
-            host = self._host_buffer(frame.shape, torch.uint8, tag="out")
-            host.copy_(out, non_blocking=True)
-            torch.cuda.current_stream(self.dev).synchronize()
-            return host.numpy().copy()  # the pinned buffer is reused by the next call
+    name = "torch"
+    threads = None
+
+    def __init__(self, model: ModelFile, prep: Prep, device: str = "cuda"):
+        net = create_model(model.name, weights=model.path).eval()
+        self.engine = CudaEngine(net, prep.mean, prep.std, prep.geometry, device=device)
+        self.timings: dict[str, float] = {}
+
+    def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
+        return self.engine.mask(frame, rgb)

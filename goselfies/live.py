@@ -1,0 +1,104 @@
+"""One live session -- capture, segmenter, pipeline, sinks -- built from one ``LiveSettings``.
+
+``goselfies webcam`` (its arguments made into settings) and the window (saved settings, then the
+controls) both call ``build_session``; while it runs, ``LiveSession.apply(settings)`` pushes what
+changed into the pipeline without a restart. Camera, model and size need a new session.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from typing import Callable
+
+from .capture import Capture, FrameSource, make_source
+from .errors import GoSelfiesError
+from .pipeline import Pipeline, PipelineConfig
+from .postprocess import PostProcess
+from .segmenter import Segmenter, SegmenterConfig
+from .settings import LiveSettings
+from .sinks import make_sink
+
+Say = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    if message:
+        print(message, file=sys.stderr)
+
+
+class LiveSession:
+    """A running pipeline and the settings it runs with (a copy of its own)."""
+
+    def __init__(self, pipeline: Pipeline, settings: LiveSettings, on_message: Say = _stderr):
+        self.pipeline = pipeline
+        self.settings = replace(settings)
+        self.on_message = on_message
+
+    def apply(self, new: LiveSettings) -> None:
+        """Push what differs from the running settings into the pipeline. A bad background raises
+        GoSelfiesError after everything else was applied (the old background stays)."""
+        old, p = self.settings, self.pipeline
+        self.settings = replace(new)
+        if new.post() != old.post():
+            p.set_post(new.post())
+        if new.smoothing != old.smoothing:
+            p.set_smoothing(new.smoothing)
+        if new.effect != old.effect:
+            p.set_effect(new.effect)
+        if new.mirror != old.mirror:
+            p.set_mirror(new.mirror)
+        if new.virtual_camera != old.virtual_camera:
+            if new.virtual_camera:
+                p.add_sink(_virtual_camera(new, p.capture.fps, self.on_message))
+            else:
+                p.remove_sink("virtualcam")
+        if new.background_spec() != old.background_spec():
+            p.set_background(new.background_spec())
+
+
+def _virtual_camera(s: LiveSettings, fps: float, on_message: Say):
+    return make_sink("virtualcam", fps=fps, device=s.virtual_camera_device or None, on_message=on_message)
+
+
+def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: bool = True,
+                  explain: Callable[[GoSelfiesError], GoSelfiesError] | None = None,
+                  source_factory: Callable[[LiveSettings], FrameSource] | None = None,
+                  segmenter_factory: Callable[[LiveSettings], Callable] | None = None) -> LiveSession:
+    """Open the source, load the model, assemble pipeline and sinks; on any failure the source is
+    released again. ``explain`` rewords a source that cannot be opened for the caller's user
+    (a command line names options, the window its camera list); ``quiet=False`` says which model runs."""
+    s = replace(settings)
+    if source_factory is not None:
+        source = source_factory(s)
+    else:
+        source = make_source(None if s.source else s.camera, s.source or None,
+                             width=s.width, height=s.height, fps=s.fps, loop=s.loop)
+    capture = Capture(source, mirror=s.mirror)
+    try:
+        capture.open()
+    except GoSelfiesError as exc:
+        if explain is None:
+            raise
+        raise explain(exc) from None
+    try:
+        if segmenter_factory is not None:
+            segment = segmenter_factory(s)
+        else:  # post-processing runs in the pipeline, after smoothing
+            segment = Segmenter(SegmenterConfig(model=s.model, weights=s.weights or None, device=s.device,
+                                                size=s.size or None, backend=s.backend,
+                                                post=PostProcess.none()), quiet=quiet)
+            if not quiet:
+                on_message(f"model: {segment.describe()}")
+        on_message(getattr(source, "describe", lambda: "")())
+        config = PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing,
+                                effect=s.effect, max_frames=s.frames or None)
+        pipeline = Pipeline(capture, segment, config)
+        if s.record:  # a transparent background is recorded with its alpha
+            alpha = bool(getattr(pipeline.background, "alpha", False))
+            pipeline.add_sink(make_sink("record", path=s.record, fps=capture.fps, alpha=alpha))
+        if s.virtual_camera:
+            pipeline.add_sink(_virtual_camera(s, capture.fps, on_message))
+        return LiveSession(pipeline, s, on_message)
+    except BaseException:
+        capture.stop()
+        raise

@@ -1,0 +1,95 @@
+"""Inference backends: one small module each, behind one protocol, chosen from one registry.
+
+A runner turns a uint8 frame into probabilities of the frame's size. It is given the model file
+(``ModelFile``), the input preparation (``fastpre.Prep``: geometry + normalisation) and the device,
+never the Segmenter: post-processing, validation and model choice stay there.
+
+    torch      torch_cpu.py  PyTorch eager, fp32 (the fallback that always works)
+    torch      cuda.py       on a CUDA device: fp16 + channels_last, GPU pre/post, CUDA graphs
+    onnx       onnx.py       ONNX Runtime (the fast CPU path)
+    onnx-int8  onnx_int8.py  ONNX Runtime on the statically quantised int8 model
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import GoSelfiesError
+from ..fastpre import Prep
+from ..onnx_file import is_onnx
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """Which network (registry name) from which file (.safetensors, or .onnx), with its metadata."""
+
+    name: str
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class Runner(Protocol):
+    name: str  # the backend, as --backend names it
+    threads: int | None  # ONNX Runtime's intra-op threads; None where it does not apply
+    timings: dict[str, float]  # the last frame's pre/infer/post seconds, where measured separately
+
+    def __init__(self, model: ModelFile, prep: Prep, device: str) -> None: ...
+
+    def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
+        """uint8 (H,W,3) frame -> float32 (H,W) probabilities; no post-processing."""
+
+
+BACKENDS = ("torch", "onnx", "onnx-int8")  # what --backend takes (besides auto)
+# (backend, on CUDA) -> "module:Class", imported on first use (keeps onnxruntime and CUDA code off the import path)
+RUNNERS: dict[tuple[str, bool], str] = {
+    ("torch", False): "goselfies.runners.torch_cpu:TorchRunner",
+    ("torch", True): "goselfies.runners.cuda:CudaRunner",
+    ("onnx", False): "goselfies.runners.onnx:OnnxRunner",
+    ("onnx", True): "goselfies.runners.onnx:OnnxRunner",
+    ("onnx-int8", False): "goselfies.runners.onnx_int8:OnnxInt8Runner",
+    ("onnx-int8", True): "goselfies.runners.onnx_int8:OnnxInt8Runner",
+}
+
+
+def onnxruntime_available() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def choose_backend(requested: str, device: str, weights: str | Path | None) -> str:
+    """Resolve ``auto`` to the fastest backend here: torch on CUDA, ONNX Runtime on a CPU."""
+    if is_onnx(weights):
+        if requested not in ("auto", "onnx"):
+            raise GoSelfiesError(f"{weights} is an ONNX file: use --backend onnx (or auto)")
+        return "onnx"
+    if requested != "auto":
+        if requested not in BACKENDS:
+            raise GoSelfiesError(f"unknown backend '{requested}'; valid: auto, {', '.join(BACKENDS)}")
+        return requested
+    if device.startswith("cuda") or not onnxruntime_available():
+        return "torch"
+    return "onnx"
+
+
+def runner_class(backend: str, device: str) -> type[Runner]:
+    module, _, attr = RUNNERS[(backend, device.startswith("cuda"))].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def make_runner(backend: str, model: ModelFile, prep: Prep, device: str) -> Runner:
+    """The runner for ``backend`` (auto: see choose_backend); auto never fails on ONNX Runtime:
+    if it cannot run, it notes why and falls back to torch."""
+    import sys
+
+    chosen = choose_backend(backend, device, model.path)
+    try:
+        return runner_class(chosen, device)(model, prep, device)
+    except GoSelfiesError as exc:
+        if backend != "auto" or chosen == "torch" or is_onnx(model.path):
+            raise
+        print(f"note: onnx backend unavailable ({exc}); using torch", file=sys.stderr)
+        return runner_class("torch", device)(model, prep, device)
