@@ -224,7 +224,7 @@ def resolve_weights(models: list[str], random: bool, explicit: list[str]) -> dic
 def random_weights(model: str) -> Path:
     import torch
 
-    from goselfies.models import create_model, model_info
+    from goselfies.models import create_model
     from goselfies.onnx_file import cache_dir
     from goselfies.weights import save_weights
 

@@ -6,7 +6,6 @@ RLE codec of our own avoids depending on pycocotools, which often has no wheel.
 """
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ import numpy as np
 
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_json_object
+from goselfies.paths import atomic_path
 
 
 @dataclass(frozen=True)
@@ -222,12 +222,10 @@ def import_coco(annotations: str | Path, images_dir: str | Path, out: str | Path
 
 
 def _atomic_copy(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".partial")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)
 
 
 def _atomic_write(dst: Path, data: bytes) -> None:
-    tmp = dst.with_name(dst.name + ".partial")
-    tmp.write_bytes(data)
-    os.replace(tmp, dst)
+    with atomic_path(dst) as tmp:
+        tmp.write_bytes(data)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from goselfies.errors import GoSelfiesError
+from goselfies.paths import atomic_path
 
 MODELS = {"vgunet16": ("Vgg16", "vgg16"), "resunet34": ("Resnet34", "resnet34")}  # name -> (label, encoder)
 SIZES = (128, 512)
@@ -168,14 +169,14 @@ def _score(row: GridRow, cfg, best: dict, test_pairs) -> None:
     from goselfies.models import create_model, model_info
 
     from .data import PairDataset
-    from .trainer import _device, load_checkpoint, validate
+    from .trainer import load_checkpoint, train_device, validate
 
     last = load_checkpoint(Path(cfg.out) / "last.pt")
     row.train_loss = float(last["history"][-1]["train_loss"])
     if test_pairs is None:
         row.test_loss, row.accuracy, row.dice = best.get("loss"), best.get("accuracy"), best.get("dice")
         return
-    device = _device(cfg.device)
+    device = train_device(cfg.device)
     model = create_model(cfg.model)
     model.load_state_dict(load_checkpoint(Path(cfg.out) / "best.pt")["model"])
     model.to(device)
@@ -247,6 +248,5 @@ def markdown_table(rows: list[GridRow], spec: GridSpec) -> str:
 def _write(out: Path, spec: GridSpec, rows: list[GridRow]) -> None:
     for name, text in (("table.md", markdown_table(rows, spec)),
                        ("grid.json", json.dumps({"spec": asdict(spec), "rows": [asdict(r) for r in rows]}, indent=2))):
-        tmp = out / f".{name}.partial"
-        tmp.write_text(text)
-        os.replace(tmp, out / name)
+        with atomic_path(out / name) as tmp:
+            tmp.write_text(text)

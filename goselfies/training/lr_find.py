@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from goselfies.errors import GoSelfiesError
+from goselfies.paths import atomic_path
 
 
 @dataclass
@@ -163,10 +164,9 @@ def plot_lr_find(result: LRFindResult, path: str | Path, title: str = "") -> Pat
     ax.set_title(title or "learning-rate range test")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")
-    fig.savefig(tmp, dpi=90)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
-    tmp.replace(path)
     return path
 
 
@@ -177,7 +177,7 @@ def run_lr_find(cfg, start_lr: float, end_lr: float, steps: int, png: str | Path
     import torch
 
     from .data import PairDataset, find_pairs, split
-    from .trainer import _device, loss_fn
+    from .trainer import loss_fn, train_device
     from goselfies.models import create_model, model_info
 
     if not cfg.data:
@@ -186,7 +186,7 @@ def run_lr_find(cfg, start_lr: float, end_lr: float, steps: int, png: str | Path
     train_pairs, _ = split(pairs, cfg.val_fraction, cfg.seed, cfg.fold)
     if not train_pairs:
         raise GoSelfiesError("no image/mask pairs left for the range test after the validation split")
-    device = _device(cfg.device)
+    device = train_device(cfg.device)
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model, weights=cfg.init_weights, encoder_weights=cfg.encoder_weights).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=start_lr)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import random
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from goselfies.errors import GoSelfiesError
+from goselfies.paths import atomic_path
 from goselfies.metrics import MeanScores
 from goselfies.models import create_model, model_info
 
@@ -58,12 +58,11 @@ class TrainConfig:
         return cls(**d)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise GoSelfiesError("--device cuda requested but no CUDA GPU is available")
-    return torch.device(name)
+def train_device(name: str) -> torch.device:
+    """auto | cpu | cuda[:N], checked as the engine checks it (segmenter.resolve_device)."""
+    from goselfies.segmenter import resolve_device
+
+    return torch.device(resolve_device(name, quiet=True))
 
 
 def loss_fn(logits: torch.Tensor, target: torch.Tensor, dice: bool) -> torch.Tensor:
@@ -95,9 +94,8 @@ def _set_rng_state(state: dict) -> None:
 
 def save_checkpoint(path: Path, **payload) -> None:
     """Atomic: a crash mid-write never leaves a broken checkpoint at ``path``."""
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -146,7 +144,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     train_pairs, val_pairs = split(pairs, cfg.val_fraction, cfg.seed, cfg.fold)
     if not train_pairs:
         raise GoSelfiesError(f"only {len(pairs)} image/mask pair(s): none left for training after the validation split")
-    device = dist.device if dist.enabled else _device(cfg.device)
+    device = dist.device if dist.enabled else train_device(cfg.device)
 
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model, weights=cfg.init_weights, encoder_weights=cfg.encoder_weights).to(device)
@@ -276,12 +274,10 @@ def _bar(total: int, desc: str, enabled: bool):
 
 def _write_log(out: Path, history: list[dict]) -> None:
     keys = list(dict.fromkeys(k for row in history for k in row))
-    tmp = out / "log.csv.partial"
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(out / "log.csv") as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, keys)
         w.writeheader()
         w.writerows(history)
-    os.replace(tmp, out / "log.csv")
     from .plots import plot_curves
 
     plot_curves(history, out / "curves.png")
