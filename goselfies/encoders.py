@@ -72,7 +72,7 @@ def convert_file(source: EncoderSource, pth: Path, encoder, out: Path) -> Path:
     import torch
     from safetensors.torch import save_file
 
-    from .media import atomic_path
+    from .paths import atomic_path
 
     try:
         checkpoint = torch.load(pth, map_location="cpu", weights_only=True)
@@ -105,7 +105,7 @@ def _smp_download(info) -> Path:
     """smp's own ImageNet download (ResNet/VGG), where the network allows; cached as safetensors."""
     from safetensors.torch import save_file
 
-    from .media import atomic_path
+    from .paths import atomic_path
     from .models import _smp
 
     out = paths.cache_dir("encoders") / f"{info.smp_encoder}.safetensors"

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
-from .paths import atomic_path  # noqa: F401 - media's writers (and encoders.py) use it from here
+from .paths import atomic_path
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 

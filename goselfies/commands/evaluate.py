@@ -17,7 +17,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..evaluate import evaluate
-    from ..media import atomic_path
+    from ..paths import atomic_path
     from ..metrics import KEYS
 
     seg = make_segmenter(args)
