@@ -72,8 +72,6 @@ def convert_file(source: EncoderSource, pth: Path, encoder, out: Path) -> Path:
     import torch
     from safetensors.torch import save_file
 
-    from .paths import atomic_path
-
     try:
         checkpoint = torch.load(pth, map_location="cpu", weights_only=True)
     except Exception as exc:
@@ -81,8 +79,7 @@ def convert_file(source: EncoderSource, pth: Path, encoder, out: Path) -> Path:
     if not isinstance(checkpoint, dict):
         raise GoSelfiesError(f"{pth}: not a state dict")
     state = convert(checkpoint, encoder.state_dict(), source.head, str(pth))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
+    with paths.atomic_path(out) as tmp:
         save_file(state, str(tmp), metadata={"source": source.package, "licence": source.licence})
     return out
 
@@ -105,7 +102,6 @@ def _smp_download(info) -> Path:
     """smp's own ImageNet download (ResNet/VGG), where the network allows; cached as safetensors."""
     from safetensors.torch import save_file
 
-    from .paths import atomic_path
     from .models import _smp
 
     out = paths.cache_dir("encoders") / f"{info.smp_encoder}.safetensors"
@@ -117,7 +113,6 @@ def _smp_download(info) -> Path:
                 f"cannot download ImageNet weights for '{info.name}' ({type(exc).__name__}); "
                 "pass a local file with --encoder-weights PATH"
             ) from None
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(out) as tmp:
+        with paths.atomic_path(out) as tmp:  # makes the folder too
             save_file({k: v.contiguous() for k, v in net.encoder.state_dict().items()}, str(tmp))
     return out

@@ -107,7 +107,7 @@ def create_model(
     if weights:
         from .weights import load_weights
 
-        state, _ = load_weights(weights, expect_arch=name, same_network=lambda arch: MODELS[arch].build is info.build)
+        state, _ = load_weights(weights, expect_arch=name)
         try:
             model.load_state_dict({k: v.float() for k, v in state.items()})
         except RuntimeError as exc:  # e.g. an older file of the same name with another architecture

@@ -94,16 +94,17 @@ def _read_metadata(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     return {k: _loads(v) for k, v in raw.items()}
 
 
-def load_weights(path: str | Path, expect_arch: str | None = None, same_network=None):
+def load_weights(path: str | Path, expect_arch: str | None = None):
     """Return (state_dict, metadata); one clear error for missing, truncated or foreign files.
 
-    ``same_network(arch)`` may accept another model name that builds the same network (fine-tuning
-    the quality tier from the lite weights)."""
+    Weights of another model name that builds the same network are accepted (fine-tuning the
+    quality tier from the lite weights)."""
     from safetensors.torch import load_file
 
     meta = read_metadata(path)
     arch = meta.get("arch")
-    if expect_arch and arch != expect_arch and not (same_network and arch in MODELS and same_network(arch)):
+    same_network = arch in MODELS and expect_arch in MODELS and MODELS[arch].build is MODELS[expect_arch].build
+    if expect_arch and arch != expect_arch and not same_network:
         raise GoSelfiesError(
             f"{path}: weights are for model '{arch or 'unknown'}', not '{expect_arch}'"
             + (f" (use --model {arch})" if arch else "")

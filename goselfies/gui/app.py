@@ -109,21 +109,25 @@ def run(args) -> int:
 
     guard = SessionGuard(args.settings)
     settings = guard.start()
-    if args.source:
-        settings.source = args.source
-    if args.camera is not None:
-        settings.camera, settings.source = str(args.camera), ""
-    for name in ("model", "weights", "device", "size"):
-        if getattr(args, name, None):
-            setattr(settings, name, getattr(args, name))
-    if args.virtual_camera:
-        settings.virtual_camera = True
-    app = qt_application()
-    win = MainWindow(settings, settings_file=guard.path)
-    timer = _close_on_ctrl_c(win)  # noqa: F841 - kept alive with the window
-    win.show()
-    app.exec()
-    guard.finish()  # only a clean exit gets here; a crash leaves the marker for the next start
+    try:
+        if args.source:
+            settings.source = args.source
+        if args.camera is not None:
+            settings.camera, settings.source = str(args.camera), ""
+        for name in ("model", "weights", "device", "size"):
+            if getattr(args, name, None):
+                setattr(settings, name, getattr(args, name))
+        if args.virtual_camera:
+            settings.virtual_camera = True
+        app = qt_application()
+        win = MainWindow(settings, settings_file=guard.path)
+        timer = _close_on_ctrl_c(win)  # noqa: F841 - kept alive with the window
+        win.show()
+        app.exec()
+    finally:
+        # A Python error is a clean end too; only a process that dies (a fatal error, an abort)
+        # never gets here and leaves the marker for the next start.
+        guard.finish()
     return 0
 
 
