@@ -85,7 +85,7 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
             segment = segmenter_factory(s)
         else:  # post-processing runs in the pipeline, after smoothing
             segment = Segmenter(SegmenterConfig(model=s.model, weights=s.weights or None, device=s.device,
-                                                size=s.size or None, backend=s.backend,
+                                                size=s.size or None, backend=s.backend, flip=s.flip,
                                                 post=PostProcess.none()), quiet=quiet)
             if not quiet:
                 on_message(f"model: {segment.describe()}")

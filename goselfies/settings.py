@@ -29,6 +29,7 @@ class LiveSettings:
     device: str = "auto"
     backend: str = "auto"
     size: int = 0  # network input size, 0 = the model's default
+    flip: bool = False  # average with the mirrored frame's mask (twice the network time)
     width: int = 1280  # requested from the camera
     height: int = 720
     fps: float = 30.0

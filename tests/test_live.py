@@ -67,10 +67,19 @@ def test_webcam_builds_its_session_with_build_session(monkeypatch, tmp_path):
 
     monkeypatch.setattr(live, "build_session", fake)
     assert main(["webcam", "--no-window", "--frames", "3", "-b", "color:red", "--refine", "--smoothing", "0.2",
-                 "--mirror", "--record", str(tmp_path / "o.mp4")]) == 0
+                 "--mirror", "--flip", "--record", str(tmp_path / "o.mp4")]) == 0
     s = seen[0]
-    assert (s.background, s.color, s.refine, s.smoothing, s.mirror) == ("color", "#d0312d", True, 0.2, True)
+    assert (s.background, s.color, s.refine, s.smoothing, s.mirror, s.flip) == ("color", "#d0312d", True, 0.2, True, True)
     assert s.frames == 3 and s.record.endswith("o.mp4") and (tmp_path / "o.mp4").is_file()
+
+
+def test_flip_reaches_the_live_segmenter(lite_weights):
+    s = LiveSettings(weights=str(lite_weights), device="cpu", flip=True)
+    session = build_session(s, lambda m: None, source_factory=lambda s: SyntheticSource(limit=1))
+    try:
+        assert session.pipeline.segment.config.flip and "flip-averaged" in session.pipeline.segment.describe()
+    finally:
+        session.pipeline.capture.stop()
 
 
 def test_window_default_build_is_build_session(monkeypatch):

@@ -82,7 +82,7 @@ def settings_from_args(args):
     s = LiveSettings(camera="0" if args.camera is None else str(args.camera), source=args.source or "",
                      loop=not args.once, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
                      model=args.model, weights=str(args.weights or ""), device=args.device, backend=args.backend,
-                     size=args.size or 0, threshold=args.threshold or 0.0, feather=args.feather, refine=args.refine,
+                     size=args.size or 0, flip=args.flip, threshold=args.threshold or 0.0, feather=args.feather, refine=args.refine,
                      smoothing=args.smoothing, virtual_camera=args.virtual_camera,
                      virtual_camera_device=args.virtual_camera_device or "", record=args.record or "",
                      frames=args.frames or 0)
