@@ -20,7 +20,7 @@ from goselfies.pipeline import Pipeline, PipelineConfig  # noqa: E402
 from goselfies.settings import LiveSettings, load_settings, save_settings  # noqa: E402
 from goselfies.gui.app import qt_application  # noqa: E402
 from goselfies.gui.preview import fit_rect  # noqa: E402
-from goselfies.gui.window import MainWindow
+from goselfies.gui.window import MainWindow  # noqa: E402
 from goselfies.live import LiveSession, build_session  # noqa: E402
 from livefakes import SOURCE_BGR, HalfMask, SyntheticSource  # noqa: E402
 
