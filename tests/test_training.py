@@ -347,11 +347,12 @@ def test_triangular2_halves_each_cycle_and_anneals_to_base():
     assert triangular_lr(2 * half, base, top, half, decay=True) == pytest.approx(base)
 
 
-def test_augmentation_zooms_out_with_a_neutral_border_labelled_background():
+def test_augmentation_zooms_out_with_a_neutral_border_that_the_loss_ignores():
     """Its first step shows some pictures smaller, inside a border that is zero after normalisation
-    (like the Segmenter's padding) and labelled background; the rest of the chain then crops."""
+    (like the Segmenter's padding) and labelled IGNORE, not background: a body cut by that border must
+    not teach that people end at a frame edge. The rest of the chain then crops."""
     from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
-    from goselfies.training.data import train_transform  # first: it makes torchvision importable here
+    from goselfies.training.data import IGNORE, train_transform  # first: it makes torchvision importable here
 
     from torchvision import tv_tensors
 
@@ -362,11 +363,31 @@ def test_augmentation_zooms_out_with_a_neutral_border_labelled_background():
     zoomed = 0
     for _ in range(40):
         img, m = zoom(image, mask)
-        border = m[0] == 0
+        border = m[0] == IGNORE
         assert ((img[0] == 200) == ~border).all()  # the picture is intact, only a border was added
+        assert (m[0][~border] == 1).all()
         if border.any():
             zoomed += 1
             assert img.shape[1] > 80 or img.shape[2] > 60
             x = (img.float() / 255 - torch.tensor(MEAN)[:, None, None]) / torch.tensor(STD)[:, None, None]
             assert x[:, border].abs().max() < 0.01  # the mean colour
     assert 8 <= zoomed <= 32  # p = 0.5
+
+
+def test_the_loss_leaves_out_ignored_pixels():
+    """Whatever the network says on IGNORE pixels, the loss is that of the real pixels alone."""
+    from goselfies.training.data import IGNORE
+    from goselfies.training.trainer import loss_fn
+
+    torch.manual_seed(0)
+    logits = torch.randn(2, 1, 8, 8)
+    target = (torch.rand(2, 1, 8, 8) > 0.5).float()
+    padded_target = target.clone()
+    padded_target[..., 6:] = IGNORE
+    for value in (-30.0, 0.0, 30.0):
+        padded_logits = logits.clone()
+        padded_logits[..., 6:] = value
+        for dice in (False, True):
+            got = loss_fn(padded_logits, padded_target, dice)
+            assert got.item() == pytest.approx(loss_fn(logits[..., :6], target[..., :6], dice).item(), rel=1e-5)
+    assert loss_fn(logits, target, True).item() != pytest.approx(loss_fn(logits[..., :6], target[..., :6], True).item())

@@ -17,7 +17,7 @@ from goselfies.paths import atomic_path
 from goselfies.metrics import MeanScores
 from goselfies.models import create_model, model_info
 
-from .data import PairDataset, find_pairs, split
+from .data import IGNORE, PairDataset, find_pairs, split
 from .schedule import triangular_lr
 
 import torch  # noqa: E402  (data.py already made torchvision importable)
@@ -66,9 +66,13 @@ def train_device(name: str) -> torch.device:
 
 
 def loss_fn(logits: torch.Tensor, target: torch.Tensor, dice: bool) -> torch.Tensor:
-    loss = F.binary_cross_entropy_with_logits(logits, target)
+    """BCE (+ Dice per image) over the real pixels; target pixels equal to ``IGNORE`` add nothing."""
+    valid = (target != IGNORE).float()
+    target = target * valid
+    bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    loss = (bce * valid).sum() / valid.sum().clamp(min=1)
     if dice:
-        p = torch.sigmoid(logits).flatten(1)
+        p = (torch.sigmoid(logits) * valid).flatten(1)
         t = target.flatten(1)
         loss = loss + (1 - (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)).mean()
     return loss
