@@ -11,6 +11,8 @@ from .errors import GoSelfiesError
 from .media import IMAGE_EXTS, read_image
 from .metrics import MeanScores
 
+PER_IMAGE = ("iou", "boundary_iou")  # the scores kept for each image
+
 
 def pairs(data: str | Path) -> Iterator[tuple[Path, Path | None]]:
     data = Path(data)
@@ -25,8 +27,11 @@ def pairs(data: str | Path) -> Iterator[tuple[Path, Path | None]]:
 
 
 def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_error=None, progress=None) -> dict:
-    """``predict(frame) -> prob mask``; returns mean scores and ``n``; bad pairs go to ``on_error``."""
+    """``predict(frame) -> prob mask``; returns mean scores, ``n`` and ``per_image`` (each image's IoU and
+    boundary IoU by file name, for paired comparisons: ``python -m goselfies.benchmarks.compare``);
+    bad pairs go to ``on_error``."""
     scores = MeanScores()
+    per_image: dict[str, dict[str, float]] = {}
     errors = []
     items = list(pairs(data))
     for img_path, mask_path in (progress(items) if progress else items):
@@ -41,9 +46,10 @@ def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_e
                 raise GoSelfiesError(
                     f"{mask_path}: mask is {truth.shape[1]}x{truth.shape[0]}, image is {frame.shape[1]}x{frame.shape[0]}"
                 )
-            scores.add(predict(frame) >= 0.5, truth > 127)
+            one = scores.add(predict(frame) >= 0.5, truth > 127)
+            per_image[img_path.name] = {k: one[k] for k in PER_IMAGE}
         except GoSelfiesError as exc:
             errors.append(str(exc))
             if on_error:
                 on_error(str(exc))
-    return {**scores.result(), "errors": errors}
+    return {**scores.result(), "errors": errors, "per_image": per_image}

@@ -85,6 +85,45 @@ def test_evaluate_metrics_match_an_independent_confusion_matrix(tmp_path, data_d
     for k, v in exp.items():
         assert result[k] == pytest.approx(np.mean(v), abs=1e-9), k
     assert result["specificity"] == pytest.approx(1.0)  # erosion adds no false positives
+    assert sorted(result["per_image"]) == [f"{s}.jpg" for s in stems]
+    for s, iou in zip(stems, exp["iou"]):
+        assert result["per_image"][f"{s}.jpg"]["iou"] == pytest.approx(iou, abs=1e-9)
+
+
+def test_compare_pairs_two_evaluations_image_by_image(tmp_path, data_dir, capsys):
+    """benchmarks.compare: the truth itself against the eroded truth on real pairs is better on every image,
+    by the exact mean difference; results on other images or without per-image scores are one clear line."""
+    from goselfies.benchmarks import compare
+    from goselfies.evaluate import evaluate
+
+    data = tmp_path / "data"
+    for sub in ("images", "masks"):
+        (data / sub).mkdir(parents=True)
+    for s in ("00002", "00005", "00008", "00012"):
+        shutil.copy(data_dir / f"eg1800/test/images/{s}.jpg", data / "images")
+        shutil.copy(data_dir / f"eg1800/test/masks/{s}.png", data / "masks")
+    truth_of = {}
+    for m in (data / "masks").iterdir():
+        truth_of[cv2.imread(str(data / "images" / f"{m.stem}.jpg")).tobytes()] = cv2.imread(str(m), cv2.IMREAD_GRAYSCALE)
+    exact = evaluate(data, lambda f: truth_of[f.tobytes()].astype(np.float32) / 255.0)
+    eroded = evaluate(data, lambda f: cv2.erode(truth_of[f.tobytes()], np.ones((25, 25), np.uint8)).astype(np.float32) / 255.0)
+    r = compare.paired(eroded, exact)
+    assert r["n"] == 4 and r["better"] == 4 and r["worse"] == 0
+    assert r["mean_diff"] == pytest.approx(1.0 - eroded["iou"], abs=1e-9)
+    assert 0 < r["low"] <= r["mean_diff"] <= r["high"]
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(eroded))
+    new.write_text(json.dumps(exact))
+    assert compare.main([str(old), str(new)]) == 0
+    assert "new better on 4 of 4" in capsys.readouterr().out
+    fewer = dict(exact, per_image=dict(list(exact["per_image"].items())[:3]))
+    new.write_text(json.dumps(fewer))
+    assert compare.main([str(old), str(new)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "different images" in err
+    new.write_text(json.dumps({"iou": 0.9}))
+    assert compare.main([str(old), str(new)]) == 1
+    assert "per-image scores" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("spec", ["blur", "blur:30", "color:#ff0000", "blue", "transparent", "mask"])
