@@ -3,5 +3,6 @@
 Modules: ``stats`` (timers and percentiles), ``machine`` (hardware and versions), ``engines`` (one
 callable per model x size x precision x backend x batch), ``reference`` (MediaPipe's selfie
 segmenter), ``pipeline`` (decode -> segment -> composite -> encode), ``report`` (table, JSON, CSV,
-PNG) and ``cli`` (the command).
+PNG) and ``cli`` (the command). Accuracy beside them: ``accuracy`` (MediaPipe scored by the same code
+as ``goselfies evaluate``) and ``compare`` (two ``evaluate --json`` results, image by image).
 """
