@@ -78,7 +78,7 @@ class Pipeline:
         self.segment = segment
         self.config = config or PipelineConfig()
         self.background = parse_background(self.config.background)
-        self.post = self.config.post
+        self.set_post(self.config.post)
         self.smoother = MaskSmoother(self.config.smoothing, self.config.motion)
         self.effect = self.config.effect
         self.timings = Timings(("capture",) + STAGES)
@@ -104,7 +104,8 @@ class Pipeline:
         self.background = parse_background(spec)  # raises GoSelfiesError before anything changes
 
     def set_post(self, post: PostProcess) -> None:
-        self.post = post
+        size = getattr(self.segment, "size", None)  # a Segmenter's network input: the refine grid follows it
+        self.post = post.for_network(size) if size else post
 
     def set_smoothing(self, strength: float) -> None:
         self.smoother.strength = float(strength)

@@ -1,12 +1,13 @@
-"""Mask post-processing: threshold, edge feathering and an edge-aware guided-filter refinement."""
+"""Mask post-processing: an edge-aware guided-filter refinement, clean tails, threshold and edge feathering."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
+from .fastpre import shrink
 
 
 MAX_FEATHER = 50.0
@@ -16,9 +17,16 @@ MAX_FEATHER = 50.0
 class PostProcess:
     threshold: float | None = None  # None keeps the soft mask
     feather: float = 0.0  # Gaussian sigma in pixels applied to the mask edge
-    refine: bool = False  # guided filter with the frame as guide: snaps edges to image edges
-    refine_radius: int = 8
+    # Colour guided filter with the frame as guide (He et al.'s fast variant): the network sees the
+    # frame at 224-320 px, the filter lays its mask edge onto the frame's own edges at full size.
+    # Validation pairs, IoU: lite at 224 0.9426 -> 0.9491, quality at 320 0.9493 -> 0.9540.
+    refine: bool = True
+    refine_radius: int = 3  # box radius, in pixels of the grid below (3 = 6 network input pixels)
     refine_eps: float = 1e-3
+    # Longer side of the grid the filter's coefficients are computed on: half the network input
+    # (``for_network``). The mask holds no finer detail, and on the validation pairs this grid scored
+    # as the full input did, in a fifth of the time.
+    refine_grid: int = 112
     # Clean matte: probabilities below tails[0] become exactly 0 and above tails[1] exactly 1, the ramp
     # between is stretched linearly. Without it a cutout has alpha 1-12 over much of the background (a
     # haze) and never reaches 255 on the body. Symmetric tails keep 0.5 at 0.5, so IoU is unchanged.
@@ -36,7 +44,11 @@ class PostProcess:
     @classmethod
     def none(cls) -> "PostProcess":
         """Leaves the network's probabilities as they are (the pipeline post-processes after smoothing)."""
-        return cls(tails=(0.0, 1.0))
+        return cls(refine=False, tails=(0.0, 1.0))
+
+    def for_network(self, size: int) -> "PostProcess":
+        """This post-processing for masks of a network that ran at ``size`` px (its longer side)."""
+        return replace(self, refine_grid=max(16, size // 2))
 
     @property
     def changes_mask(self) -> bool:
@@ -44,7 +56,7 @@ class PostProcess:
 
     def __call__(self, mask: np.ndarray, frame: np.ndarray) -> np.ndarray:
         if self.refine:
-            mask = guided_filter(frame, mask, self.refine_radius, self.refine_eps)
+            mask = guided_filter(frame, mask, self.refine_radius, self.refine_eps, self.refine_grid)
         lo, hi = self.tails
         if (lo, hi) != (0.0, 1.0):
             mask = (mask - lo) * (1.0 / (hi - lo))
@@ -55,21 +67,34 @@ class PostProcess:
         return np.clip(mask, 0.0, 1.0, out=mask)
 
 
-def guided_filter(frame: np.ndarray, mask: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Fast guided filter (He et al.), gray guide, computed at 1/2 resolution for speed."""
+def guided_filter(frame: np.ndarray, mask: np.ndarray, radius: int, eps: float, grid: int) -> np.ndarray:
+    """Colour guided filter (He, Sun, Tang, TPAMI 2013) of ``mask`` with the uint8 (H,W,3) ``frame`` as
+    guide. The linear coefficients are solved on a grid whose longer side is ``grid`` px (the fast
+    variant): small arrays keep a 640x480 frame at about 2 ms on one core."""
     h, w = mask.shape
-    s = 2 if min(h, w) >= 256 else 1
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-    g = cv2.resize(gray, (w // s, h // s), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    p = cv2.resize(mask, (w // s, h // s), interpolation=cv2.INTER_AREA)
-    k = (2 * max(1, radius // s) + 1,) * 2
-    box = lambda x: cv2.boxFilter(x, -1, k)  # noqa: E731
-    mean_g, mean_p = box(g), box(p)
-    var_g = box(g * g) - mean_g * mean_g
-    cov = box(g * p) - mean_g * mean_p
-    a = cov / (var_g + eps)
-    b = mean_p - a * mean_g
-    a = cv2.resize(box(a), (w, h), interpolation=cv2.INTER_LINEAR)
-    b = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
-    full = cv2.resize(g, (w, h), interpolation=cv2.INTER_LINEAR) if s > 1 else g
-    return a * full + b
+    scale = grid / max(h, w)
+    gw, gh = max(1, round(w * scale)), max(1, round(h * scale))
+    k = (2 * radius + 1,) * 2
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, k)
+
+    guide = [c.astype(np.float32) * (1 / 255.0) for c in cv2.split(shrink(frame, gw, gh))]
+    p = shrink(mask, gw, gh)
+    mean = [box(c) for c in guide]
+    mean_p = box(p)
+    cov = [box(c * p) - m * mean_p for c, m in zip(guide, mean)]
+    # the guide's 3x3 covariance (+ eps on the diagonal), inverted by cofactors
+    s00, s01, s02, s11, s12, s22 = (box(guide[a] * guide[b]) - mean[a] * mean[b] + (eps if a == b else 0.0)
+                                    for a, b in ((0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)))
+    c00, c01, c02 = s11 * s22 - s12 * s12, s02 * s12 - s01 * s22, s01 * s12 - s02 * s11
+    c11, c12, c22 = s00 * s22 - s02 * s02, s01 * s02 - s00 * s12, s00 * s11 - s01 * s01
+    inv_det = 1.0 / (s00 * c00 + s01 * c01 + s02 * c02)
+    a = [(c00 * cov[0] + c01 * cov[1] + c02 * cov[2]) * inv_det,
+         (c01 * cov[0] + c11 * cov[1] + c12 * cov[2]) * inv_det,
+         (c02 * cov[0] + c12 * cov[1] + c22 * cov[2]) * inv_det]
+    b = mean_p - a[0] * mean[0] - a[1] * mean[1] - a[2] * mean[2]
+    out = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
+    for ac, plane in zip(a, cv2.split(frame)):
+        out += cv2.resize(box(ac) * (1 / 255.0), (w, h), interpolation=cv2.INTER_LINEAR) * plane
+    return out

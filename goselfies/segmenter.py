@@ -109,7 +109,7 @@ class Segmenter:
         self.size = cfg.size or spec.size
         if not 32 <= self.size <= MAX_SIZE:
             raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
-        self.post = cfg.post
+        self.post = cfg.post.for_network(self.size)
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
         model = ModelFile(self.model_name, self.weights_path, self.meta)
         self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device)

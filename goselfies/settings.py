@@ -40,7 +40,7 @@ class LiveSettings:
     video: str = ""
     threshold: float = 0.0  # 0 = soft mask
     feather: float = 0.0
-    refine: bool = False
+    refine: bool = True
     smoothing: float = 0.6
     mirror: bool = False
     virtual_camera: bool = False

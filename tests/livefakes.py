@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from goselfies.errors import GoSelfiesError
+from goselfies.postprocess import PostProcess
 
 SOURCE_BGR = (60, 120, 180)
 
@@ -96,6 +97,10 @@ class StepSource(SyntheticSource):
         while not stop.is_set():
             if self._sem.acquire(timeout=0.02):
                 return
+
+
+# Pixel-exact checks of the pipeline's mechanics: the hard half mask stays hard (no edge refinement).
+EXACT = PostProcess(refine=False)
 
 
 class HalfMask:

@@ -9,7 +9,7 @@ from goselfies.backgrounds import cover_fit, parse_background
 from goselfies.sinks import letterbox
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_image
-from goselfies.postprocess import PostProcess, guided_filter
+from goselfies.postprocess import PostProcess
 from goselfies.segmenter import Segmenter, SegmenterConfig
 
 
@@ -98,20 +98,6 @@ def test_threshold_and_feather(photo):
     feathered = PostProcess(feather=4)(mask.copy(), img)
     edge = (feathered > 0.05) & (feathered < 0.95)
     assert edge.sum() > (mask != cv2.erode(mask, np.ones((3, 3)))).sum()
-
-
-def test_guided_filter_snaps_a_coarse_mask_to_the_real_edge(photo):
-    """Measured, not assumed: refining a blocky mask against the photo raises IoU."""
-    img, mask = photo
-    h, w = mask.shape
-    coarse = cv2.resize(cv2.resize(mask, (w // 16, h // 16), interpolation=cv2.INTER_AREA), (w, h))
-    refined = guided_filter(img, coarse, 8, 1e-3)
-
-    def iou(m):
-        p, t = m >= 0.5, mask >= 0.5
-        return (p & t).sum() / (p | t).sum()
-
-    assert iou(refined) > iou(coarse)
 
 
 # --- backgrounds: pixels checked on a real photo with its real mask -----------------------
@@ -212,7 +198,7 @@ def test_clean_matte_tails_are_exact_and_keep_the_half_point(photo):
     0.5 stays 0.5 so thresholded metrics (IoU) cannot change."""
     img, mask = photo
     soft = np.clip(cv2.GaussianBlur(mask, (0, 0), 4) * 0.96 + 0.02, 0, 1).astype(np.float32)  # haze 0.02, top 0.98
-    clean = PostProcess()(soft.copy(), img)
+    clean = PostProcess(refine=False)(soft.copy(), img)  # the tails alone
     assert clean[soft < 0.05].max() == 0.0 and clean[soft > 0.95].min() == 1.0
     assert np.array_equal(clean >= 0.5, soft >= 0.5)
     assert PostProcess.none()(soft.copy(), img).min() == pytest.approx(0.02)  # the pipeline's pre-smoothing pass

@@ -22,7 +22,7 @@ from goselfies.gui.app import qt_application  # noqa: E402
 from goselfies.gui.preview import fit_rect  # noqa: E402
 from goselfies.gui.window import MainWindow  # noqa: E402
 from goselfies.live import LiveSession, build_session  # noqa: E402
-from livefakes import SOURCE_BGR, HalfMask, SyntheticSource  # noqa: E402
+from livefakes import EXACT, SOURCE_BGR, HalfMask, SyntheticSource  # noqa: E402
 
 RED_RGB = (255, 0, 0)
 SOURCE_RGB = SOURCE_BGR[::-1]
@@ -240,7 +240,7 @@ def test_webcam_preview_mode_closes_when_frames_done(app):
     from goselfies.gui.app import run_preview
 
     src = SyntheticSource(fps=60)
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(max_frames=15))
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, max_frames=15))
     stats = run_preview(LiveSession(p, LiveSettings()))
     assert stats.frames_out == 15 and src.released
 

@@ -143,6 +143,32 @@ def test_shipped_default_weights_segment_real_people(data_dir, default_segmenter
     assert _subset_iou(seg, data_dir) > LITE_SUBSET_FLOOR
 
 
+def test_refine_raises_the_iou_of_the_shipped_models_masks(data_dir, default_segmenter):
+    """Measured, not assumed: on 12 EG1800 test portraits the guided filter (on by default) lays the
+    lite model's mask closer to the hand-made one (measured: mean IoU 0.946 -> 0.949, 9 of 12 better)."""
+    import cv2
+    import numpy as np
+
+    from goselfies.media import read_image
+    from goselfies.postprocess import PostProcess
+    from goselfies.segmenter import Segmenter, SegmenterConfig
+
+    seg = Segmenter(SegmenterConfig(device="cpu", post=PostProcess.none()), quiet=True)
+    assert default_segmenter.post.refine  # on by default
+    refine = PostProcess(tails=(0.0, 1.0)).for_network(seg.size)
+    assert refine.refine and refine.refine_grid == seg.size // 2
+    images = sorted((data_dir / "eg1800/test/images").glob("*.jpg"))
+    plain, refined = [], []
+    for path in images[:: len(images) // 12][:12]:
+        img = read_image(path)
+        truth = cv2.imread(str(data_dir / "eg1800/test/masks" / f"{path.stem}.png"), cv2.IMREAD_GRAYSCALE) > 127
+        mask = seg(img)
+        for scores, m in ((plain, mask), (refined, refine(mask.copy(), img))):
+            scores.append(((m >= 0.5) & truth).sum() / ((m >= 0.5) | truth).sum())
+    assert np.mean(refined) > np.mean(plain) + 0.002
+    assert sum(r > p for p, r in zip(plain, refined)) >= 7
+
+
 def test_int8_stays_close_to_fp32_with_the_shipped_weights(data_dir, default_segmenter):
     from goselfies.segmenter import Segmenter, SegmenterConfig
 

@@ -18,7 +18,7 @@ from goselfies.postprocess import PostProcess
 from goselfies.sinks import FrameInfo, make_sink
 from goselfies.smoothing import MaskSmoother, flicker
 from goselfies.timing import RateMeter, Timings
-from livefakes import SOURCE_BGR, FlakySource, HalfMask, Recorder, SyntheticSource, wait_until
+from livefakes import EXACT, SOURCE_BGR, FlakySource, HalfMask, Recorder, SyntheticSource, wait_until
 
 RED = (0, 0, 255)  # BGR of color:#ff0000
 
@@ -69,7 +69,7 @@ def test_desk_video_live_with_real_segmenter(data_dir, segmenter, tmp_path):
 def test_desk_video_known_mask_background_replaced_person_kept(data_dir):
     rec = Recorder()
     p = Pipeline(Capture(VideoFileSource(desk_video(data_dir))), HalfMask(),
-                 PipelineConfig(background="color:#ff0000", max_frames=30), [make_sink("window", callback=rec)])
+                 PipelineConfig(post=EXACT, background="color:#ff0000", max_frames=30), [make_sink("window", callback=rec)])
     stats = p.run()
     assert stats.frames_out == 30
     for frame, info in zip(rec.frames, rec.infos):
@@ -82,7 +82,7 @@ def test_segmentation_slower_than_camera_keeps_camera_rate():
     src = SyntheticSource(fps=40)
     seg = HalfMask(delay=0.15)  # ~6 masks/s against 40 frames/s
     rec = Recorder()
-    p = Pipeline(Capture(src), seg, PipelineConfig(background="color:#ff0000", max_frames=40),
+    p = Pipeline(Capture(src), seg, PipelineConfig(post=EXACT, background="color:#ff0000", max_frames=40),
                  [make_sink("window", callback=rec)])
     t0 = time.perf_counter()
     stats = p.run()
@@ -99,7 +99,7 @@ def test_segmentation_slower_than_camera_keeps_camera_rate():
 
 def test_fast_segmentation_uses_each_frames_own_mask():
     rec = Recorder()
-    p = Pipeline(Capture(SyntheticSource(fps=30)), HalfMask(), PipelineConfig(max_frames=20, mask_wait=0.5),
+    p = Pipeline(Capture(SyntheticSource(fps=30)), HalfMask(), PipelineConfig(post=EXACT, max_frames=20, mask_wait=0.5),
                  [make_sink("window", callback=rec)])
     p.run()
     assert [i.mask_lag for i in rec.infos] == [0] * 20
@@ -109,7 +109,7 @@ def test_camera_loss_keeps_pipeline_running_and_recovers():
     src = FlakySource(fps=60)
     cap = Capture(src, retry_min=0.02, retry_max=0.05, max_read_failures=2, lost_fps=30)
     rec = Recorder()
-    p = Pipeline(cap, HalfMask(), PipelineConfig(background="color:#ff0000"), [make_sink("window", callback=rec)])
+    p = Pipeline(cap, HalfMask(), PipelineConfig(post=EXACT, background="color:#ff0000"), [make_sink("window", callback=rec)])
     import threading
 
     t = threading.Thread(target=p.run)
@@ -139,7 +139,7 @@ def test_camera_loss_keeps_pipeline_running_and_recovers():
 def test_controls_effect_background_sinks_while_running():
     rec = Recorder()
     src = SyntheticSource(fps=60)
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(background="color:#ff0000"),
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, background="color:#ff0000"),
                  [make_sink("window", callback=rec)])
     import threading
 
@@ -194,7 +194,7 @@ def test_everything_released_on_error_and_ctrl_c(exc, keeps, tmp_path):
     out = tmp_path / "rec.mp4"
     record = make_sink("record", path=out, fps=30)
     failing = Failing(exc)
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(), [record, failing])
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT), [record, failing])
     with pytest.raises(type(exc)):
         p.run()
     assert src.released and p.finished.is_set()
@@ -203,7 +203,7 @@ def test_everything_released_on_error_and_ctrl_c(exc, keeps, tmp_path):
 
 
 def test_finite_source_ends_the_run():
-    p = Pipeline(Capture(SyntheticSource(fps=200, limit=12)), HalfMask(), PipelineConfig())
+    p = Pipeline(Capture(SyntheticSource(fps=200, limit=12)), HalfMask(), PipelineConfig(post=EXACT))
     stats = p.run()
     assert stats.frames_in == 12 and 1 <= stats.frames_out <= 12
 
@@ -379,7 +379,7 @@ def test_removed_sink_gets_no_frame_after_close():
                 self.late += 1
             self.closed = True
 
-    p = Pipeline(Capture(SyntheticSource()), HalfMask(), PipelineConfig())
+    p = Pipeline(Capture(SyntheticSource()), HalfMask(), PipelineConfig(post=EXACT))
     frame = np.zeros((4, 4, 3), np.uint8)
     info = FrameInfo(seq=0, timestamp=time.perf_counter(), lost=False, effect=True, mask_lag=0)
     sinks = []

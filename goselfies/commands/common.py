@@ -15,7 +15,8 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
     g = p.add_argument_group("mask")
     g.add_argument("--threshold", type=float, metavar="T", help="hard mask at T in (0,1) (default: soft mask)")
     g.add_argument("--feather", type=float, default=0.0, metavar="PX", help="soften the mask edge by PX pixels")
-    g.add_argument("--refine", action="store_true", help="snap mask edges to image edges (guided filter)")
+    g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                   help="lay the mask edge onto the image's edges (colour guided filter; default on)")
     g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip,
                    help=f"average with the mirrored image's mask: cleaner edges, twice the time (default {'on' if flip else 'off'})")
     if background is not None:
