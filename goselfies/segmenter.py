@@ -115,8 +115,8 @@ class Segmenter:
         self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device)
 
     def describe(self) -> str:
-        flip = ", flip-averaged" if self.config.flip else ""
-        return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px{flip}"
+        extra = (", flip-averaged" if self.config.flip else "") + (", refined" if self.post.refine else "")
+        return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px{extra}"
 
     def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
         """(resized h, resized w, padded h, padded w) for a frame of h x w."""
