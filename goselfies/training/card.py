@@ -130,7 +130,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
                      + " | ".join(f"{e[k]:.4f}" if k in e else "" for k in KEYS) + f" | {e.get('n', '')} |")
     lines += [
         "",
-        f"Reproduce: `goselfies evaluate --data DIR --model {name} --size N --json F` and "
+        f"Reproduce: `goselfies evaluate --data DIR --model {name} --size N [--no-refine] [--flip] [--backend onnx-int8] --json F` and "
         "`python -m goselfies.benchmarks.accuracy --data DIR --json F` (MediaPipe, same code). The held-out "
         "humanseg pairs are linked by `python -m goselfies.training.holdout RUN/split.json --match humanseg -o DIR`.",
         "",
