@@ -20,12 +20,7 @@ from goselfies.weights import input_spec, read_metadata
 from goselfies.metrics import KEYS
 
 # Flags worth showing in a stage's command when they differ from TrainConfig's defaults.
-SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_epochs", "encoder_lr_scale", "lovasz")
-
-
-def loss_name(config: dict) -> str:
-    lovasz = config.get("lovasz", 0.0)  # runs from before the option have none
-    return "BCE" + (" + Dice" if config["dice_loss"] else "") + (f" + {lovasz:g} x Lovász hinge" if lovasz else "")
+SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_epochs", "encoder_lr_scale")
 
 
 def read_run(run: Path) -> tuple[dict, list[dict]]:
@@ -100,7 +95,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
         f"- Input: {last_config['size']} px training crops; normalisation mean {meta.get('mean')} std {meta.get('std')} "
         f"(in the weights' metadata); default input size {input_spec(meta).size} px.",
         f"- Encoder initialisation: {encoder_provenance(stages[0][0])}.",
-        "- Method: Adam, cyclical LR, the loss of each stage below, the paper's "
+        f"- Method: Adam, BCE{' + Dice' if last_config['dice_loss'] else ''} loss, cyclical LR, the paper's "
         "augmentation (rotations, flips, brightness) plus random resized crops.",
         f"- Hardware: {hardware}. Wall time: {hours:.2f} h over {sum(len(log) for _, log in stages)} epochs.",
         "",
@@ -112,7 +107,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
         lines.append(
             f"{i}. {len(log)} of {config['epochs']} planned epochs, {schedule} LR "
             f"{config.get('base_lr') if config.get('base_lr') is not None else config['lr'] / 10:g}..{config['lr']:g} "
-            f"(cycle {config['cycle_epochs']:g} epochs), {loss_name(config)} loss, {sum(r['seconds'] for r in log) / 3600:.2f} h: "
+            f"(cycle {config['cycle_epochs']:g} epochs), {sum(r['seconds'] for r in log) / 3600:.2f} h: "
             f"`{stage_command(config)}`")
     lines += [
         "",
