@@ -224,8 +224,6 @@ def test_cli_config_errors(tiny, tmp_path, capsys):
     assert_one_line_error(rc, err, "train", "--data")
     rc, _, err = cli(capsys, "train", "--data", tiny, "--fold", 7, "--out", tmp_path / "r")
     assert_one_line_error(rc, err, "train", "fold")
-    rc, _, err = cli(capsys, "train", "--data", tiny, "--lovasz", -1, "--out", tmp_path / "r")
-    assert_one_line_error(rc, err, "train", "--lovasz must be at least 0")
     rc, _, err = cli(capsys, "train", "--data", tiny, "--encoder-weights", tmp_path / "missing.safetensors",
                      "--out", tmp_path / "r", "--model", "lite", "--size", 64)
     assert_one_line_error(rc, err, "train", "not found")
