@@ -181,7 +181,7 @@ def _score(row: GridRow, cfg, best: dict, test_pairs) -> None:
     model.load_state_dict(load_checkpoint(Path(cfg.out) / "best.pt")["model"])
     model.to(device)
     loader = torch.utils.data.DataLoader(PairDataset(test_pairs, cfg.size, False, model_info(cfg.model)), batch_size=cfg.batch)
-    scores = validate(model, loader, device, cfg.dice_loss, cfg.lovasz)
+    scores = validate(model, loader, device, cfg.dice_loss)
     row.test_loss, row.accuracy, row.dice = scores["loss"], scores["accuracy"], scores["dice"]
     row.extra = {"iou": scores["iou"], "n_test": scores["n"]}
 

@@ -195,7 +195,7 @@ def run_lr_find(cfg, start_lr: float, end_lr: float, steps: int, png: str | Path
         ds, batch_size=cfg.batch, shuffle=True, drop_last=len(ds) >= cfg.batch,
         generator=torch.Generator().manual_seed(cfg.seed), num_workers=cfg.workers,
     )
-    result = lr_range_test(model, opt, loader, lambda out, y: loss_fn(out, y, cfg.dice_loss, cfg.lovasz),
+    result = lr_range_test(model, opt, loader, lambda out, y: loss_fn(out, y, cfg.dice_loss),
                            start_lr, end_lr, steps, device)
     png = Path(png)
     plot_lr_find(result, png, f"LR range test: {cfg.model} at {cfg.size} px, batch {cfg.batch}")

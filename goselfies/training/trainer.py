@@ -37,9 +37,6 @@ class TrainConfig:
     cycle_epochs: float = 2.0  # a full triangle spans this many epochs
     schedule: str = "triangular"  # or "triangular2": each cycle's amplitude halves (anneals)
     dice_loss: bool = True
-    # Weight of the per-image Lovász hinge (Berman et al. 2018), a convex surrogate of exactly the score
-    # we are judged by (IoU per image); 0 leaves it out. For fine-tuning after BCE (+ Dice).
-    lovasz: float = 0.0
     val_fraction: float = 0.1
     fold: int | None = None  # k-fold cross-validation fold (k=5) instead of val_fraction
     seed: int = 0
@@ -68,9 +65,8 @@ def train_device(name: str) -> torch.device:
     return torch.device(resolve_device(name, quiet=True))
 
 
-def loss_fn(logits: torch.Tensor, target: torch.Tensor, dice: bool, lovasz: float = 0.0) -> torch.Tensor:
-    """BCE (+ Dice per image, + ``lovasz`` x Lovász hinge per image) over the real pixels; target pixels
-    equal to ``IGNORE`` add nothing."""
+def loss_fn(logits: torch.Tensor, target: torch.Tensor, dice: bool) -> torch.Tensor:
+    """BCE (+ Dice per image) over the real pixels; target pixels equal to ``IGNORE`` add nothing."""
     valid = (target != IGNORE).float()
     target = target * valid
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
@@ -79,24 +75,7 @@ def loss_fn(logits: torch.Tensor, target: torch.Tensor, dice: bool, lovasz: floa
         p = (torch.sigmoid(logits) * valid).flatten(1)
         t = target.flatten(1)
         loss = loss + (1 - (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)).mean()
-    if lovasz:
-        hinges = [lovasz_hinge(lg[v], t[v]) for lg, t, v in zip(logits.flatten(1), target.flatten(1), valid.flatten(1) > 0)]
-        loss = loss + lovasz * torch.stack(hinges).mean()
     return loss
-
-
-def lovasz_hinge(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Lovász hinge of one image's pixels (1-D logits, 0/1 targets): the hinge errors sorted from worst,
-    weighted by how much each raises the Jaccard loss (Berman, Triki, Blaschko, CVPR 2018, eq. 9)."""
-    if target.numel() == 0:
-        return logits.sum() * 0.0
-    errors = 1.0 - logits * (2.0 * target - 1.0)
-    errors, order = torch.sort(errors, descending=True)
-    gt = target[order]
-    positives = gt.sum()
-    jaccard = 1.0 - (positives - gt.cumsum(0)) / (positives + (1.0 - gt).cumsum(0))
-    grad = torch.cat([jaccard[:1], jaccard[1:] - jaccard[:-1]])
-    return torch.dot(F.relu(errors), grad)
 
 
 def _rng_state() -> dict:
@@ -137,13 +116,13 @@ def set_encoder_trainable(model, trainable: bool) -> None:
 
 
 @torch.no_grad()
-def validate(model, loader, device, dice_loss: bool, lovasz: float = 0.0) -> dict:
+def validate(model, loader, device, dice_loss: bool) -> dict:
     model.eval()
     scores, total, n = MeanScores(), 0.0, 0
     for x, y in loader:
         x, y = x.to(device), y.to(device)
         logits = model(x)
-        total += loss_fn(logits, y, dice_loss, lovasz).item() * len(x)
+        total += loss_fn(logits, y, dice_loss).item() * len(x)
         n += len(x)
         pred = (logits > 0).cpu().numpy()
         truth = (y > 0.5).cpu().numpy()
@@ -246,7 +225,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 logits = net(x)
-            loss = loss_fn(logits.float(), y, cfg.dice_loss, cfg.lovasz)
+            loss = loss_fn(logits.float(), y, cfg.dice_loss)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -259,7 +238,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         bar.close()
         if train_ds.skipped and dist.is_main:
             print(f"note: {len(train_ds.skipped)} unreadable pair(s) skipped this run", file=sys.stderr)
-        val = validate(model, val_loader, device, cfg.dice_loss, cfg.lovasz) if len(val_ds) else {}
+        val = validate(model, val_loader, device, cfg.dice_loss) if len(val_ds) else {}
         row = {"epoch": epoch + 1, "step": step, "train_loss": running / max(1, done), "seconds": time.time() - t0,
                **{f"val_{k}": v for k, v in val.items()}}
         history.append(row)

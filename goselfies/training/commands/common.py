@@ -27,8 +27,6 @@ def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed of the split, init, shuffling and augmentation (default 0)")
     p.add_argument("--dice-loss", action=argparse.BooleanOptionalAction, default=None,
                    help="add Dice loss to binary cross-entropy (default on)")
-    p.add_argument("--lovasz", type=float, metavar="W",
-                   help="add W x the per-image Lovász hinge, a surrogate of per-image IoU (fine-tuning; default 0)")
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
@@ -79,7 +77,7 @@ def check_config(cfg) -> None:
     """Reject wrong types and impossible values before any work starts."""
     d = asdict(cfg)
     ints = {"size", "epochs", "batch", "seed", "freeze_encoder_epochs", "workers"}
-    floats = {"lr", "cycle_epochs", "val_fraction", "encoder_lr_scale", "lovasz"}
+    floats = {"lr", "cycle_epochs", "val_fraction", "encoder_lr_scale"}
     optional_ints = {"fold", "max_steps"}
     for k in ints | optional_ints:
         v = d[k]
@@ -108,8 +106,6 @@ def check_config(cfg) -> None:
         raise GoSelfiesError("--max-steps must be at least 1")
     if cfg.freeze_encoder_epochs < 0 or cfg.encoder_lr_scale <= 0 or cfg.cycle_epochs <= 0:
         raise GoSelfiesError("need freeze-encoder-epochs >= 0, encoder-lr-scale > 0 and cycle-epochs > 0")
-    if cfg.lovasz < 0:
-        raise GoSelfiesError(f"--lovasz must be at least 0, got {cfg.lovasz}")
     if cfg.schedule not in SCHEDULES:
         raise GoSelfiesError(f"config 'schedule' must be one of {', '.join(SCHEDULES)}, got {cfg.schedule!r}")
     if cfg.workers < 0:
