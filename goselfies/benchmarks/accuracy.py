@@ -13,8 +13,9 @@ import sys
 from goselfies.errors import GoSelfiesError
 from goselfies.evaluate import evaluate
 from goselfies.metrics import KEYS
+from goselfies.postprocess import PostProcess
 
-from .reference import VARIANTS, MediaPipeSelfie
+from .reference import INPUT_SIDE, VARIANTS, MediaPipeSelfie
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,14 +23,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="folder with images/ and masks/")
     p.add_argument("--variant", default="general", choices=list(VARIANTS))
     p.add_argument("--json", help="write the metrics here")
+    p.add_argument("--refine", action="store_true",
+                   help="apply Go-selfies' edge refinement to MediaPipe's mask too (the filter, like for like)")
     args = p.parse_args(argv)
     try:
         seg = MediaPipeSelfie(args.variant)
-        result = evaluate(args.data, seg, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
+        predict = seg
+        if args.refine:
+            post = PostProcess().for_network(INPUT_SIDE)
+            predict = lambda frame: post(seg(frame), frame)  # noqa: E731
+        result = evaluate(args.data, predict, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
     except GoSelfiesError as exc:
         print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)
         return 1
-    result.update(model=f"mediapipe-{args.variant}", version=seg.version, data=str(args.data))
+    result.update(model=f"mediapipe-{args.variant}" + ("-refined" if args.refine else ""), version=seg.version,
+                  data=str(args.data))
     for k in (*KEYS, "n"):
         print(f"{k:12s} {result[k]:.4f}" if k != "n" else f"n            {result[k]}")
     if args.json:

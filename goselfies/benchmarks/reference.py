@@ -21,6 +21,7 @@ import numpy as np
 from goselfies.errors import GoSelfiesError
 
 VARIANTS = {"general": 0, "landscape": 1}  # 256x256 input, and the 144x256 one made for 16:9 calls
+INPUT_SIDE = 256  # the longer side of either variant's input
 
 
 def mediapipe_available() -> bool:
