@@ -126,7 +126,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
     lines += [
         "",
         f"Reproduce: `goselfies evaluate --data DIR --model {name} --size N [--no-refine] [--flip] [--backend onnx-int8] --json F` and "
-        "`python -m goselfies.benchmarks.accuracy --data DIR --json F` (MediaPipe, same code). The held-out "
+        "`python -m goselfies.benchmarks.accuracy --data DIR [--refine] --json F` (MediaPipe, same code). The held-out "
         "humanseg pairs are linked by `python -m goselfies.training.holdout RUN/split.json --match humanseg -o DIR`.",
         "",
         "## Validation curve (stages end to end)",
