@@ -46,6 +46,12 @@ def normalize_into(buf: np.ndarray, small: np.ndarray, rgb: bool, mean: np.ndarr
         dst -= shift[c]
 
 
+def fit(h: int, w: int, side: int) -> tuple[int, int]:
+    """(h, w) scaled so that the longer side is ``side``, keeping the aspect (at least 1 px each)."""
+    scale = side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
 def padded(n: int, multiple: int = 32) -> int:
     """n rounded up to the network's size multiple (``ModelInfo.size_multiple``)."""
     return int(math.ceil(n / multiple) * multiple)
@@ -63,8 +69,7 @@ class Prep:
 
     def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
         """(resized h, resized w, padded h, padded w) for a frame of h x w."""
-        scale = self.size / max(h, w)
-        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        nh, nw = fit(h, w, self.size)
         return nh, nw, padded(nh, self.multiple), padded(nw, self.multiple)
 
     def prepare(self, frame: np.ndarray, rgb: bool) -> tuple[np.ndarray, int, int]:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
-from .fastpre import shrink
+from .fastpre import fit, shrink
 
 
 MAX_FEATHER = 50.0
@@ -79,15 +79,14 @@ def guided_filter(frame: np.ndarray, mask: np.ndarray, radius: int, eps: float, 
     side = 4 * grid
     if max(h, w) <= side:
         return _guided(frame, mask, radius, eps, grid)
-    ow, oh = max(1, round(w * side / max(h, w))), max(1, round(h * side / max(h, w)))
+    oh, ow = fit(h, w, side)
     edge = _guided(shrink(frame, ow, oh), shrink(mask, ow, oh), radius, eps, grid)
     return cv2.resize(edge, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _guided(frame: np.ndarray, mask: np.ndarray, radius: int, eps: float, grid: int) -> np.ndarray:
     h, w = mask.shape
-    scale = grid / max(h, w)
-    gw, gh = max(1, round(w * scale)), max(1, round(h * scale))
+    gh, gw = fit(h, w, grid)
     k = (2 * radius + 1,) * 2
 
     def box(x: np.ndarray) -> np.ndarray:
