@@ -390,3 +390,40 @@ def test_the_loss_leaves_out_ignored_pixels():
             got = loss_fn(padded_logits, padded_target, dice)
             assert got.item() == pytest.approx(loss_fn(logits[..., :6], target[..., :6], dice).item(), rel=1e-5)
     assert loss_fn(logits, target, True).item() != pytest.approx(loss_fn(logits[..., :6], target[..., :6], True).item())
+
+
+# ---------------------------------------------------------------- refine loss
+def test_refine_loss_filter_is_the_engines_guided_filter(data_dir):
+    """The differentiable filter the refine loss trains through lays the same edge as the engine's
+    (numpy) refinement on a real portrait, in the geometry PostProcess uses for a 288 px network."""
+    import numpy as np
+
+    from goselfies.postprocess import PostProcess
+    from goselfies.training.refine_loss import GRID_DIVISOR, GUIDE_SCALE, guided_filter
+
+    src = data_dir / "eg1800" / "test"
+    img = cv2.imread(str(src / "images" / "00002.jpg"))[:, :, ::-1]
+    mask = cv2.imread(str(src / "masks" / "00002.png"), cv2.IMREAD_GRAYSCALE)
+    net, side = 288, 288 * GUIDE_SCALE
+    frame = np.ascontiguousarray(cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA))
+    # a blurred, network-sized mask: what refinement gets
+    p = cv2.GaussianBlur(cv2.resize(mask, (net, net)).astype(np.float32) / 255, (0, 0), 4)
+    post = PostProcess(tails=(0.0, 1.0)).for_network(net)
+    engine = post(cv2.resize(p, (side, side)), frame)
+    guide = torch.from_numpy(frame.copy()).permute(2, 0, 1)[None].float() / 255
+    ours = guided_filter(guide, torch.from_numpy(p)[None, None], post.refine_radius, post.refine_eps,
+                         GUIDE_SCALE * GRID_DIVISOR)[0, 0].clamp(0, 1).numpy()
+    assert np.abs(ours - engine).mean() < 1e-3
+    assert ((ours >= 0.5) == (engine >= 0.5)).mean() > 0.999
+    blurred = cv2.resize(p, (side, side)) >= 0.5
+    # the filter moved over 3x more of the edge than the two filters disagree on: the check is not vacuous
+    assert (blurred != (engine >= 0.5)).mean() > 0.003
+
+
+def test_training_with_the_refine_loss_runs_and_records_it(tiny, tmp_path):
+    from goselfies.training.trainer import train
+
+    out = tmp_path / "run"
+    best = train(tiny_cfg(tiny, out, refine_loss=True, epochs=1, max_steps=2), progress=False)
+    assert 0 <= best["dice"] <= 1
+    assert json.loads((out / "config.json").read_text())["refine_loss"] is True
