@@ -18,7 +18,6 @@ from goselfies.metrics import MeanScores
 from goselfies.models import create_model, model_info
 
 from .data import IGNORE, PairDataset, find_pairs, split
-from .refine_loss import GUIDE_SCALE, refined_loss
 from .schedule import triangular_lr
 
 import torch  # noqa: E402  (data.py already made torchvision importable)
@@ -38,7 +37,6 @@ class TrainConfig:
     cycle_epochs: float = 2.0  # a full triangle spans this many epochs
     schedule: str = "triangular"  # or "triangular2": each cycle's amplitude halves (anneals)
     dice_loss: bool = True
-    refine_loss: bool = False  # also score the mask after the engine's guided filter (refine_loss.py)
     val_fraction: float = 0.1
     fold: int | None = None  # k-fold cross-validation fold (k=5) instead of val_fraction
     seed: int = 0
@@ -184,10 +182,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         # The held-out pairs, so that a run can be evaluated on exactly what it never trained on.
         (out / "split.json").write_text(json.dumps({"val": [str(p.image) for p in val_pairs]}, indent=2))
 
-    # With the refine loss the crops are the guide's size; the network sees them scaled down.
-    train_ds = PairDataset(train_pairs, cfg.size * (GUIDE_SCALE if cfg.refine_loss else 1), True, info)
-    mean = torch.tensor(info.mean, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(info.std, device=device).view(1, 3, 1, 1)
+    train_ds = PairDataset(train_pairs, cfg.size, True, info)
     val_ds = PairDataset(val_pairs, cfg.size, False, info)
     steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
     if cfg.max_steps:
@@ -228,15 +223,9 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             if not frozen and cfg.encoder_lr_scale != 1.0:
                 _scale_encoder_lr(opt, model, lr * cfg.encoder_lr_scale)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            if cfg.refine_loss:
-                guide, full = x * std + mean, y
-                x = F.interpolate(x, size=(cfg.size, cfg.size), mode="bilinear", antialias=True)
-                y = full[..., ::GUIDE_SCALE, ::GUIDE_SCALE]
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 logits = net(x)
             loss = loss_fn(logits.float(), y, cfg.dice_loss)
-            if cfg.refine_loss:
-                loss = loss + refined_loss(logits.float(), guide, full)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)

@@ -31,8 +31,6 @@ def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     add_data_model_arguments(p)
-    p.add_argument("--refine-loss", action=argparse.BooleanOptionalAction, default=None,
-                   help="also score the mask after the engine's guided-filter refinement, on crops twice --size")
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (default 50, as in the paper)")
     p.add_argument("--out", metavar="RUN", help="run folder: checkpoints, log.csv, curves.png, config.json, weights")
     p.add_argument("--lr", type=float, help="maximum LR of the triangular cycle (default 1e-3; see lr-find)")
