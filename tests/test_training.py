@@ -390,3 +390,44 @@ def test_the_loss_leaves_out_ignored_pixels():
             got = loss_fn(padded_logits, padded_target, dice)
             assert got.item() == pytest.approx(loss_fn(logits[..., :6], target[..., :6], dice).item(), rel=1e-5)
     assert loss_fn(logits, target, True).item() != pytest.approx(loss_fn(logits[..., :6], target[..., :6], True).item())
+
+
+# ---------------------------------------------------------------- distillation
+def test_teacher_sees_the_crop_in_its_own_normalisation(data_dir):
+    """A 0.5/0.5 teacher (the shipped quality tier) given an ImageNet-normalised student batch gives the
+    soft mask it gives when run directly on its own normalisation: the student's mean/std are undone."""
+    import numpy as np
+
+    from goselfies.models import create_model, model_info
+    from goselfies.training.distill import Teacher
+    from goselfies.weights import shipped_weights
+
+    weights = shipped_weights("quality")
+    student = model_info("resunet34")
+    teacher = Teacher(weights, student, torch.device("cpu"))
+    assert teacher.size == 320 and student.mean != model_info("quality").mean
+    img = cv2.imread(str(data_dir / "eg1800" / "test" / "images" / "00002.jpg"))[:, :, ::-1]
+    rgb = torch.from_numpy(np.ascontiguousarray(cv2.resize(img, (320, 320)))).permute(2, 0, 1)[None].float() / 255
+    as_student = (rgb - torch.tensor(student.mean).view(1, 3, 1, 1)) / torch.tensor(student.std).view(1, 3, 1, 1)
+    net = create_model("quality", weights=weights).eval()
+    with torch.no_grad():
+        direct = torch.sigmoid(net((rgb - 0.5) / 0.5))
+    soft = teacher(as_student)
+    assert torch.allclose(soft, direct, atol=1e-4)
+    assert 0.2 < (soft > 0.5).float().mean() < 0.95  # a person, not an empty or full mask
+    assert teacher(as_student[..., ::2, ::2]).shape[-2:] == (160, 160)  # smaller crops: run at 320, back to 160
+
+
+def test_training_with_a_teacher_runs_and_a_missing_teacher_is_one_line(tiny, tmp_path, capsys, lite_weights):
+    from goselfies.training.trainer import train
+
+    out = tmp_path / "run"
+    best = train(tiny_cfg(tiny, out, teacher=str(lite_weights), teacher_weight=0.5), progress=False)
+    assert 0 <= best["dice"] <= 1
+    assert json.loads((out / "config.json").read_text())["teacher"] == str(lite_weights)
+    rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher", tmp_path / "missing.safetensors",
+                     "--out", tmp_path / "r", "--model", "lite", "--size", 64)
+    assert_one_line_error(rc, err, "train", "not found", "missing.safetensors")
+    rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher", lite_weights, "--teacher-weight", -1,
+                     "--out", tmp_path / "r", "--model", "lite", "--size", 64)
+    assert_one_line_error(rc, err, "train", "--teacher-weight")

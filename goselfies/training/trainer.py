@@ -18,6 +18,7 @@ from goselfies.metrics import MeanScores
 from goselfies.models import create_model, model_info
 
 from .data import IGNORE, PairDataset, find_pairs, split
+from .distill import Teacher, distill_loss
 from .schedule import triangular_lr
 
 import torch  # noqa: E402  (data.py already made torchvision importable)
@@ -42,6 +43,8 @@ class TrainConfig:
     seed: int = 0
     encoder_weights: str | None = None
     init_weights: str | None = None  # start from a Go-selfies weights file (fine-tuning)
+    teacher: str | None = None  # distillation: a Go-selfies weights file whose soft masks are an extra target
+    teacher_weight: float = 1.0  # the distillation term's weight beside the labels' loss
     freeze_encoder_epochs: int = 0  # fine-tuning: train decoder only for this many epochs
     encoder_lr_scale: float = 1.0  # after unfreezing, the encoder trains at lr * this
     device: str = "auto"
@@ -184,6 +187,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
 
     train_ds = PairDataset(train_pairs, cfg.size, True, info)
     val_ds = PairDataset(val_pairs, cfg.size, False, info)
+    teacher = Teacher(cfg.teacher, info, device) if cfg.teacher else None
     steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
@@ -226,6 +230,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 logits = net(x)
             loss = loss_fn(logits.float(), y, cfg.dice_loss)
+            if teacher is not None:
+                loss = loss + cfg.teacher_weight * distill_loss(logits.float(), teacher(x), y)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)

@@ -31,6 +31,9 @@ def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     add_data_model_arguments(p)
+    p.add_argument("--teacher", metavar="WEIGHTS",
+                   help="distillation: a Go-selfies .safetensors file whose soft masks are an extra target")
+    p.add_argument("--teacher-weight", type=float, metavar="W", help="weight of the distillation term (default 1)")
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (default 50, as in the paper)")
     p.add_argument("--out", metavar="RUN", help="run folder: checkpoints, log.csv, curves.png, config.json, weights")
     p.add_argument("--lr", type=float, help="maximum LR of the triangular cycle (default 1e-3; see lr-find)")
@@ -77,7 +80,7 @@ def check_config(cfg) -> None:
     """Reject wrong types and impossible values before any work starts."""
     d = asdict(cfg)
     ints = {"size", "epochs", "batch", "seed", "freeze_encoder_epochs", "workers"}
-    floats = {"lr", "cycle_epochs", "val_fraction", "encoder_lr_scale"}
+    floats = {"lr", "cycle_epochs", "val_fraction", "encoder_lr_scale", "teacher_weight"}
     optional_ints = {"fold", "max_steps"}
     for k in ints | optional_ints:
         v = d[k]
@@ -102,6 +105,8 @@ def check_config(cfg) -> None:
         raise GoSelfiesError(f"--val-fraction must be in [0, 1), got {cfg.val_fraction}")
     if cfg.fold is not None and not 0 <= cfg.fold < 5:
         raise GoSelfiesError(f"--fold must be 0..4 (5-fold cross-validation), got {cfg.fold}")
+    if cfg.teacher_weight < 0:
+        raise GoSelfiesError(f"--teacher-weight must be at least 0, got {cfg.teacher_weight:g}")
     if cfg.max_steps is not None and cfg.max_steps < 1:
         raise GoSelfiesError("--max-steps must be at least 1")
     if cfg.freeze_encoder_epochs < 0 or cfg.encoder_lr_scale <= 0 or cfg.cycle_epochs <= 0:
