@@ -8,21 +8,23 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from goselfies.fastpre import fit, padded
 from goselfies.models import ModelInfo, create_model
 from goselfies.weights import input_spec, read_metadata
-
-from .data import IGNORE
 
 
 class Teacher:
     def __init__(self, weights: str | Path, student: ModelInfo, device: torch.device):
         meta = read_metadata(weights)
         spec = input_spec(meta)
-        self.size = spec.size
+        self.size, self.multiple = spec.size, spec.multiple
         self.net = create_model(meta.get("arch", ""), weights=weights).to(device).eval()
         for p in self.net.parameters():
             p.requires_grad_(False)
-        t = lambda v: torch.tensor(v, device=device).view(1, -1, 1, 1)  # noqa: E731
+
+        def t(v) -> torch.Tensor:
+            return torch.tensor(v, device=device).view(1, -1, 1, 1)
+
         # student-normalised x -> [0,1] -> teacher-normalised
         self.scale = t(student.std) / t(spec.std)
         self.shift = (t(student.mean) - t(spec.mean)) / t(spec.std)
@@ -31,17 +33,10 @@ class Teacher:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Soft masks (N,1,H,W) for the student's batch ``x``."""
         h, w = x.shape[-2:]
-        s = self.size / max(h, w)
         xt = x * self.scale + self.shift
-        size = (round(h * s / 32) * 32, round(w * s / 32) * 32)
+        size = tuple(padded(n, self.multiple) for n in fit(h, w, self.size))
         if size != (h, w):
             xt = F.interpolate(xt, size=size, mode="bilinear", antialias=True)
         p = torch.sigmoid(self.net(xt))
         return F.interpolate(p, size=(h, w), mode="bilinear") if size != (h, w) else p
 
-
-def distill_loss(logits: torch.Tensor, soft: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """BCE against the teacher's soft mask over the pixels the augmentation did not make up."""
-    valid = (target != IGNORE).float()
-    bce = F.binary_cross_entropy_with_logits(logits, soft, reduction="none")
-    return (bce * valid).sum() / valid.sum().clamp(min=1)

@@ -18,7 +18,7 @@ from goselfies.metrics import MeanScores
 from goselfies.models import create_model, model_info
 
 from .data import IGNORE, PairDataset, find_pairs, split
-from .distill import Teacher, distill_loss
+from .distill import Teacher
 from .schedule import triangular_lr
 
 import torch  # noqa: E402  (data.py already made torchvision importable)
@@ -231,7 +231,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
                 logits = net(x)
             loss = loss_fn(logits.float(), y, cfg.dice_loss)
             if teacher is not None:
-                loss = loss + cfg.teacher_weight * distill_loss(logits.float(), teacher(x), y)
+                soft = torch.where(y == IGNORE, y, teacher(x))  # the teacher's mask; made-up pixels stay IGNORE
+                loss = loss + cfg.teacher_weight * loss_fn(logits.float(), soft, dice=False)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
