@@ -418,6 +418,34 @@ def test_teacher_sees_the_crop_in_its_own_normalisation(data_dir):
     assert teacher(as_student[..., ::2, ::2]).shape[-2:] == (160, 160)  # smaller crops: run at 320, back to 160
 
 
+def test_mediapipe_teacher_sees_the_crop_as_mediapipe_does(data_dir, tiny, tmp_path):
+    """``--teacher mediapipe``: an ImageNet-normalised student batch is turned back into the RGB crop, so
+    the teacher's mask is MediaPipe's own mask of that crop; and a tiny run trains with it."""
+    import numpy as np
+
+    from goselfies.benchmarks.reference import MediaPipeSelfie, mediapipe_available
+    from goselfies.models import model_info
+    from goselfies.training.distill import MediaPipeTeacher, make_teacher
+    from goselfies.training.trainer import train
+
+    if not mediapipe_available():
+        pytest.skip("mediapipe is not installed (pip install '.[mediapipe]')")
+    student = model_info("resunet34")
+    teacher = make_teacher("mediapipe", student, torch.device("cpu"))
+    assert isinstance(teacher, MediaPipeTeacher)
+    img = cv2.imread(str(data_dir / "eg1800" / "test" / "images" / "00002.jpg"))
+    crop = np.ascontiguousarray(cv2.resize(img, (224, 288)))  # BGR, as OpenCV reads it
+    rgb = torch.from_numpy(crop[:, :, ::-1].copy()).permute(2, 0, 1)[None].float() / 255
+    as_student = (rgb - torch.tensor(student.mean).view(1, 3, 1, 1)) / torch.tensor(student.std).view(1, 3, 1, 1)
+    soft = teacher(as_student.repeat(2, 1, 1, 1))
+    direct = MediaPipeSelfie("general")(crop)
+    assert soft.shape == (2, 1, 288, 224)
+    assert np.abs(soft[1, 0].numpy() - direct).max() < 0.02  # only the uint8 round trip differs
+    assert 0.2 < (soft > 0.5).float().mean() < 0.95  # a person, not an empty or full mask
+    best = train(tiny_cfg(tiny, tmp_path / "run", teacher="mediapipe", teacher_weight=0.5), progress=False)
+    assert 0 <= best["dice"] <= 1
+
+
 def test_training_with_a_teacher_runs_and_a_missing_teacher_is_one_line(tiny, tmp_path, capsys, lite_weights):
     from goselfies.training.trainer import train
 

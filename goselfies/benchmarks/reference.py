@@ -69,9 +69,8 @@ class MediaPipeSelfie:
             tail = " ".join((log[0] if log else "").split())[-200:]
             raise GoSelfiesError(f"mediapipe failed to start ({type(exc).__name__}: {exc}) {tail}".strip()) from None
 
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        mask = self._seg.process(rgb).segmentation_mask
+    def __call__(self, frame: np.ndarray, rgb: bool = False) -> np.ndarray:
+        mask = self._seg.process(frame if rgb else cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)).segmentation_mask
         if mask is None:
             return np.zeros(frame.shape[:2], np.float32)
         return np.asarray(mask, dtype=np.float32)

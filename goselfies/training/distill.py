@@ -1,12 +1,20 @@
-"""Distillation: a trained Go-selfies network's soft masks as an extra target for another one (the
-issue's resunet34 from the quality tier). The teacher sees the student's crop in its own normalisation
-at its own input size, so a 0.5/0.5 EfficientNet teacher can teach an ImageNet-normalised ResNet."""
+"""Distillation: a teacher's soft masks as an extra target for the network being trained.
+
+Two kinds of teacher, by what ``--teacher`` names (``make_teacher``):
+- a Go-selfies weights file (the issue's resunet34 from the quality tier): the teacher sees the student's
+  crop in its own normalisation at its own input size, so a 0.5/0.5 EfficientNet teacher can teach an
+  ImageNet-normalised ResNet;
+- ``mediapipe``: MediaPipe's selfie segmenter (``pip install ".[mediapipe]"``), a network trained on data
+  we do not have; on the validation pairs its masks and the quality tier's, averaged, score above either.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+import numpy as np
 
 from goselfies.fastpre import fit, padded
 from goselfies.models import ModelInfo, create_model
@@ -40,3 +48,28 @@ class Teacher:
         p = torch.sigmoid(self.net(xt))
         return F.interpolate(p, size=(h, w), mode="bilinear") if size != (h, w) else p
 
+
+
+class MediaPipeTeacher:
+    """MediaPipe's selfie segmenter on each crop of the batch, as uint8 RGB (it resizes to 256 itself)."""
+
+    def __init__(self, student: ModelInfo, device: torch.device):
+        from goselfies.benchmarks.reference import MediaPipeSelfie
+
+        self.seg = MediaPipeSelfie("general")
+        self.mean = torch.tensor(student.mean).view(1, -1, 1, 1)
+        self.std = torch.tensor(student.std).view(1, -1, 1, 1)
+        self.device = device
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        rgb = ((x.detach().float().cpu() * self.std + self.mean).clamp(0, 1) * 255).round().to(torch.uint8)
+        masks = [self.seg(np.ascontiguousarray(img.permute(1, 2, 0).numpy()), rgb=True) for img in rgb]
+        return torch.from_numpy(np.stack(masks))[:, None].to(self.device)
+
+
+def make_teacher(name: str, student: ModelInfo, device: torch.device):
+    """``mediapipe``, else a Go-selfies weights file."""
+    if name == "mediapipe":
+        return MediaPipeTeacher(student, device)
+    return Teacher(name, student, device)

@@ -18,7 +18,7 @@ from goselfies.metrics import MeanScores
 from goselfies.models import create_model, model_info
 
 from .data import IGNORE, PairDataset, find_pairs, split
-from .distill import Teacher
+from .distill import make_teacher
 from .schedule import triangular_lr
 
 import torch  # noqa: E402  (data.py already made torchvision importable)
@@ -43,7 +43,7 @@ class TrainConfig:
     seed: int = 0
     encoder_weights: str | None = None
     init_weights: str | None = None  # start from a Go-selfies weights file (fine-tuning)
-    teacher: str | None = None  # distillation: a Go-selfies weights file whose soft masks are an extra target
+    teacher: str | None = None  # distillation: a Go-selfies weights file, or mediapipe, whose soft masks are an extra target
     teacher_weight: float = 1.0  # the distillation term's weight beside the labels' loss
     freeze_encoder_epochs: int = 0  # fine-tuning: train decoder only for this many epochs
     encoder_lr_scale: float = 1.0  # after unfreezing, the encoder trains at lr * this
@@ -187,7 +187,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
 
     train_ds = PairDataset(train_pairs, cfg.size, True, info)
     val_ds = PairDataset(val_pairs, cfg.size, False, info)
-    teacher = Teacher(cfg.teacher, info, device) if cfg.teacher else None
+    teacher = make_teacher(cfg.teacher, info, device) if cfg.teacher else None
     steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)

@@ -31,8 +31,9 @@ def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     add_data_model_arguments(p)
-    p.add_argument("--teacher", metavar="WEIGHTS",
-                   help="distillation: a Go-selfies .safetensors file whose soft masks are an extra target")
+    p.add_argument("--teacher", metavar="WEIGHTS|mediapipe",
+                   help="distillation: a Go-selfies .safetensors file, or mediapipe (MediaPipe's selfie segmenter, "
+                        "pip install \".[mediapipe]\"), whose soft masks are an extra target")
     p.add_argument("--teacher-weight", type=float, metavar="W", help="weight of the distillation term (default 1)")
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (default 50, as in the paper)")
     p.add_argument("--out", metavar="RUN", help="run folder: checkpoints, log.csv, curves.png, config.json, weights")
