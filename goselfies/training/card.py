@@ -20,7 +20,8 @@ from goselfies.weights import input_spec, read_metadata
 from goselfies.metrics import KEYS
 
 # Flags worth showing in a stage's command when they differ from TrainConfig's defaults.
-SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_epochs", "encoder_lr_scale")
+SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_epochs", "encoder_lr_scale",
+         "teacher", "teacher_weight")
 
 
 def read_run(run: Path) -> tuple[dict, list[dict]]:
