@@ -459,3 +459,13 @@ def test_training_with_a_teacher_runs_and_a_missing_teacher_is_one_line(tiny, tm
     rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher", lite_weights, "--teacher-weight", -1,
                      "--out", tmp_path / "r", "--model", "lite", "--size", 64)
     assert_one_line_error(rc, err, "train", "--teacher-weight")
+
+
+def test_mediapipe_teacher_without_mediapipe_is_one_line(tiny, tmp_path, capsys, monkeypatch):
+    """``--teacher mediapipe`` where mediapipe is not installed says what to install, in one line."""
+    import goselfies.benchmarks.reference as reference
+
+    monkeypatch.setattr(reference, "mediapipe_available", lambda: False)
+    rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher", "mediapipe",
+                     "--out", tmp_path / "r", "--model", "lite", "--size", 64)
+    assert_one_line_error(rc, err, "train", "mediapipe is not installed", "pip install")

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-
-import numpy as np
 
 from goselfies.fastpre import fit, padded
 from goselfies.models import ModelInfo, create_model
@@ -47,7 +46,6 @@ class Teacher:
             xt = F.interpolate(xt, size=size, mode="bilinear", antialias=True)
         p = torch.sigmoid(self.net(xt))
         return F.interpolate(p, size=(h, w), mode="bilinear") if size != (h, w) else p
-
 
 
 class MediaPipeTeacher:

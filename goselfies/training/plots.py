@@ -16,8 +16,7 @@ def plot_curves(history: list[dict], path: Path) -> None:
     if "val_loss" in history[0]:
         a.plot(epochs, [r["val_loss"] for r in history], label="val loss")
         for k in ("val_dice", "val_iou", "val_accuracy"):
-            if all(k in r for r in history):  # a card's older stages may keep only some columns
-                b.plot(epochs, [r[k] for r in history], label=k.removeprefix("val_"))
+            b.plot(epochs, [r[k] for r in history], label=k.removeprefix("val_"))
     a.set_xlabel("epoch"); a.legend(); a.set_title("loss")
     b.set_xlabel("epoch"); b.legend(); b.set_title("validation")
     fig.tight_layout()
