@@ -20,6 +20,11 @@ from goselfies.models import ModelInfo, create_model
 from goselfies.weights import input_spec, read_metadata
 
 
+def per_channel(v, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A mean or std as a (1,C,1,1) tensor, to broadcast over a batch."""
+    return torch.tensor(v, device=device).view(1, -1, 1, 1)
+
+
 class Teacher:
     def __init__(self, weights: str | Path, student: ModelInfo, device: torch.device):
         meta = read_metadata(weights)
@@ -28,13 +33,10 @@ class Teacher:
         self.net = create_model(meta.get("arch", ""), weights=weights).to(device).eval()
         for p in self.net.parameters():
             p.requires_grad_(False)
-
-        def t(v) -> torch.Tensor:
-            return torch.tensor(v, device=device).view(1, -1, 1, 1)
-
         # student-normalised x -> [0,1] -> teacher-normalised
-        self.scale = t(student.std) / t(spec.std)
-        self.shift = (t(student.mean) - t(spec.mean)) / t(spec.std)
+        std = per_channel(spec.std, device)
+        self.scale = per_channel(student.std, device) / std
+        self.shift = (per_channel(student.mean, device) - per_channel(spec.mean, device)) / std
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
@@ -55,8 +57,7 @@ class MediaPipeTeacher:
         from goselfies.benchmarks.reference import MediaPipeSelfie
 
         self.seg = MediaPipeSelfie("general")
-        self.mean = torch.tensor(student.mean).view(1, -1, 1, 1)
-        self.std = torch.tensor(student.std).view(1, -1, 1, 1)
+        self.mean, self.std = per_channel(student.mean), per_channel(student.std)
         self.device = device
 
     @torch.no_grad()
