@@ -93,7 +93,9 @@ def test_lost_frame_says_so_at_any_size():
     for w, h in ((640, 480), (64, 48), (1920, 1080)):
         img = lost_frame(w, h)
         assert img.shape == (h, w, 3) and img.dtype == np.uint8
-        assert (img > 150).any()  # the text is there
+        # the text stands out of the dark (40) frame; OpenCV 5.1 (pulled in by mediapipe) anti-aliases
+        # all text, so strokes a fraction of a pixel wide at 64 px peak near 130 instead of 220
+        assert ((img > 100).all(axis=2)).sum() >= 10
 
 
 def test_released_when_the_source_raises():

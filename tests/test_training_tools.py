@@ -327,3 +327,22 @@ def test_model_card_lists_stages_and_plots_them_end_to_end(lite_weights, tmp_pat
     assert cv2.imread(str(tmp_path / "lite-curves.png")) is not None
     history = card.combined_history([card.read_run(r) for r in runs])
     assert [r["epoch"] for r in history] == [1, 2, 3, 4, 5, 6]
+
+
+# ---------------------------------------------------------------- held-out folder
+def test_holdout_links_the_matching_pairs_and_rejects_a_malformed_split(tiny, tmp_path, capsys):
+    from goselfies.training.holdout import main
+
+    images = sorted(str(p) for p in (tiny / "images").glob("*.jpg"))
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"val": images[:3]}))
+    assert main([str(split), "-o", str(tmp_path / "out"), "--match", Path(images[1]).stem]) == 0
+    linked = sorted((tmp_path / "out" / "images").iterdir())
+    assert [p.name for p in linked] == [Path(images[1]).name]
+    assert (tmp_path / "out" / "masks" / f"{Path(images[1]).stem}.png").resolve().is_file()
+
+    capsys.readouterr()
+    split.write_text(json.dumps({"val": [[images[0], images[0]]]}))  # pairs instead of image paths
+    assert main([str(split), "-o", str(tmp_path / "bad")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1 and "list of image paths" in err

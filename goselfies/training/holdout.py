@@ -17,6 +17,8 @@ from goselfies.media import read_json_object
 def make_folder(split: Path, out: Path, match: str = "") -> int:
     """Link every validation pair whose image path contains ``match``; returns how many."""
     val = read_json_object(split, "split").get("val", [])
+    if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
+        raise GoSelfiesError(f"{split}: 'val' must be a list of image paths, as goselfies train writes it")
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     n = 0
