@@ -59,7 +59,8 @@ def _lite():
 
 
 # The quality tier (photos, video files, GPUs) is the same network fine-tuned at a higher input size:
-# on a 2-core CPU that measured better per training hour than a bigger encoder trained from ImageNet.
+# on a 2-core CPU that measured better per training hour than Lite2 with a decoder twice as wide. Lite2 with
+# the slim decoder above trains at about Lite0's cost per step and learned more per epoch (quality.md, item (i)).
 register("quality", "quality tier (photos, video files, GPUs): the lite network fine-tuned at 288 px", 320,
          mean=HALF, std=HALF, pretrained="efficientnet_lite0")(_lite)
 
