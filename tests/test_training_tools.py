@@ -1,4 +1,4 @@
-"""LR range test, the 8-model grid (--quick) and the COCO importer."""
+"""LR range test, the 8-model grid (--quick), the COCO importer and the held-out folder."""
 from __future__ import annotations
 
 import json
