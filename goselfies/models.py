@@ -58,11 +58,12 @@ def _lite():
     return _smp().Unet("tu-efficientnet_lite0", encoder_weights=None, classes=1, decoder_channels=(64, 32, 24, 16, 8))
 
 
-# The quality tier (photos, video files, GPUs) is the same network fine-tuned at a higher input size:
-# on a 2-core CPU that measured better per training hour than Lite2 with a decoder twice as wide. Lite2 with
-# the slim decoder above trains at about Lite0's cost per step and learned more per epoch (quality.md, item (i)).
-register("quality", "quality tier (photos, video files, GPUs): the lite network fine-tuned at 288 px", 320,
-         mean=HALF, std=HALF, pretrained="efficientnet_lite0")(_lite)
+@register("quality", "quality tier (photos, video files, GPUs): U-Net on an ImageNet-pretrained EfficientNet-Lite2, "
+         "lite's slim decoder", 320, mean=HALF, std=HALF, pretrained="efficientnet_lite2")
+def _quality():
+    # Lite2 under the slim decoder costs about what Lite0 does per training step on a CPU and learned more per
+    # epoch; a decoder twice as wide on Lite0 did worse per training hour (quality.md).
+    return _smp().Unet("tu-efficientnet_lite2", encoder_weights=None, classes=1, decoder_channels=(64, 32, 24, 16, 8))
 
 
 @register("resunet34", "U-Net decoder on a ResNet34 encoder (the paper's ResU-Net)", 512, smp_encoder="resnet34")

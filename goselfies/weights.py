@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GoSelfiesError
-from .models import MODELS, model_info
+from .models import model_info
 from .paths import atomic_path
 
 ASSETS = Path(__file__).parent / "assets" / "models"
@@ -95,16 +95,12 @@ def _read_metadata(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
 
 
 def load_weights(path: str | Path, expect_arch: str | None = None):
-    """Return (state_dict, metadata); one clear error for missing, truncated or foreign files.
-
-    Weights of another model name that builds the same network are accepted (fine-tuning the
-    quality tier from the lite weights)."""
+    """Return (state_dict, metadata); one clear error for missing, truncated or foreign files."""
     from safetensors.torch import load_file
 
     meta = read_metadata(path)
     arch = meta.get("arch")
-    same_network = arch in MODELS and expect_arch in MODELS and MODELS[arch].build is MODELS[expect_arch].build
-    if expect_arch and arch != expect_arch and not same_network:
+    if expect_arch and arch != expect_arch:
         raise GoSelfiesError(
             f"{path}: weights are for model '{arch or 'unknown'}', not '{expect_arch}'"
             + (f" (use --model {arch})" if arch else "")

@@ -198,8 +198,8 @@ def test_auto_takes_lite_live_on_a_cpu_and_quality_elsewhere(monkeypatch, tmp_pa
     assert segmenter.auto_model("cuda") == "lite"  # only what is installed
 
 
-def test_quality_fine_tunes_from_lite_weights_but_inference_keeps_names_apart(lite_weights):
-    model = create_model("quality", weights=lite_weights)  # the same network: fine-tuning may start here
-    assert sum(p.numel() for p in model.parameters()) > 0
+def test_weights_of_another_model_are_refused_by_name(lite_weights):
+    with pytest.raises(GoSelfiesError, match="not 'quality'.*--model lite"):  # Lite0 weights, Lite2 network
+        create_model("quality", weights=lite_weights)
     with pytest.raises(GoSelfiesError, match="not 'resunet34'"):
         create_model("resunet34", weights=lite_weights)

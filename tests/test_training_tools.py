@@ -296,7 +296,8 @@ def test_model_card_lists_stages_and_plots_them_end_to_end(lite_weights, tmp_pat
     from goselfies.training.trainer import TrainConfig
 
     runs = []
-    for i, cfg in enumerate([TrainConfig(data=["d"], model="lite", size=160, epochs=5, lr=2e-3),
+    for i, cfg in enumerate([TrainConfig(data=["d"], model="lite", size=160, epochs=5, lr=2e-3,
+                                         encoder_weights="imagenet"),
                              TrainConfig(data=["d"], model="lite", size=160, epochs=4, lr=1e-3, base_lr=1e-5,
                                          schedule="triangular2", init_weights="w.safetensors")]):
         run = tmp_path / f"stage{i}"
@@ -319,9 +320,13 @@ def test_model_card_lists_stages_and_plots_them_end_to_end(lite_weights, tmp_pat
                "--hardware", "2-core CPU", "--curves", str(tmp_path / "lite-curves.png"), "-o", str(out)])
     text = out.read_text()
     assert "Wall time: 1.00 h over 6 epochs" in text
-    assert "1. 3 of 5 planned epochs, triangular LR 0.0002..0.002" in text
+    assert "1. 3 of 5 planned epochs, triangular LR 0.0002..0.002" in text and "--encoder-weights imagenet" in text
     assert "2. 3 of 4 planned epochs, triangular2 LR 1e-05..0.001" in text
     assert "--base-lr 1e-05 --schedule triangular2 --init-weights w.safetensors --out RUN" in text
+    from goselfies.weights import read_metadata
+
+    epoch = read_metadata(lite_weights).get("epochs")  # the last stage's best validation Dice is its epoch 3
+    assert ("best by validation Dice (its epoch 3)" if epoch == 3 else f"epoch {epoch} (see the notes)") in text
     assert "| lite | 160 | 0.9500 | 0.9100 |" in text and "![training curves](lite-curves.png)" in text
     assert text.count("\n| 1 | ") == 3 and text.count("\n| 2 | ") == 3  # each stage's epochs in the table
     assert cv2.imread(str(tmp_path / "lite-curves.png")) is not None

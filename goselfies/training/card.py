@@ -20,8 +20,8 @@ from goselfies.weights import input_spec, read_metadata
 from goselfies.metrics import KEYS
 
 # Flags worth showing in a stage's command when they differ from TrainConfig's defaults.
-SHOWN = ("base_lr", "schedule", "cycle_epochs", "init_weights", "freeze_encoder_epochs", "encoder_lr_scale",
-         "teacher", "teacher_weight")
+SHOWN = ("base_lr", "schedule", "cycle_epochs", "encoder_weights", "init_weights", "freeze_encoder_epochs",
+         "encoder_lr_scale", "teacher", "teacher_weight")
 
 
 def read_run(run: Path) -> tuple[dict, list[dict]]:
@@ -87,6 +87,8 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
     name = meta["arch"]
     last_config = stages[-1][0]
     hours = sum(r["seconds"] for _, log in stages for r in log) / 3600
+    teacher = (f" (+ {last_config['teacher_weight']:g} x BCE towards {Path(last_config['teacher']).name}'s soft masks "
+               "where a stage names a teacher: distillation)" if last_config.get("teacher") else "")
     lines = [
         f"# Model card: `{name}`",
         "",
@@ -96,7 +98,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
         f"- Input: {last_config['size']} px training crops; normalisation mean {meta.get('mean')} std {meta.get('std')} "
         f"(in the weights' metadata); default input size {input_spec(meta).size} px.",
         f"- Encoder initialisation: {encoder_provenance(stages[0][0])}.",
-        f"- Method: Adam, BCE{' + Dice' if last_config['dice_loss'] else ''} loss, cyclical LR, the paper's "
+        f"- Method: Adam, BCE{' + Dice' if last_config['dice_loss'] else ''} loss{teacher}, cyclical LR, the paper's "
         "augmentation (rotations, flips, brightness) plus random resized crops.",
         f"- Hardware: {hardware}. Wall time: {hours:.2f} h over {sum(len(log) for _, log in stages)} epochs.",
         "",
@@ -110,10 +112,13 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
             f"{config.get('base_lr') if config.get('base_lr') is not None else config['lr'] / 10:g}..{config['lr']:g} "
             f"(cycle {config['cycle_epochs']:g} epochs), {sum(r['seconds'] for r in log) / 3600:.2f} h: "
             f"`{stage_command(config)}`")
+    last_log = stages[-1][1]
+    best = max(last_log, key=lambda r: r.get("val_dice", 0))["epoch"] if last_log else None
+    shipped = (f"the last stage's best by validation Dice (its epoch {best}), exported with `goselfies export-weights RUN`"
+               if meta.get("epochs") == best else f"the last stage's epoch {meta.get('epochs')} (see the notes)")
     lines += [
         "",
-        f"The shipped weights are the last stage's best by validation Dice (its epoch {meta.get('epochs')}), "
-        "exported with `goselfies export-weights RUN`.",
+        f"The shipped weights are {shipped}.",
         "",
         "## Measured (mean per image, threshold 0.5; boundary IoU: 1 % of the diagonal)",
         "",
