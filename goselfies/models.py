@@ -50,20 +50,26 @@ def _smp():
     return smp
 
 
+def _slim_unet(encoder: str):
+    """U-Net with a slim decoder (64-32-24-16-8) on a timm EfficientNet-Lite: the decoder costs little on a CPU.
+
+    timm's efficientnet_lite* (symmetric padding) takes the TF checkpoints' tensors one to one and runs ~1.3x
+    faster in ONNX Runtime than tf_efficientnet_lite*, whose "same" padding is dynamic."""
+    return _smp().Unet(f"tu-{encoder}", encoder_weights=None, classes=1, decoder_channels=(64, 32, 24, 16, 8))
+
+
 @register("lite", "fast CPU tier: U-Net on an ImageNet-pretrained EfficientNet-Lite0, slim decoder", 160,
           mean=HALF, std=HALF, pretrained="efficientnet_lite0")
 def _lite():
-    # timm's efficientnet_lite0 (symmetric padding) takes the TF checkpoint's tensors one to one and
-    # runs ~1.3x faster in ONNX Runtime than tf_efficientnet_lite0, whose "same" padding is dynamic.
-    return _smp().Unet("tu-efficientnet_lite0", encoder_weights=None, classes=1, decoder_channels=(64, 32, 24, 16, 8))
+    return _slim_unet("efficientnet_lite0")
 
 
 @register("quality", "quality tier (photos, video files, GPUs): U-Net on an ImageNet-pretrained EfficientNet-Lite2, "
-         "lite's slim decoder", 320, mean=HALF, std=HALF, pretrained="efficientnet_lite2")
+         "slim decoder", 320, mean=HALF, std=HALF, pretrained="efficientnet_lite2")
 def _quality():
     # Lite2 under the slim decoder costs about what Lite0 does per training step on a CPU and learned more per
     # epoch; a decoder twice as wide on Lite0 did worse per training hour (quality.md).
-    return _smp().Unet("tu-efficientnet_lite2", encoder_weights=None, classes=1, decoder_channels=(64, 32, 24, 16, 8))
+    return _slim_unet("efficientnet_lite2")
 
 
 @register("resunet34", "U-Net decoder on a ResNet34 encoder (the paper's ResU-Net)", 512, smp_encoder="resnet34")
