@@ -323,10 +323,15 @@ def test_model_card_lists_stages_and_plots_them_end_to_end(lite_weights, tmp_pat
     assert "1. 3 of 5 planned epochs, triangular LR 0.0002..0.002" in text and "--encoder-weights imagenet" in text
     assert "2. 3 of 4 planned epochs, triangular2 LR 1e-05..0.001" in text
     assert "--base-lr 1e-05 --schedule triangular2 --init-weights w.safetensors --out RUN" in text
-    from goselfies.weights import read_metadata
+    import shutil
 
-    epoch = read_metadata(lite_weights).get("epochs")  # the last stage's best validation Dice is its epoch 3
-    assert ("best by validation Dice (its epoch 3)" if epoch == 3 else f"epoch {epoch} (see the notes)") in text
+    from goselfies.weights import update_metadata
+
+    stages = [card.read_run(r) for r in runs]  # the last stage's best validation Dice is its epoch 3
+    for epoch, says in ((3, "best by validation Dice (its epoch 3)"), (2, "epoch 2 (see the notes)")):
+        weights = shutil.copy(lite_weights, tmp_path / f"epoch{epoch}.safetensors")
+        update_metadata(weights, epochs=epoch)
+        assert f"The shipped weights are the last stage's {says}" in card.render(Path(weights), stages, [], [], "", "")
     assert "| lite | 160 | 0.9500 | 0.9100 |" in text and "![training curves](lite-curves.png)" in text
     assert text.count("\n| 1 | ") == 3 and text.count("\n| 2 | ") == 3  # each stage's epochs in the table
     assert cv2.imread(str(tmp_path / "lite-curves.png")) is not None
