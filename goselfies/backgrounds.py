@@ -11,7 +11,11 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
+from .blend import Blender
 from .errors import GoSelfiesError
+from .pyramid import Pyramid
+
+BLUR_STRENGTH = 15.0  # the default of blur[:STRENGTH]
 
 COLORS = {
     "blue": "#438edb",  # the ID-photo blue of the paper's example
@@ -33,9 +37,21 @@ LIVE_KINDS = tuple(k for k in KINDS if k != "mask")  # what the window offers an
 
 class Background(Protocol):
     spec: str
+    alpha: bool  # BGRA out (writers keep the alpha, or refuse a format that cannot)
+    channels: int  # of the output: 3 (BGR), 4 (BGRA) or 1 (the matte)
 
-    def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """frame: uint8 BGR (H,W,3); mask: float32 (H,W) in [0,1], 1 = person."""
+    def composite(self, frame: np.ndarray, mask: np.ndarray, out: np.ndarray | None = None,
+                  pyramid: Pyramid | None = None, small: np.ndarray | None = None) -> np.ndarray:
+        """frame: uint8 BGR (H,W,3); mask: the matte at the frame's size, uint8 alpha (255 = person)
+        or float32 in [0,1]; out: a buffer to write into (else a new array); pyramid: the frame's;
+        small: the uint8 matte ``mask`` was enlarged from (bilinear), if it was."""
+
+
+def to_alpha(mask: np.ndarray) -> np.ndarray:
+    """A float [0,1] mask as uint8 alpha (rounded); a uint8 alpha as it is."""
+    if mask.dtype == np.uint8:
+        return mask
+    return cv2.convertScaleAbs(mask, alpha=255.0, beta=0.0)
 
 
 BACKGROUNDS: dict[str, Callable[[str | None], Background]] = {}
@@ -72,7 +88,7 @@ def parse_background(spec: str) -> Background:
 
 
 def blend(frame: np.ndarray, background: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """frame * mask + background * (1 - mask), one vectorised OpenCV call."""
+    """frame * mask + background * (1 - mask) in float: the reference the uint8 compositing is held to."""
     mask = np.ascontiguousarray(mask, dtype=np.float32)
     return cv2.blendLinear(frame, background, mask, 1.0 - mask)
 
@@ -88,32 +104,55 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(resized[y:y + height, x:x + width])
 
 
+class Blended:
+    """A background picture under the person: ``fill`` puts it into the output, the ``Blender`` pastes
+    the person over it (uint8, only the edge band blended)."""
+
+    alpha = False
+    channels = 3
+
+    def composite(self, frame, mask, out=None, pyramid=None, small=None):
+        alpha = to_alpha(mask)
+        if out is None:
+            out = np.empty_like(frame)
+        self.fill(out, pyramid or Pyramid(frame), alpha if small is None else small)
+        _BLENDER.paste(out, frame, alpha, alpha if small is None else small)
+        return out
+
+    def fill(self, out: np.ndarray, pyramid: Pyramid, small: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+_BLENDER = Blender()
+
+
 @register("blur")
-class Blur:
-    """Blurs only the background: the person is masked out before blurring, so no halo."""
+class Blur(Blended):
+    """Blurs only the background: the person is masked out before blurring, so no halo. At a quarter of
+    the frame's size (from its pyramid), then enlarged once in uint8: the same look, far less work."""
 
     def __init__(self, arg: str | None):
         try:
-            self.strength = float(arg) if arg else 15.0
+            self.strength = float(arg) if arg else BLUR_STRENGTH
         except ValueError:
             raise GoSelfiesError(f"blur strength must be a number, got '{arg}'") from None
         if not 0 < self.strength <= 200:
             raise GoSelfiesError(f"blur strength must be in (0, 200], got {arg}")
 
-    def composite(self, frame, mask):
-        h, w = mask.shape
-        s = 4 if min(h, w) >= 128 else 1  # blur at 1/4 size: same look, far less work
-        small = cv2.resize(frame, (w // s, h // s), interpolation=cv2.INTER_AREA).astype(np.float32)
-        weight = 1.0 - cv2.resize(mask, (w // s, h // s), interpolation=cv2.INTER_AREA)
-        sigma = max(0.5, self.strength / s)
-        blurred = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma)
+    def fill(self, out, pyramid, small):
+        w, h = pyramid.size
+        k = 2 if min(h, w) >= 128 else 0
+        img = pyramid.level(k).astype(np.float32)
+        sh, sw = img.shape[:2]
+        weight = 1.0 - cv2.resize(small, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255.0)
+        sigma = max(0.5, self.strength / (w / sw))
+        blurred = cv2.GaussianBlur(img * weight[..., None], (0, 0), sigma)
         norm = cv2.GaussianBlur(weight, (0, 0), sigma)
         bg = blurred / np.maximum(norm, 1e-3)[..., None]
         # where the whole neighbourhood is person there is nothing to borrow: use a plain blur
-        plain = cv2.GaussianBlur(small, (0, 0), sigma)
+        plain = cv2.GaussianBlur(img, (0, 0), sigma)
         bg = np.where((norm < 0.02)[..., None], plain, bg)
-        bg = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
-        return blend(frame, np.clip(bg, 0, 255).astype(np.uint8), mask)
+        cv2.resize(cv2.convertScaleAbs(bg), (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
 
 
 def parse_color(text: str | None) -> tuple[int, int, int]:
@@ -127,20 +166,16 @@ def parse_color(text: str | None) -> tuple[int, int, int]:
 
 
 @register("color")
-class Color:
+class Color(Blended):
     def __init__(self, arg: str | None):
         self.bgr = parse_color(arg)
-        self._bg: np.ndarray | None = None
 
-    def composite(self, frame, mask):
-        if self._bg is None or self._bg.shape != frame.shape:
-            self._bg = np.empty_like(frame)
-            self._bg[:] = self.bgr
-        return blend(frame, self._bg, mask)
+    def fill(self, out, pyramid, small):
+        out[:] = self.bgr
 
 
 @register("image")
-class Image:
+class Image(Blended):
     def __init__(self, arg: str | None):
         from .media import read_image
 
@@ -149,15 +184,15 @@ class Image:
         self.image = read_image(arg)
         self._fitted: np.ndarray | None = None
 
-    def composite(self, frame, mask):
-        h, w = mask.shape
+    def fill(self, out, pyramid, small):
+        w, h = pyramid.size
         if self._fitted is None or self._fitted.shape[:2] != (h, w):
             self._fitted = cover_fit(self.image, w, h)
-        return blend(frame, self._fitted, mask)
+        out[:] = self._fitted
 
 
 @register("video")
-class Video:
+class Video(Blended):
     """A looping video background; each composite takes the next frame."""
 
     def __init__(self, arg: str | None):
@@ -170,27 +205,33 @@ class Video:
         except StillImageError as exc:
             raise GoSelfiesError(f"{exc}; for a photo use image:PATH") from None
 
-    def composite(self, frame, mask):
-        h, w = mask.shape
-        return blend(frame, cover_fit(next(self._frames), w, h), mask)
+    def fill(self, out, pyramid, small):
+        out[:] = cover_fit(next(self._frames), *pyramid.size)
 
 
 @register("transparent")
 class Transparent:
     alpha = True  # BGRA out: writers keep the alpha (or refuse a format that cannot)
+    channels = 4
 
     def __init__(self, arg: str | None):
         pass
 
-    def composite(self, frame, mask):
-        alpha = np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return np.dstack([frame, alpha])
+    def composite(self, frame, mask, out=None, pyramid=None, small=None):
+        return cv2.merge([*cv2.split(frame), to_alpha(mask)], dst=out)
 
 
 @register("mask")
 class Mask:
+    alpha = False
+    channels = 1
+
     def __init__(self, arg: str | None):
         pass
 
-    def composite(self, frame, mask):
-        return np.clip(mask * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    def composite(self, frame, mask, out=None, pyramid=None, small=None):
+        alpha = to_alpha(mask)
+        if out is None:
+            return alpha.copy()
+        out[:] = alpha
+        return out

@@ -24,6 +24,10 @@ import numpy as np
 from .errors import GoSelfiesError
 
 
+CAMERA_SIZE = (1280, 720)  # what a camera is asked for (it may grant less)
+CAMERA_FPS = 30.0
+
+
 class SourceEnded(Exception):
     """A finite source (a video file played once) has no more frames."""
 
@@ -59,7 +63,8 @@ def parse_camera(text: str | int | None) -> int | str | None:
 class CameraSource:
     """A webcam through OpenCV. Requests width/height/fps and reads back what the device granted."""
 
-    def __init__(self, device: int | str = 0, width: int = 1280, height: int = 720, fps: float = 30.0):
+    def __init__(self, device: int | str = 0, width: int = CAMERA_SIZE[0], height: int = CAMERA_SIZE[1],
+                 fps: float = CAMERA_FPS):
         self.device = device
         self.requested = (width, height, fps)
         self.width, self.height, self.fps = width, height, fps
@@ -161,8 +166,8 @@ class VideoFileSource:
             self._frames = None
 
 
-def make_source(camera: int | str | None = None, video: str | Path | None = None, *, width: int = 1280,
-                height: int = 720, fps: float = 30.0, loop: bool = True) -> FrameSource:
+def make_source(camera: int | str | None = None, video: str | Path | None = None, *, width: int = CAMERA_SIZE[0],
+                height: int = CAMERA_SIZE[1], fps: float = CAMERA_FPS, loop: bool = True) -> FrameSource:
     """A video file if given, else a camera (index 0 by default)."""
     if video is not None:
         return VideoFileSource(video, loop=loop)

@@ -18,20 +18,12 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from .pyramid import Pyramid
+
 
 def shrink(img: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize to (width, height): anti-aliased when shrinking, fast at any factor."""
-    h, w = img.shape[:2]
-    if width >= w and height >= h:
-        return cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)
-    while w >= 2 * width and h >= 2 * height:
-        if w % 2 or h % 2:  # drop one edge pixel so the exact 2x path applies
-            img = img[: h - h % 2, : w - w % 2]
-        w, h = w // 2, h // 2
-        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
-    if (w, h) == (width, height):
-        return img
-    return cv2.resize(img, (width, height), interpolation=cv2.INTER_LINEAR)
+    """Resize to (width, height): anti-aliased when shrinking, fast at any factor (``Pyramid.at``)."""
+    return Pyramid(img).at(width, height)
 
 
 def normalize_into(buf: np.ndarray, small: np.ndarray, rgb: bool, mean: np.ndarray, std: np.ndarray) -> None:

@@ -13,7 +13,6 @@ from typing import Callable
 from .capture import Capture, FrameSource, make_source
 from .errors import GoSelfiesError
 from .pipeline import Pipeline, PipelineConfig
-from .postprocess import PostProcess
 from .segmenter import Segmenter, SegmenterConfig
 from .settings import LiveSettings
 from .sinks import make_sink
@@ -43,6 +42,8 @@ class LiveSession:
             p.set_post(new.post())
         if new.smoothing != old.smoothing:
             p.set_smoothing(new.smoothing)
+        if new.skip != old.skip:
+            p.set_skip(new.skip)
         if new.effect != old.effect:
             p.set_effect(new.effect)
         if new.mirror != old.mirror:
@@ -85,13 +86,12 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
             segment = segmenter_factory(s)
         else:  # post-processing runs in the pipeline, after smoothing
             segment = Segmenter(SegmenterConfig(model=s.model, weights=s.weights or None, device=s.device,
-                                                size=s.size or None, backend=s.backend, flip=s.flip,
-                                                post=PostProcess.none()), quiet=quiet)
+                                                size=s.size or None, backend=s.backend, flip=s.flip), quiet=quiet)
             if not quiet:
                 on_message(f"model: {segment.describe()}")
         on_message(getattr(source, "describe", lambda: "")())
         config = PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing,
-                                effect=s.effect, max_frames=s.frames or None)
+                                skip=s.skip, effect=s.effect, max_frames=s.frames or None)
         pipeline = Pipeline(capture, segment, config)
         if s.record:  # a transparent background is recorded with its alpha
             alpha = bool(getattr(pipeline.background, "alpha", False))

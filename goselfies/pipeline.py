@@ -1,39 +1,36 @@
 """The live pipeline: capture -> segment -> composite -> sinks, with no Qt in sight.
 
 Three threads: capture (``Capture``), segmentation (here) and the caller's thread running ``run()``,
-which composites and feeds the sinks. Segmentation may be slower than the camera; then each frame is
-composited with the newest mask available, so the output keeps the camera's rate instead of the
-network's. When segmentation is fast enough, a frame waits briefly for its own mask so edges line up.
-Post-processing (threshold, feather, refine) runs after temporal smoothing, so a threshold sees a
-stable mask rather than amplifying flicker. Every stage is timed (moving average and p99).
+which composites and feeds the sinks. Both run the one frame path (``framepath.FramePath``): the caller's
+thread makes each frame's pyramid, asks the change detector whether the picture changed, and hands the
+frames that did to the segmentation thread (segment -> smooth -> post-process, all small); it composites
+every frame with the newest matte. Segmentation may be slower than the camera; then frames are composited
+with the newest matte available, so the output keeps the camera's rate instead of the network's. When
+segmentation is fast enough, a frame waits briefly for its own matte so edges line up. Every stage is
+timed (moving average and p99), and the process's CPU use is metered.
 """
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
-import cv2
 import numpy as np
 
-from .backgrounds import parse_background
 from .capture import Capture, Frame
 from .errors import GoSelfiesError
+from .framepath import FramePath, PathConfig
 from .postprocess import PostProcess
+from .pyramid import Pyramid
 from .sinks import FrameInfo, Sink
-from .smoothing import MaskSmoother
-from .timing import RateMeter, StageStats, Timings, format_table
+from .timing import CpuMeter, RateMeter, StageStats, Timings, format_table
 
-STAGES = ("segment", "smooth", "post", "composite")  # "post" shows only when post-processing runs
+STAGES = ("segment", "smooth", "post", "composite")
 
 
 @dataclass
-class PipelineConfig:
-    background: str = "blur"
-    post: PostProcess = field(default_factory=PostProcess)  # applied after smoothing
-    smoothing: float = 0.0  # mask EMA strength, 0 = off
-    motion: float = 0.3  # per-pixel change treated as motion (not smoothed)
+class PipelineConfig(PathConfig):
     effect: bool = True  # False: frames pass through untouched (no segmentation, no CPU)
     max_frames: int | None = None  # stop after this many output frames
     mask_wait: float | None = None  # how long a frame may wait for its own mask; None: from the fps
@@ -45,28 +42,24 @@ class PipelineStats:
     frames_in: int
     frames_out: int
     dropped: int
-    masks: int
+    masks: int  # frames the network ran on
     mask_reused: int  # output frames composited with an older frame's mask
     lost_frames: int
     lost_events: int
     reconnects: int
     fps: float
     timings: dict[str, StageStats]
+    skipped: int = 0  # frames the change detector found unchanged (the network did not run)
+    cpu_cores: float = 0.0  # process CPU time / wall time since the start (1.0 = one core busy)
+    cpu_now: float = 0.0  # the same over the last two seconds
 
     def summary(self) -> str:
         head = (f"frames in: {self.frames_in}  frames out: {self.frames_out}  dropped: {self.dropped}  "
-                f"masks: {self.masks} (older mask reused for {self.mask_reused})")
+                f"segmented: {self.masks} (picture unchanged, mask kept: {self.skipped}; older mask "
+                f"reused for {self.mask_reused})  CPU: {self.cpu_cores:.2f} cores")
         if self.lost_events:
             head += f"\ncamera lost {self.lost_events}x, reconnected {self.reconnects}x, {self.lost_frames} 'camera lost' frames"
         return head + "\n" + format_table(self.timings.values())
-
-
-def detach_post(segmenter) -> PostProcess:
-    """Take a Segmenter's post-processing out of it, for the pipeline to apply after smoothing."""
-    post = getattr(segmenter, "post", None) or PostProcess()
-    if hasattr(segmenter, "post"):
-        segmenter.post = PostProcess.none()
-    return post
 
 
 class Pipeline:
@@ -77,38 +70,44 @@ class Pipeline:
         self.capture = capture
         self.segment = segment
         self.config = config or PipelineConfig()
-        self.background = parse_background(self.config.background)
-        self.set_post(self.config.post)
-        self.smoother = MaskSmoother(self.config.smoothing, self.config.motion)
-        self.effect = self.config.effect
         self.timings = Timings(("capture",) + STAGES)
+        self.path = FramePath(segment, self.config, self.timings)
+        self.effect = self.config.effect
         capture.timings = self.timings
         self.rate = RateMeter()
+        self.cpu = CpuMeter()
         self._sinks: list[Sink] = list(sinks)
         self._sinks_lock = threading.Lock()
         self._stop = threading.Event()
         self._seg_cond = threading.Condition()
-        self._seg_frame: Frame | None = None
+        self._seg_frame: tuple[Frame, Pyramid] | None = None
         self._mask_cond = threading.Condition()
-        self._mask: tuple[int, np.ndarray] | None = None
+        self._mask: tuple[int, np.ndarray] | None = None  # (seq, small uint8 matte)
         self._seg_error: BaseException | None = None
         self._seg_thread: threading.Thread | None = None
         self.frames_out = 0
         self.masks = 0
         self.mask_reused = 0
+        self.skipped = 0
         self.lost_frames = 0
         self.finished = threading.Event()  # set when run() has released everything
 
     # -- controls, safe to call from any thread while running ------------------------------
+    @property
+    def background(self):
+        return self.path.background
+
     def set_background(self, spec: str) -> None:
-        self.background = parse_background(spec)  # raises GoSelfiesError before anything changes
+        self.path.set_background(spec)  # raises GoSelfiesError before anything changes
 
     def set_post(self, post: PostProcess) -> None:
-        size = getattr(self.segment, "size", None)  # a Segmenter's network input: the refine grid follows it
-        self.post = post.for_network(size) if size else post
+        self.path.set_post(post)
 
     def set_smoothing(self, strength: float) -> None:
-        self.smoother.strength = float(strength)
+        self.path.set_smoothing(strength)
+
+    def set_skip(self, on: bool) -> None:
+        self.path.set_skip(on)
 
     def set_mirror(self, on: bool) -> None:
         self.capture.mirror = bool(on)
@@ -141,13 +140,14 @@ class Pipeline:
         c = self.capture
         return PipelineStats(c.frames_in, self.frames_out, c.dropped, self.masks, self.mask_reused,
                              self.lost_frames, c.lost_events, c.reconnects, self.rate.rate(),
-                             self.timings.snapshot())
+                             self.timings.snapshot(), self.skipped, self.cpu.total_cores(), self.cpu.cores())
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> PipelineStats:
         """Run until ``stop()``, ``max_frames`` or the end of a finite source; always releases all."""
         ok = False
         try:
+            self.cpu.start()
             self.capture.start()
             self._seg_thread = threading.Thread(target=self._segment_loop, name="goselfies-segment", daemon=True)
             self._seg_thread.start()
@@ -183,25 +183,26 @@ class Pipeline:
     def _process(self, frame: Frame) -> tuple[np.ndarray | None, FrameInfo | None]:
         if frame.lost:
             self.lost_frames += 1
-            self.smoother.reset()
+            self.path.reset()
             return frame.image, FrameInfo(frame.seq, frame.timestamp, True, False, 0, frame.image)
         if not self.effect:
             return frame.image, FrameInfo(frame.seq, frame.timestamp, False, False, 0, frame.image)
-        with self._seg_cond:
-            self._seg_frame = frame
-            self._seg_cond.notify_all()
-        mask_seq, mask = self._wait_mask(frame.seq)
-        if mask is None:
-            return None, None
-        img = frame.image
-        if mask.shape != img.shape[:2]:  # an older mask from before a size change
-            mask = cv2.resize(mask, (img.shape[1], img.shape[0]), interpolation=cv2.INTER_LINEAR)
+        pyramid = Pyramid(frame.image)
+        if self.path.needs_mask(pyramid) or self._mask is None:
+            with self._seg_cond:
+                self._seg_frame = (frame, pyramid)
+                self._seg_cond.notify_all()
+            mask_seq, small = self._wait_mask(frame.seq)
+            if small is None:
+                return None, None
+        else:
+            self.skipped += 1
+            mask_seq, small = self._mask
         lag = max(0, frame.seq - mask_seq)
         if lag:
             self.mask_reused += 1
-        with self.timings.measure("composite"):
-            out = self.background.composite(img, mask)
-        return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag, img, mask)
+        out, alpha = self.path.compose(pyramid, small)
+        return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag, frame.image, alpha)
 
     def _wait_mask(self, seq: int) -> tuple[int, np.ndarray | None]:
         """This frame's own mask if it comes within the budget, else the newest mask there is."""
@@ -237,6 +238,7 @@ class Pipeline:
         self.frames_out += 1
         now = time.perf_counter()
         self.rate.tick(now)
+        self.cpu.tick(now)
         self.timings.add("latency", now - info.timestamp)
 
     def _segment_loop(self) -> None:
@@ -244,22 +246,15 @@ class Pipeline:
         try:
             while not self._stop.is_set():
                 with self._seg_cond:
-                    while not self._stop.is_set() and (self._seg_frame is None or self._seg_frame.seq <= last):
+                    while not self._stop.is_set() and (self._seg_frame is None or self._seg_frame[0].seq <= last):
                         self._seg_cond.wait(0.5)
                     if self._stop.is_set():
                         return
-                    frame = self._seg_frame
+                    frame, pyramid = self._seg_frame
                 last = frame.seq
-                with self.timings.measure("segment"):
-                    raw = self.segment(frame.image)
-                with self.timings.measure("smooth"):
-                    mask = self.smoother(raw)
-                post = self.post
-                if post.changes_mask:
-                    with self.timings.measure("post"):
-                        mask = post(np.array(mask, np.float32, copy=True), frame.image)
+                small = self.path.matte(pyramid)
                 with self._mask_cond:
-                    self._mask = (frame.seq, mask)
+                    self._mask = (frame.seq, small)
                     self.masks += 1
                     self._mask_cond.notify_all()
         except BaseException as exc:  # noqa: BLE001 - handed to run(), which raises it

@@ -8,6 +8,7 @@ import numpy as np
 
 from .errors import GoSelfiesError
 from .fastpre import fit, shrink
+from .pyramid import Pyramid
 
 
 MAX_FEATHER = 50.0
@@ -55,46 +56,44 @@ class PostProcess:
     def changes_mask(self) -> bool:
         return self.refine or self.threshold is not None or self.feather > 0 or self.tails != (0.0, 1.0)
 
-    def __call__(self, mask: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        """The float32 ``mask`` is changed in place (callers pass their own copy): fresh frame-sized
-        arrays cost page faults that made this step several times slower than its arithmetic."""
+    def matte(self, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
+        """The network's probabilities (at its own small size) -> the float32 matte, still small: laid
+        on the frame's edges at up to ``4 * refine_grid`` px (twice the network input) when refining,
+        else at the network's size. The frame path enlarges it once, to the output.
+
+        A new array (the caller may keep it): small, so it costs no page faults worth the name."""
+        fw, fh = pyramid.size
         if self.refine:
-            mask = guided_filter(frame, mask, self.refine_radius, self.refine_eps, self.refine_grid)
+            eh, ew = fit(fh, fw, min(4 * self.refine_grid, max(fw, fh)))
+            mask = guided_filter(pyramid, prob, self.refine_radius, self.refine_eps, self.refine_grid, ew, eh)
+        else:
+            mask = np.array(prob, np.float32, copy=True)
         lo, hi = self.tails
         if (lo, hi) != (0.0, 1.0):
             mask -= lo
             mask *= 1.0 / (hi - lo)
-        if self.threshold is not None:
+        if self.threshold is not None:  # the frame path thresholds again once enlarged (hard edges)
             mask = (mask >= self.threshold).astype(np.float32)
-        if self.feather > 0:
-            mask = cv2.GaussianBlur(mask, (0, 0), self.feather)
+        if self.feather > 0:  # sigma in the frame's pixels
+            mask = cv2.GaussianBlur(mask, (0, 0), self.feather * mask.shape[1] / fw)
         return np.clip(mask, 0.0, 1.0, out=mask)
 
 
-def guided_filter(frame: np.ndarray, mask: np.ndarray, radius: int, eps: float, grid: int) -> np.ndarray:
-    """Colour guided filter (He, Sun, Tang, TPAMI 2013) of ``mask`` with the uint8 (H,W,3) ``frame`` as
-    guide. The linear coefficients are solved on a grid whose longer side is ``grid`` px (the fast
-    variant), and the edge is laid at up to ``4 * grid`` px (twice the network input), then resized:
-    on the validation pairs finer added nothing, and an HD frame costs what a 448 px one does."""
-    h, w = mask.shape
-    side = 4 * grid
-    if max(h, w) <= side:
-        return _guided(frame, mask, radius, eps, grid)
-    oh, ow = fit(h, w, side)
-    edge = _guided(shrink(frame, ow, oh), shrink(mask, ow, oh), radius, eps, grid)
-    return cv2.resize(edge, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _guided(frame: np.ndarray, mask: np.ndarray, radius: int, eps: float, grid: int) -> np.ndarray:
-    h, w = mask.shape
-    gh, gw = fit(h, w, grid)
+def guided_filter(pyramid: Pyramid, prob: np.ndarray, radius: int, eps: float, grid: int,
+                  width: int, height: int) -> np.ndarray:
+    """Colour guided filter (He, Sun, Tang, TPAMI 2013; the fast variant) of the small ``prob`` with the
+    frame as guide: the linear coefficients are solved on a grid whose longer side is ``grid`` px, then
+    enlarged and applied to the frame at (width, height). Every view of the frame comes from its
+    pyramid. On the validation pairs a finer edge than twice the network input added nothing."""
+    fw, fh = pyramid.size
+    gh, gw = fit(fh, fw, grid)
     k = (2 * radius + 1,) * 2
 
     def box(x: np.ndarray) -> np.ndarray:
         return cv2.boxFilter(x, -1, k)
 
-    guide = [c.astype(np.float32) * (1 / 255.0) for c in cv2.split(shrink(frame, gw, gh))]
-    p = shrink(mask, gw, gh)
+    guide = [c.astype(np.float32) * (1 / 255.0) for c in cv2.split(pyramid.at(gw, gh))]
+    p = shrink(prob, gw, gh)
     mean = [box(c) for c in guide]
     mean_p = box(p)
     cov = [box(c * p) - m * mean_p for c, m in zip(guide, mean)]
@@ -108,10 +107,10 @@ def _guided(frame: np.ndarray, mask: np.ndarray, radius: int, eps: float, grid: 
          (c01 * cov[0] + c11 * cov[1] + c12 * cov[2]) * inv_det,
          (c02 * cov[0] + c12 * cov[1] + c22 * cov[2]) * inv_det]
     b = mean_p - a[0] * mean[0] - a[1] * mean[1] - a[2] * mean[2]
-    out = cv2.resize(box(b), (w, h), interpolation=cv2.INTER_LINEAR)
+    out = cv2.resize(box(b), (width, height), interpolation=cv2.INTER_LINEAR)
     term = np.empty_like(out)
-    for ac, plane in zip(a, cv2.split(frame)):
-        cv2.resize(box(ac) * (1 / 255.0), (w, h), dst=term, interpolation=cv2.INTER_LINEAR)
+    for ac, plane in zip(a, cv2.split(pyramid.at(width, height))):
+        cv2.resize(box(ac) * (1 / 255.0), (width, height), dst=term, interpolation=cv2.INTER_LINEAR)
         term *= plane
         out += term
     return out

@@ -2,14 +2,14 @@
 
 One clear path (as in Robust Video Matting's inference script): resize keeping aspect so the
 longer side is ``size``, pad to the model's size multiple (32), run the network, drop the padding, resize the
-probabilities back, post-process. Which network and file (``resolve_weights``), its input facts
+probabilities back (post-processing is the frame path's). Which network and file (``resolve_weights``), its input facts
 (``weights.input_spec``: the file's own, else the registry's) and the device are decided here once;
 the backend that runs the network is a runner (``goselfies.runners``) given only what it needs.
 """
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,6 @@ from .errors import GoSelfiesError
 from .fastpre import Prep
 from .models import model_info
 from .onnx_file import model_metadata
-from .postprocess import PostProcess
 from .runners import ModelFile, Runner, make_runner
 from .weights import input_spec, shipped_weights
 
@@ -34,7 +33,6 @@ class SegmenterConfig:
     # Average with the mask of the mirrored frame: twice the network time for a cleaner edge (quality at
     # 320 on EG1800 test: IoU 0.9596 -> 0.9618, boundary IoU 0.430 -> 0.443); photos take it by default.
     flip: bool = False
-    post: PostProcess = field(default_factory=PostProcess)
 
 
 def resolve_device(name: str, quiet: bool = False) -> str:
@@ -93,7 +91,8 @@ MAX_SIZE = 2048  # network input side; beyond it memory grows with no gain in ma
 
 
 class Segmenter:
-    """``Segmenter(config)(frame) -> float32 mask in [0,1]`` of the frame's height and width.
+    """``Segmenter(config)(frame) -> float32 probabilities in [0,1]`` of the frame's height and width:
+    the network alone; smoothing and post-processing are the frame path's (``framepath.FramePath``).
 
     ``runner`` is the backend running the network (see ``goselfies.runners.Runner``)."""
 
@@ -109,13 +108,12 @@ class Segmenter:
         self.size = cfg.size or spec.size
         if not 32 <= self.size <= MAX_SIZE:
             raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
-        self.post = cfg.post.for_network(self.size)
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
         model = ModelFile(self.model_name, self.weights_path, self.meta)
         self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device)
 
     def describe(self) -> str:
-        extra = (", flip-averaged" if self.config.flip else "") + (", refined" if self.post.refine else "")
+        extra = ", flip-averaged" if self.config.flip else ""
         return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px{extra}"
 
     def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
@@ -130,4 +128,4 @@ class Segmenter:
         mask = self.runner.predict(frame, rgb)
         if self.config.flip:
             mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
-        return self.post(mask, frame if not rgb else frame[:, :, ::-1])
+        return mask

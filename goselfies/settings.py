@@ -12,10 +12,12 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .backgrounds import COLORS, KINDS, LIVE_KINDS, split_spec
+from .backgrounds import BLUR_STRENGTH, COLORS, KINDS, LIVE_KINDS, split_spec
+from .capture import CAMERA_FPS, CAMERA_SIZE
 from .errors import GoSelfiesError
 from .paths import atomic_path
 from .postprocess import MAX_FEATHER, PostProcess
+from .smoothing import SMOOTHING
 
 RUN_ONLY = {"saved": False}  # field metadata: belongs to one run (a command line), never saved
 
@@ -30,18 +32,19 @@ class LiveSettings:
     backend: str = "auto"
     size: int = 0  # network input size, 0 = the model's default
     flip: bool = False  # average with the mirrored frame's mask (twice the network time)
-    width: int = 1280  # requested from the camera
-    height: int = 720
-    fps: float = 30.0
+    width: int = CAMERA_SIZE[0]  # requested from the camera
+    height: int = CAMERA_SIZE[1]
+    fps: float = CAMERA_FPS
     background: str = "blur"  # one of backgrounds.KINDS
-    blur_strength: float = 15.0
+    blur_strength: float = BLUR_STRENGTH
     color: str = "#438edb"
     image: str = ""
     video: str = ""
     threshold: float = 0.0  # 0 = soft mask
     feather: float = 0.0
     refine: bool = True
-    smoothing: float = 0.6
+    smoothing: float = SMOOTHING
+    skip: bool = True  # keep the mask while the picture does not change (the network does not run)
     mirror: bool = False
     virtual_camera: bool = False
     virtual_camera_device: str = ""  # "" = the first one pyvirtualcam finds
@@ -60,7 +63,7 @@ class LiveSettings:
         elif kind == "color":
             self.color = COLORS.get((arg or "").lower(), arg or "")
         elif kind == "blur":
-            self.blur_strength = float(arg) if arg else 15.0
+            self.blur_strength = float(arg) if arg else BLUR_STRENGTH
         elif kind in ("image", "video"):
             setattr(self, kind, arg or "")
         self.background = kind

@@ -16,10 +16,14 @@ import cv2
 import numpy as np
 
 
+SMOOTHING = 0.6  # the default strength, live and for video files alike
+MOTION = 0.3  # a per-pixel change this large or larger counts as motion and is not smoothed
+
+
 @dataclass
 class MaskSmoother:
     strength: float = 0.0  # 0 = off; 0.9 = keep 90 % of the previous mask where the change is small
-    motion: float = 0.3  # a per-pixel change this large or larger counts as motion and is not smoothed
+    motion: float = MOTION
 
     def __post_init__(self) -> None:
         self._prev: np.ndarray | None = None
@@ -57,7 +61,7 @@ class LookaheadSmoother:
     steadier. Output is ``lookahead`` frames late: ``push`` returns what is ready, ``flush`` the rest.
     """
 
-    def __init__(self, strength: float = 0.6, motion: float = 0.3, lookahead: int = 2):
+    def __init__(self, strength: float = SMOOTHING, motion: float = MOTION, lookahead: int = 2):
         self.live = MaskSmoother(strength, motion)
         self.lookahead = max(0, int(lookahead)) if strength > 0 else 0
         self._queue: deque[tuple[Any, np.ndarray]] = deque()
@@ -122,7 +126,7 @@ def flicker(masks) -> float:
     return meter.value
 
 
-def measure_flicker(frames, segment, strengths=(0.0, 0.3, 0.6, 0.8), motion: float = 0.3) -> dict[float, float]:
+def measure_flicker(frames, segment, strengths=(0.0, 0.3, 0.6, 0.8), motion: float = MOTION) -> dict[float, float]:
     """Flicker of ``segment``'s masks over ``frames`` for each smoothing strength (0 = off).
 
     The network runs once per frame; every strength smooths the same raw masks, so the numbers

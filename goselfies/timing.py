@@ -6,6 +6,7 @@ window of recent samples so the numbers follow what the user sees now, not since
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -124,3 +125,44 @@ class RateMeter:
                 return 0.0
             span = self._times[-1] - self._times[0]
         return (n - 1) / span if span > 0 else 0.0
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time so far, user + system, all threads."""
+    t = os.times()
+    return t.user + t.system
+
+
+class CpuMeter:
+    """The process's CPU use in cores (CPU seconds per wall second): over the last ``seconds`` (what the
+    window shows) and since ``start()`` (the summary at exit)."""
+
+    def __init__(self, seconds: float = 2.0):
+        self.seconds = seconds
+        self._samples: deque[tuple[float, float]] = deque()
+        self._start: tuple[float, float] | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._start = (time.perf_counter(), cpu_seconds())
+
+    def tick(self, now: float | None = None) -> None:
+        now = time.perf_counter() if now is None else now
+        with self._lock:
+            self._samples.append((now, cpu_seconds()))
+            while self._samples and now - self._samples[0][0] > self.seconds:
+                self._samples.popleft()
+
+    def cores(self) -> float:
+        with self._lock:
+            if len(self._samples) < 2:
+                return 0.0
+            (w0, c0), (w1, c1) = self._samples[0], self._samples[-1]
+        return (c1 - c0) / (w1 - w0) if w1 > w0 else 0.0
+
+    def total_cores(self) -> float:
+        if self._start is None:
+            return 0.0
+        w0, c0 = self._start
+        wall = time.perf_counter() - w0
+        return (cpu_seconds() - c0) / wall if wall > 0 else 0.0

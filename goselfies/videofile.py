@@ -1,4 +1,5 @@
-"""A video file through segment -> smooth -> post-process -> composite -> encode: ``goselfies video``.
+"""A video file through the frame path (segment -> smooth -> post-process -> composite) -> encode:
+``goselfies video``.
 
 Unlike the live pipeline, every frame gets its own mask (a file is not real time), the smoother
 may look ahead, and the output keeps the input's sound, timestamps and rotation (media.VideoWriter).
@@ -16,9 +17,11 @@ import numpy as np
 
 from .backgrounds import parse_background
 from .errors import GoSelfiesError
+from .framepath import FramePath, PathConfig
 from .media import ImageSequenceWriter, VideoReader, open_video_output, sequence_target, video_encoding
 from .postprocess import PostProcess
-from .smoothing import FlickerMeter, LookaheadSmoother
+from .pyramid import Pyramid
+from .smoothing import MOTION, SMOOTHING, FlickerMeter, LookaheadSmoother
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class VideoJob:
     """``VideoJob(input, output, ...)`` checks and opens; ``run(segment)`` writes; ``close()``."""
 
     def __init__(self, input: str | Path, output: str | Path, *, background: str = "blur",
-                 smoothing: float = 0.6, motion: float = 0.3, lookahead: int = 2, audio: bool = True):
+                 smoothing: float = SMOOTHING, motion: float = MOTION, lookahead: int = 2, audio: bool = True):
         if not 0.0 <= smoothing < 1.0:
             raise GoSelfiesError(f"--smoothing must be in [0, 1), got {smoothing:g}")
         if lookahead < 0:
@@ -74,10 +77,10 @@ class VideoJob:
         follows the smoothing, as in the live path, so a threshold sees a steady mask; ``progress``
         wraps the frame iterator (a progress bar)."""
         r = self.reader
-        smoother = LookaheadSmoother(self.smoothing, self.motion, self.lookahead)
+        path = FramePath(segment, PathConfig(background=self.background, post=post or PostProcess.none(),
+                                             smoothing=self.smoothing, motion=self.motion, skip=False))
+        smoother = LookaheadSmoother(self.smoothing, self.motion, self.lookahead)  # the path's, plus the future
         raw_meter, meter = FlickerMeter(), FlickerMeter()
-        post = post or PostProcess.none()  # no post-processing unless asked (the CLI passes the user's)
-        active_post = post.changes_mask
         frames: Iterator = iter(r.timed())
         if progress is not None:
             frames = iter(progress(frames))
@@ -87,16 +90,16 @@ class VideoJob:
                                rotation=r.rotation) as writer:
 
             def emit(ready) -> None:
-                for (image, pts), mask in ready:
-                    if active_post:
-                        mask = post(np.array(mask, np.float32, copy=True), image)
-                    meter.add(mask)
-                    writer.write(self.background.composite(image, mask), pts)
+                for (pyramid, pts), prob in ready:
+                    small = path.finish(prob, pyramid)
+                    meter.add(small * (1 / 255.0))
+                    writer.write(path.compose(pyramid, small)[0], pts)
 
             for image, pts in frames:
-                raw = segment(image)
+                pyramid = Pyramid(image)
+                raw = path.probabilities(pyramid)
                 raw_meter.add(raw)
-                emit(smoother.push(raw, (image, pts)))
+                emit(smoother.push(raw, (pyramid, pts)))
             emit(smoother.flush())
         audio = writer.audio
         if audio is None and self.audio and r.has_audio and isinstance(writer, ImageSequenceWriter):

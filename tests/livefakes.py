@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -129,7 +130,8 @@ class Recorder:
 
     def __call__(self, frame, info) -> None:
         self.frames.append(frame.copy())
-        self.infos.append(info)
+        # the matte is a reused buffer (as the frame is): a sink that keeps it copies it
+        self.infos.append(replace(info, mask=None if info.mask is None else info.mask.copy()))
 
 
 def wait_until(cond, timeout: float = 10.0, step: float = 0.01) -> bool:

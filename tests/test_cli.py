@@ -219,11 +219,11 @@ def test_failed_video_leaves_nothing_half_written(tmp_path, data_dir, lite_weigh
     calls = {"n": 0}
     real = backgrounds.Color.composite
 
-    def flaky(self, frame, mask):
+    def flaky(self, frame, mask, *args):
         calls["n"] += 1
         if calls["n"] == 20:
             raise GoSelfiesError("simulated failure mid-video")
-        return real(self, frame, mask)
+        return real(self, frame, mask, *args)
 
     monkeypatch.setattr(backgrounds.Color, "composite", flaky)
     dst = tmp_path / "out.mp4"

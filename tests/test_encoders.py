@@ -109,8 +109,7 @@ def test_onnx_and_torch_use_the_files_normalisation(lite_weights):
     frame = cv2.GaussianBlur(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8), (0, 0), 3)
     masks = {}
     for backend in ("torch", "onnx"):
-        seg = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend=backend, size=128,
-                                        post=_no_post()), quiet=True)
+        seg = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend=backend, size=128), quiet=True)
         masks[backend] = seg(frame)
     assert np.abs(masks["onnx"] - masks["torch"]).max() < 1e-3
     model = create_model("lite", weights=lite_weights).eval()
@@ -126,9 +125,3 @@ def test_onnx_and_torch_use_the_files_normalisation(lite_weights):
 
 class NotATensor:
     """Unpickling this would run code of ours: restricted loading must refuse it."""
-
-
-def _no_post():
-    from goselfies.postprocess import PostProcess
-
-    return PostProcess.none()

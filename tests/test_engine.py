@@ -5,11 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies.backgrounds import cover_fit, parse_background
+from goselfies.backgrounds import parse_background
 from goselfies.sinks import letterbox
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_image
 from goselfies.postprocess import PostProcess
+from goselfies.pyramid import Pyramid
 from goselfies.segmenter import Segmenter, SegmenterConfig
 
 
@@ -59,8 +60,8 @@ def test_flip_averaging_makes_the_mask_mirror_symmetric(photo, lite_weights):
     """With --flip the mask of a mirrored photo is the mirrored mask (no padding here: 192 x 256)."""
     img = cv2.resize(photo[0], (192, 256), interpolation=cv2.INTER_AREA)
     mirrored = np.ascontiguousarray(img[:, ::-1])
-    plain = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", size=256, post=PostProcess.none()), quiet=True)
-    flip = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", size=256, post=PostProcess.none(), flip=True), quiet=True)
+    plain = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", size=256), quiet=True)
+    flip = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", size=256, flip=True), quiet=True)
     assert np.abs(plain(img) - plain(mirrored)[:, ::-1]).max() > 0.05  # the network itself is not symmetric
     assert np.abs(flip(img) - flip(mirrored)[:, ::-1]).max() < 1e-4
     assert "flip-averaged" in flip.describe()
@@ -93,9 +94,9 @@ def test_auto_device_falls_back_to_cpu_with_a_notice(lite_weights, capsys):
 def test_threshold_and_feather(photo):
     img, mask = photo
     soft = cv2.GaussianBlur(mask, (0, 0), 5)
-    hard = PostProcess(threshold=0.5)(soft.copy(), img)
+    hard = PostProcess(threshold=0.5, refine=False).matte(soft, Pyramid(img))
     assert set(np.unique(hard)) <= {0.0, 1.0}
-    feathered = PostProcess(feather=4)(mask.copy(), img)
+    feathered = PostProcess(feather=4, refine=False).matte(mask, Pyramid(img))
     edge = (feathered > 0.05) & (feathered < 0.95)
     assert edge.sum() > (mask != cv2.erode(mask, np.ones((3, 3)))).sum()
 
@@ -153,16 +154,24 @@ def test_mask_output_is_8bit_gray_frame_size(photo):
     assert np.array_equal(out > 127, mask > 0.5)
 
 
-def test_image_background_is_cover_fitted_not_stretched(photo, data_dir):
+def test_image_background_is_cover_fitted_not_stretched(photo, data_dir, tmp_path):
+    """A landscape photo behind a portrait frame: a round marker painted on it stays round (not
+    stretched), the frame is covered to its corners (no bars), and the marker stays centred."""
     img, mask = photo  # portrait 600x800; the mountain photo is landscape 800x531
-    path = data_dir / "composite/backgrounds/bgmv2_mountain.jpg"
-    out = parse_background(f"image:{path}").composite(img, mask)
-    expected = cover_fit(read_image(path), img.shape[1], img.shape[0])
-    assert np.array_equal(out[mask == 0], expected[mask == 0])
-    # cover-fit of a landscape photo into a portrait frame crops the sides at full height
-    src = read_image(path)
-    scale = img.shape[0] / src.shape[0]
-    assert round(src.shape[1] * scale) >= img.shape[1]
+    src = read_image(data_dir / "composite/backgrounds/bgmv2_mountain.jpg")
+    h, w = src.shape[:2]
+    cv2.circle(src, (w // 2, h // 2), 60, (255, 0, 255), -1)
+    path = tmp_path / "marked.png"
+    cv2.imwrite(str(path), src)
+    out = parse_background(f"image:{path}").composite(img, np.zeros_like(mask))  # all background
+    marker = np.all(np.abs(out.astype(int) - (255, 0, 255)) < 40, axis=2)
+    ys, xs = np.nonzero(marker)
+    height, width = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    assert abs(width - height) <= 2  # round, so not stretched
+    assert abs(height - 120 * img.shape[0] / h) <= 3  # scaled to the frame's full height (cover)
+    assert abs(xs.mean() - img.shape[1] / 2) < 2 and abs(ys.mean() - img.shape[0] / 2) < 2
+    for edge in (out[0], out[-1], out[:, 0], out[:, -1]):  # covered to the borders: no black bars
+        assert edge.mean() > 20
 
 
 def test_letterbox_keeps_aspect_and_centres():
@@ -198,10 +207,10 @@ def test_clean_matte_tails_are_exact_and_keep_the_half_point(photo):
     0.5 stays 0.5 so thresholded metrics (IoU) cannot change."""
     img, mask = photo
     soft = np.clip(cv2.GaussianBlur(mask, (0, 0), 4) * 0.96 + 0.02, 0, 1).astype(np.float32)  # haze 0.02, top 0.98
-    clean = PostProcess(refine=False)(soft.copy(), img)  # the tails alone
+    clean = PostProcess(refine=False).matte(soft, Pyramid(img))  # the tails alone
     assert clean[soft < 0.05].max() == 0.0 and clean[soft > 0.95].min() == 1.0
     assert np.array_equal(clean >= 0.5, soft >= 0.5)
-    assert PostProcess.none()(soft.copy(), img).min() == pytest.approx(0.02)  # the pipeline's pre-smoothing pass
+    assert PostProcess.none().matte(soft, Pyramid(img)).min() == pytest.approx(0.02)
     alpha = parse_background("transparent").composite(img, clean)[:, :, 3]
     assert alpha[soft < 0.05].max() == 0 and alpha[soft > 0.95].min() == 255
 

@@ -163,11 +163,11 @@ def test_controls_change_the_running_pipeline(app, tmp_path):
         assert qwait_until(lambda: win.preview.frames_shown >= 1), win.errors
         p = win.pipeline
         win.smoothing_slider.setValue(70)
-        assert p.smoother.strength == pytest.approx(0.7)
+        assert p.path.smoother.strength == pytest.approx(0.7)
         win.threshold_slider.setValue(50)
-        assert p.post.threshold == pytest.approx(0.5)
+        assert p.path.post.threshold == pytest.approx(0.5)
         win.feather_spin.setValue(3.0)
-        assert p.post.feather == pytest.approx(3.0)
+        assert p.path.post.feather == pytest.approx(3.0)
         win.background_box.setCurrentIndex(win.background_box.findData("blur"))
         win.background_box.activated.emit(win.background_box.currentIndex())
         assert p.background.spec.startswith("blur")
@@ -240,7 +240,7 @@ def test_webcam_preview_mode_closes_when_frames_done(app):
     from goselfies.gui.app import run_preview
 
     src = SyntheticSource(fps=60)
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, max_frames=15))
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, skip=False, max_frames=15))
     stats = run_preview(LiveSession(p, LiveSettings()))
     assert stats.frames_out == 15 and src.released
 

@@ -98,15 +98,15 @@ def test_apply_pushes_only_what_changed():
                             segmenter_factory=lambda s: HalfMask())
     p = session.pipeline
     try:
-        bg, post = p.background, p.post
+        bg, post = p.background, p.path.post
         new = LiveSettings(**{**vars(s), "mirror": True, "smoothing": 0.5})
         session.apply(new)
-        assert p.capture.mirror and p.smoother.strength == 0.5
-        assert p.background is bg and p.post is post  # untouched: not rebuilt
+        assert p.capture.mirror and p.path.smoother.strength == 0.5
+        assert p.background is bg and p.path.post is post  # untouched: not rebuilt
         new.threshold = 0.5
         new.background = "transparent"
         session.apply(new)
-        assert p.post.threshold == 0.5 and p.background.spec == "transparent"
+        assert p.path.post.threshold == 0.5 and p.background.spec == "transparent"
         assert session.settings == new and session.settings is not new  # its own copy
         new.image, new.background = "/no/such.png", "image"
         with pytest.raises(GoSelfiesError):

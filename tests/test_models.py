@@ -149,23 +149,23 @@ def test_refine_raises_the_iou_of_the_shipped_models_masks(data_dir, default_seg
     import cv2
     import numpy as np
 
+    from goselfies.framepath import FramePath, PathConfig
     from goselfies.media import read_image
     from goselfies.metrics import MeanScores
     from goselfies.postprocess import PostProcess
-    from goselfies.segmenter import Segmenter, SegmenterConfig
 
-    seg = Segmenter(SegmenterConfig(device="cpu", post=PostProcess.none()), quiet=True)
-    assert default_segmenter.post.refine  # on by default
-    refine = PostProcess(tails=(0.0, 1.0)).for_network(seg.size)
-    assert refine.refine and refine.refine_grid == seg.size // 2
+    seg = default_segmenter
+    assert PathConfig().post.refine  # on by default
+    plain_path = FramePath(seg, PathConfig(background="mask", post=PostProcess.none(), smoothing=0, skip=False))
+    refine_path = FramePath(seg, PathConfig(background="mask", post=PostProcess(tails=(0.0, 1.0)), smoothing=0, skip=False))
+    assert refine_path.post.refine and refine_path.post.refine_grid == seg.size // 2
     images = sorted((data_dir / "eg1800/test/images").glob("*.jpg"))
     plain, refined = [], []
     for path in images[:: len(images) // 12][:12]:
         img = read_image(path)
         truth = cv2.imread(str(data_dir / "eg1800/test/masks" / f"{path.stem}.png"), cv2.IMREAD_GRAYSCALE) > 127
-        mask = seg(img)
-        for scores, m in ((plain, mask), (refined, refine(mask.copy(), img))):
-            scores.append(MeanScores().add(m >= 0.5, truth)["iou"])
+        for scores, path in ((plain, plain_path), (refined, refine_path)):
+            scores.append(MeanScores().add(path.mask(img) >= 0.5, truth)["iou"])
     assert np.mean(refined) > np.mean(plain) + 0.002
     assert sum(r > p for p, r in zip(plain, refined)) >= 7
 

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies.backgrounds import parse_background
+from goselfies.backgrounds import blend
 from goselfies.capture import Capture, VideoFileSource
 from goselfies.errors import GoSelfiesError
-from goselfies.pipeline import Pipeline, PipelineConfig, detach_post
+from goselfies.pipeline import Pipeline, PipelineConfig
 from goselfies.postprocess import PostProcess
 from goselfies.sinks import FrameInfo, make_sink
 from goselfies.smoothing import MaskSmoother, flicker
@@ -31,14 +31,17 @@ def desk_video(data_dir):
 
 
 @pytest.fixture(scope="module")
-def segmenter(lite_weights):
+def segmenter():
+    """The shipped lite weights: a real person mask on the real desk video."""
     from goselfies.segmenter import Segmenter, SegmenterConfig
 
-    return Segmenter(SegmenterConfig(weights=lite_weights, size=64, device="cpu", backend="torch"), quiet=True)
+    return Segmenter(SegmenterConfig(model="lite", device="cpu", backend="onnx"), quiet=True)
 
 
 def test_desk_video_live_with_real_segmenter(data_dir, segmenter, tmp_path):
-    """A few hundred frames of the real video, paced at its 20 fps, through the real network."""
+    """200 frames of the real video, paced at its 20 fps, through the shipped network: every output pixel
+    is the frame where the matte is 255, exactly red where it is 0, and within one level of the float
+    blend in between; both occur on every frame."""
     rec = Recorder()
     out = tmp_path / "live.mp4"
     cap = Capture(VideoFileSource(desk_video(data_dir)))
@@ -47,21 +50,23 @@ def test_desk_video_live_with_real_segmenter(data_dir, segmenter, tmp_path):
     stats = p.run()
     assert stats.frames_out == 200 and len(rec.frames) == 200
     assert all(f.shape == (540, 960, 3) and f.dtype == np.uint8 for f in rec.frames)
-    # How many frames get a fresh mask depends on the machine's speed (benchmarks measure that): a loaded
-    # 2-core CI machine gave 82 of 200; the frames without one reuse the last mask, checked below.
-    assert stats.frames_in >= 200 and stats.masks >= 1
+    # How many frames get a fresh mask depends on the machine's speed and on how much the picture moves;
+    # the frames without one reuse the last mask, checked below like the others.
+    assert stats.frames_in >= 200 and 1 <= stats.masks <= 200
     assert cap.released and stats.timings["segment"].count == stats.masks
-    bg = parse_background("color:#ff0000")
-    checked = 0
+    red = np.broadcast_to(np.array(RED, np.uint8), rec.frames[0].shape)
+    with_person = 0
     for frame, info in zip(rec.frames, rec.infos):
-        # exactly the composite of the input with the mask it was given ...
-        np.testing.assert_array_equal(frame, bg.composite(info.input, info.mask))
-        # ... so it differs from the input where the mask is background, and equals it on the person
-        background = info.mask < 0.5
-        if background.sum() > 100:
-            assert np.abs(frame[background].astype(int) - info.input[background]).mean() > 5
-            checked += 1
-    assert checked > 0 or pytest.skip("random weights gave no background pixels")
+        alpha = info.mask
+        assert alpha.shape == (540, 960) and alpha.dtype == np.uint8
+        person, background = alpha == 255, alpha == 0
+        assert background.mean() > 0.3  # a room around the desk
+        with_person += person.mean() > 0.02  # the person leaves the desk for a while in this clip
+        np.testing.assert_array_equal(frame[person], info.input[person])
+        assert (frame[background] == RED).all()
+        reference = blend(info.input, red, alpha.astype(np.float32) / 255)
+        assert np.abs(frame.astype(int) - reference).max() <= 1
+    assert with_person >= 100
     reader = cv2.VideoCapture(str(out))
     assert int(reader.get(cv2.CAP_PROP_FRAME_COUNT)) == 200 and int(reader.get(cv2.CAP_PROP_FRAME_WIDTH)) == 960
 
@@ -69,7 +74,7 @@ def test_desk_video_live_with_real_segmenter(data_dir, segmenter, tmp_path):
 def test_desk_video_known_mask_background_replaced_person_kept(data_dir):
     rec = Recorder()
     p = Pipeline(Capture(VideoFileSource(desk_video(data_dir))), HalfMask(),
-                 PipelineConfig(post=EXACT, background="color:#ff0000", max_frames=30), [make_sink("window", callback=rec)])
+                 PipelineConfig(post=EXACT, skip=False, background="color:#ff0000", max_frames=30), [make_sink("window", callback=rec)])
     stats = p.run()
     assert stats.frames_out == 30
     for frame, info in zip(rec.frames, rec.infos):
@@ -82,7 +87,7 @@ def test_segmentation_slower_than_camera_keeps_camera_rate():
     src = SyntheticSource(fps=40)
     seg = HalfMask(delay=0.15)  # ~6 masks/s against 40 frames/s
     rec = Recorder()
-    p = Pipeline(Capture(src), seg, PipelineConfig(post=EXACT, background="color:#ff0000", max_frames=40),
+    p = Pipeline(Capture(src), seg, PipelineConfig(post=EXACT, skip=False, background="color:#ff0000", max_frames=40),
                  [make_sink("window", callback=rec)])
     t0 = time.perf_counter()
     stats = p.run()
@@ -99,7 +104,7 @@ def test_segmentation_slower_than_camera_keeps_camera_rate():
 
 def test_fast_segmentation_uses_each_frames_own_mask():
     rec = Recorder()
-    p = Pipeline(Capture(SyntheticSource(fps=30)), HalfMask(), PipelineConfig(post=EXACT, max_frames=20, mask_wait=0.5),
+    p = Pipeline(Capture(SyntheticSource(fps=30)), HalfMask(), PipelineConfig(post=EXACT, skip=False, max_frames=20, mask_wait=0.5),
                  [make_sink("window", callback=rec)])
     p.run()
     assert [i.mask_lag for i in rec.infos] == [0] * 20
@@ -109,7 +114,7 @@ def test_camera_loss_keeps_pipeline_running_and_recovers():
     src = FlakySource(fps=60)
     cap = Capture(src, retry_min=0.02, retry_max=0.05, max_read_failures=2, lost_fps=30)
     rec = Recorder()
-    p = Pipeline(cap, HalfMask(), PipelineConfig(post=EXACT, background="color:#ff0000"), [make_sink("window", callback=rec)])
+    p = Pipeline(cap, HalfMask(), PipelineConfig(post=EXACT, skip=False, background="color:#ff0000"), [make_sink("window", callback=rec)])
     import threading
 
     t = threading.Thread(target=p.run)
@@ -139,7 +144,7 @@ def test_camera_loss_keeps_pipeline_running_and_recovers():
 def test_controls_effect_background_sinks_while_running():
     rec = Recorder()
     src = SyntheticSource(fps=60)
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, background="color:#ff0000"),
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, skip=False, background="color:#ff0000"),
                  [make_sink("window", callback=rec)])
     import threading
 
@@ -194,7 +199,7 @@ def test_everything_released_on_error_and_ctrl_c(exc, keeps, tmp_path):
     out = tmp_path / "rec.mp4"
     record = make_sink("record", path=out, fps=30)
     failing = Failing(exc)
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT), [record, failing])
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, skip=False), [record, failing])
     with pytest.raises(type(exc)):
         p.run()
     assert src.released and p.finished.is_set()
@@ -203,7 +208,7 @@ def test_everything_released_on_error_and_ctrl_c(exc, keeps, tmp_path):
 
 
 def test_finite_source_ends_the_run():
-    p = Pipeline(Capture(SyntheticSource(fps=200, limit=12)), HalfMask(), PipelineConfig(post=EXACT))
+    p = Pipeline(Capture(SyntheticSource(fps=200, limit=12)), HalfMask(), PipelineConfig(post=EXACT, skip=False))
     stats = p.run()
     assert stats.frames_in == 12 and 1 <= stats.frames_out <= 12
 
@@ -227,20 +232,11 @@ def test_threshold_applies_after_smoothing():
 
     rec = Recorder()
     p = Pipeline(Capture(SyntheticSource(fps=60)), noisy,
-                 PipelineConfig(background="mask", smoothing=0.9, motion=1.0, post=PostProcess(threshold=0.5),
+                 PipelineConfig(background="mask", smoothing=0.9, motion=1.0, post=PostProcess(threshold=0.5), skip=False,
                                 max_frames=30, mask_wait=0.5), [make_sink("window", callback=rec)])
     p.run()
     values = {int(f[5, 5]) for f in rec.frames[10:]}
     assert values == {255}  # smoothed first, so the threshold no longer flips every frame
-
-
-def test_detach_post_moves_post_processing_out_of_the_segmenter():
-    class Seg:
-        post = PostProcess(threshold=0.3, feather=1.0)
-
-    s = Seg()
-    post = detach_post(s)
-    assert post.threshold == 0.3 and s.post == PostProcess.none()
 
 
 def test_smoother_cuts_flicker_but_lets_motion_through():
@@ -379,7 +375,7 @@ def test_removed_sink_gets_no_frame_after_close():
                 self.late += 1
             self.closed = True
 
-    p = Pipeline(Capture(SyntheticSource()), HalfMask(), PipelineConfig(post=EXACT))
+    p = Pipeline(Capture(SyntheticSource()), HalfMask(), PipelineConfig(post=EXACT, skip=False))
     frame = np.zeros((4, 4, 3), np.uint8)
     info = FrameInfo(seq=0, timestamp=time.perf_counter(), lost=False, effect=True, mask_lag=0)
     sinks = []

@@ -291,11 +291,11 @@ def test_ctrl_c_leaves_nothing_behind(clip, tmp_path, lite_weights, monkeypatch,
     calls = {"n": 0}
     real = cls.composite
 
-    def interrupted(self, frame, mask):
+    def interrupted(self, frame, mask, *args):
         calls["n"] += 1
         if calls["n"] == 6:
             raise KeyboardInterrupt
-        return real(self, frame, mask)
+        return real(self, frame, mask, *args)
 
     monkeypatch.setattr(cls, "composite", interrupted)
     if "/" in target:
@@ -335,7 +335,8 @@ def test_lookahead_smoother_is_the_live_one_plus_the_future():
 def test_smoothing_zero_is_off_and_the_summary_says_so(clip, tmp_path):
     with VideoJob(clip, tmp_path / "off.mp4", smoothing=0.0) as job:
         result = job.run(MovingDisc())
-    assert result.flicker == pytest.approx(result.raw_flicker) and result.flicker > 0
+    # the composited matte is the raw mask in uint8: equal to within its rounding
+    assert result.flicker == pytest.approx(result.raw_flicker, abs=1 / 255) and result.flicker > 0
     assert "unsmoothed" not in result.summary() and f"flicker {result.flicker:.4f}" in result.summary()
 
 

@@ -61,7 +61,7 @@ def test_virtual_camera_sink_sends_composited_frames_at_fixed_fps():
     src = SyntheticSource(width=160, height=90, fps=30)
     rec = Recorder()
     vcam = make_sink("virtualcam", fps=30, backend="goselfies-recording")
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, background="color:#ff0000", max_frames=30),
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, skip=False, background="color:#ff0000", max_frames=30),
                  [make_sink("window", callback=rec), vcam])
     t0 = time.perf_counter()
     p.run()
@@ -122,10 +122,10 @@ def test_no_device_keeps_running_and_prints_setup_help_once(capsys):
     src = SyntheticSource(fps=60)
     messages = []
     sinks = [make_sink("virtualcam", fps=30, backend="goselfies-nodevice", on_message=messages.append)]
-    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, max_frames=10), sinks)
+    p = Pipeline(Capture(src), HalfMask(), PipelineConfig(post=EXACT, skip=False, max_frames=10), sinks)
     assert p.run().frames_out == 10  # the app keeps running without the device
     # a second camera in the same process (the GUI toggling it on again): no second help text
-    p2 = Pipeline(Capture(SyntheticSource(fps=60)), HalfMask(), PipelineConfig(post=EXACT, max_frames=5),
+    p2 = Pipeline(Capture(SyntheticSource(fps=60)), HalfMask(), PipelineConfig(post=EXACT, skip=False, max_frames=5),
                   [make_sink("virtualcam", fps=30, backend="goselfies-nodevice")])
     assert p2.run().frames_out == 5
     err = capsys.readouterr().err

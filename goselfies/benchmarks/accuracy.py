@@ -12,10 +12,10 @@ import sys
 
 from goselfies.errors import GoSelfiesError
 from goselfies.evaluate import evaluate
+from goselfies.framepath import FramePath, PathConfig
 from goselfies.metrics import KEYS
-from goselfies.postprocess import PostProcess
 
-from .reference import INPUT_SIDE, VARIANTS, MediaPipeSelfie
+from .reference import VARIANTS, MediaPipeSelfie
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         seg = MediaPipeSelfie(args.variant)
         predict = seg
         if args.refine:
-            post = PostProcess().for_network(INPUT_SIDE)
-            predict = lambda frame: post(seg(frame), frame)  # noqa: E731
+            predict = FramePath(seg, PathConfig(background="mask", smoothing=0.0, skip=False)).mask
         result = evaluate(args.data, predict, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
     except GoSelfiesError as exc:
         print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)

@@ -104,7 +104,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = DESCRIPTION
     p.epilog = EPILOG
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("mode", nargs="?", default="all", choices=["model", "pipeline", "all"], help="what to time (default all)")
+    p.add_argument("mode", nargs="?", default="all", choices=["model", "pipeline", "live", "all"],
+                   help="what to time (default all: model and pipeline)")
     g = p.add_argument_group("sweep (comma-separated lists)")
     g.add_argument("--models", type=_csv(str), metavar="LIST", help="default: lite,resunet34 (--quick: lite)")
     g.add_argument("--sizes", type=_sizes, metavar="LIST",
@@ -134,6 +135,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weights", action="append", default=[], metavar="NAME=PATH", help="weights file for a model (repeatable)")
     g.add_argument("--mediapipe", default="auto", choices=["auto", "off", "general", "landscape"],
                    help="reference: auto = MediaPipe's general selfie model if installed (default auto)")
+    g = p.add_argument_group("live mode")
+    g.add_argument("--seconds", type=float, metavar="S", help="measured seconds per configuration and clip (default 60; --quick 3)")
+    g.add_argument("--resolutions", type=_csv(_wxh), metavar="LIST", help="clip sizes (default 640x480,1280x720)")
+    g.add_argument("--fps", type=float, default=30.0, help="clip frame rate (default 30)")
+    g.add_argument("--ort-threads", type=_csv(int), metavar="LIST", help="ONNX Runtime threads to compare, e.g. 1,2 (default: the app's)")
     p.add_argument("-o", "--out", type=Path, default=Path("benchmark-out"), metavar="DIR", help="output folder (default benchmark-out)")
 
 
@@ -313,7 +319,6 @@ def _mediapipe_variant(plan: Plan) -> str | None:
 
 
 def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Path, say) -> list[dict]:
-    from goselfies.postprocess import PostProcess
     from goselfies.segmenter import Segmenter, SegmenterConfig
 
     from .pipeline import FrameSource, PipelineRun, PipelineSpec, run_interleaved
@@ -331,7 +336,7 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
             for backend in backends:
                 try:
                     seg = Segmenter(SegmenterConfig(model=model, weights=weights[model][0], device=plan.device, size=size,
-                                                    backend=backend, post=PostProcess()), quiet=True)
+                                                    backend=backend), quiet=True)
                 except GoSelfiesError as exc:
                     rows.append(make_row("pipeline", model, backend, "-", plan.device, "-", 1, None, skipped=str(exc)))
                     continue
@@ -380,6 +385,8 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
 
 
 def run(args) -> int:
+    if args.mode == "live":
+        return run_live_mode(args)
     import torch
 
     from goselfies.segmenter import resolve_device
@@ -424,6 +431,39 @@ def run(args) -> int:
     write_chart(out / "chart.png", rows, f"Go-selfies benchmark-fps on {hw} (load avg {machine['load_average_start'][0] if machine['load_average_start'] else '?'})")
     print(format_table(rows))
     print(f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'chart.png'} ({machine['wall_s']} s)", file=sys.stderr)
+    return 0
+
+
+def run_live_mode(args) -> int:
+    import json
+
+    from .live import default_configs, format_rows, make_clip, run_live
+    from .machine import describe, machine_info
+    from .reference import mediapipe_available
+
+    if not args.video or not Path(args.video).is_file():
+        raise GoSelfiesError("live mode plays a video as the camera: give --video PATH (a clip of a person)")
+    q = args.quick
+    seconds = args.seconds or (3.0 if q else 60.0)
+    resolutions = args.resolutions or ([(320, 240)] if q else [(640, 480), (1280, 720)])
+    rounds = args.rounds or (1 if q else 2)
+    warmup = 1.0 if q else 3.0
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    machine = machine_info("cpu")
+    print(f"benchmark-fps live on {describe(machine)}", file=sys.stderr)
+    say = _progress(quiet=False)
+    clips = [(f"{w}x{h}@{args.fps:g}", make_clip(Path(args.video), w, h, args.fps, out / "clips", seconds + 10))
+             for w, h in resolutions]
+    mediapipe = args.mediapipe != "off" and mediapipe_available()
+    configs = default_configs(args.models or ["lite"], args.sizes or [0], args.ort_threads or [None], mediapipe)
+    rows = run_live(configs, clips, seconds, warmup, rounds, say)
+    table = format_rows(rows)
+    (out / "live.json").write_text(json.dumps({"machine": machine, "argv": getattr(args, "_argv", sys.argv[1:]),
+                                               "rows": rows}, indent=2))
+    (out / "live.md").write_text(table + "\n")
+    print(table)
+    print(f"wrote {out / 'live.json'} and {out / 'live.md'}", file=sys.stderr)
     return 0
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from goselfies.errors import GoSelfiesError
 from goselfies.media import VideoWriter
+from goselfies.pyramid import Pyramid
 
 from .stats import Samples
 
@@ -133,12 +134,12 @@ class PipelineRun:
     def __init__(self, spec: PipelineSpec, segment: Callable[[np.ndarray], np.ndarray], source: FrameSource,
                  background: str, sink: str, scratch: Path, stage_timings: Callable[[], dict] | None = None,
                  describe: str = "", fused: Callable[[np.ndarray], np.ndarray] | None = None):
-        from goselfies.backgrounds import parse_background
+        from goselfies.framepath import FramePath, PathConfig
 
         self.spec = spec
         self.segment = segment
         self.source = source
-        self.background = parse_background(background)
+        self.path = FramePath(segment, PathConfig(background=background))  # the live defaults
         self.sink_kind = sink
         self.scratch = scratch
         self.sink = None
@@ -147,6 +148,7 @@ class PipelineRun:
         self.fused = fused  # frame -> finished frame in one call (GPU compositing): no composite stage
         self.samples = Samples()
         self.frame_shape: tuple[int, ...] | None = None
+        self._small: np.ndarray | None = None
 
     def step(self, record: bool = True) -> None:
         t0 = time.perf_counter()
@@ -156,9 +158,11 @@ class PipelineRun:
             out = self.fused(frame)
             t2 = t3 = time.perf_counter()
         else:
-            mask = self.segment(frame)
+            pyramid = Pyramid(frame)
+            if self.path.needs_mask(pyramid) or self._small is None:
+                self._small = self.path.matte(pyramid)
             t2 = time.perf_counter()
-            out = self.background.composite(frame, mask)
+            out = self.path.compose(pyramid, self._small)[0]
             t3 = time.perf_counter()
         if self.sink is None:
             h, w = frame.shape[:2]

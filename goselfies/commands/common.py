@@ -25,15 +25,29 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
                             f"video:PATH, transparent, mask (default {background})")
 
 
+def post_from_args(args):
+    """The mask options as post-processing (range errors are one line, before any work)."""
+    from ..postprocess import PostProcess
+
+    return PostProcess(threshold=args.threshold, feather=args.feather, refine=args.refine)
+
+
 def make_segmenter(args, quiet: bool = False, realtime: bool = True):
     """``realtime=False`` (photos, video files): ``--model auto`` takes the quality tier."""
-    from ..postprocess import PostProcess
     from ..segmenter import Segmenter, SegmenterConfig
 
-    post = PostProcess(threshold=args.threshold, feather=args.feather, refine=args.refine)
+    post_from_args(args)  # a bad --threshold fails before the model loads
     seg = Segmenter(SegmenterConfig(model=args.model, weights=args.weights, device=args.device,
-                                    size=args.size, backend=args.backend, post=post, realtime=realtime,
+                                    size=args.size, backend=args.backend, realtime=realtime,
                                     flip=args.flip), quiet=quiet)
     if not quiet:
-        print(f"model: {seg.describe()}", file=sys.stderr)
+        print(f"model: {seg.describe()}" + (", refined" if args.refine else ""), file=sys.stderr)
     return seg
+
+
+def make_path(args, seg, background: str | None = None, smoothing: float = 0.0):
+    """The frame path for one photo at a time (no smoothing, no change detection) or a video file."""
+    from ..framepath import FramePath, PathConfig
+
+    return FramePath(seg, PathConfig(background=background or getattr(args, "background", "blur"),
+                                     post=post_from_args(args), smoothing=smoothing, skip=False))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import add_segmenter_arguments, make_segmenter
+from .common import add_segmenter_arguments, make_path, make_segmenter
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
@@ -19,15 +19,18 @@ def run(args) -> int:
 
     from ..backgrounds import parse_background
     from ..media import list_images, read_image, write_image
+    from ..pyramid import Pyramid
 
     seg = make_segmenter(args, realtime=False)
+    frame_path = make_path(args, seg)
     images, _ = list_images([SAMPLES])
     looks = [parse_background(s) for s in ("blur:25", "color:blue", "transparent")]
     out = Path(args.outdir)
     for path in images:
         frame = read_image(path)
-        mask = seg(frame)
-        blur, blue, cutout = (b.composite(frame, mask) for b in looks)
+        pyramid = Pyramid(frame)
+        small = frame_path.matte(pyramid)
+        blur, blue, cutout = [frame_path.compose(pyramid, small, look)[0].copy() for look in looks]
         write_image(out / f"{path.stem}_before_after.jpg", np.hstack([frame, blur, blue]))
         write_image(out / f"{path.stem}_cutout.png", cutout)
         print(f"{out / (path.stem + '_before_after.jpg')}: original | blurred background | ID-photo blue")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import add_segmenter_arguments, make_segmenter
+from .common import add_segmenter_arguments, make_path, make_segmenter
 
 
 def add_arguments(p) -> None:
@@ -21,8 +21,9 @@ def run(args) -> int:
     from ..metrics import KEYS
 
     seg = make_segmenter(args)
+    path = make_path(args, seg, background="mask")
     result = evaluate(
-        args.data, seg,
+        args.data, path.mask,
         on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
         progress=lambda items: tqdm(items, unit="img", desc="evaluate", file=sys.stderr),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .common import add_segmenter_arguments, make_segmenter
+from .common import add_segmenter_arguments, make_path, make_segmenter
 
 
 def add_arguments(p) -> None:
@@ -28,6 +28,7 @@ def run(args) -> int:
     outdir = Path(args.outdir)
     inputs = {p.resolve() for p in images}
     seg = make_segmenter(args, realtime=False)
+    frame_path = make_path(args, seg, background)
     done, failed = 0, len(errors)
     for path in images:
         out = outdir / f"{path.stem}.png"
@@ -35,7 +36,7 @@ def run(args) -> int:
             if out.resolve() in inputs:
                 raise GoSelfiesError(f"{out}: would overwrite an input; choose another --outdir")
             frame = read_image(path)
-            write_image(out, background.composite(frame, seg(frame)))
+            write_image(out, frame_path(frame)[0])
             done += 1
         except GoSelfiesError as exc:
             print(f"goselfies photo: error: {exc}", file=sys.stderr)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_segmenter_arguments, make_segmenter
+from ..smoothing import SMOOTHING
+from .common import add_segmenter_arguments, make_segmenter, post_from_args
 
 
 def add_arguments(p) -> None:
@@ -14,8 +15,8 @@ def add_arguments(p) -> None:
                         "or a PNG sequence (a folder or NAME_%%05d.png)")
     add_segmenter_arguments(p)
     g = p.add_argument_group("video")
-    g.add_argument("--smoothing", type=float, default=0.6, metavar="S",
-                   help="temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default 0.6, as live)")
+    g.add_argument("--smoothing", type=float, default=SMOOTHING, metavar="S",
+                   help=f"temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default {SMOOTHING:g}, as live)")
     g.add_argument("--lookahead", type=int, default=2, metavar="N",
                    help="frames ahead the smoothing also looks at (default 2; 0: only the past, as live)")
     g.add_argument("--no-audio", action="store_true", help="drop the sound (default: keep it)")
@@ -26,7 +27,6 @@ def run(args) -> int:
 
     from ..errors import GoSelfiesError
     from ..media import StillImageError
-    from ..pipeline import detach_post
     from ..videofile import VideoJob
 
     try:
@@ -36,7 +36,7 @@ def run(args) -> int:
         raise GoSelfiesError(f"{exc}; for images use `goselfies photo`") from None
     with job:
         seg = make_segmenter(args, realtime=False)
-        post = detach_post(seg)
+        post = post_from_args(args)
         bar = lambda frames: tqdm(frames, total=job.frame_count or None, unit="frame", desc="video",  # noqa: E731
                                   file=sys.stderr)
         result = job.run(seg, post, progress=bar)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from ..capture import CAMERA_FPS, CAMERA_SIZE
+from ..smoothing import SMOOTHING
 from .common import add_segmenter_arguments
 
 
@@ -12,14 +14,17 @@ def add_arguments(p) -> None:
     g.add_argument("--camera", metavar="N|PATH", help="webcam index or device path (default 0)")
     g.add_argument("--source", metavar="VIDEO", help="play a video file as a live source, paced at its fps (loops)")
     g.add_argument("--once", action="store_true", help="with --source: stop at the end of the video instead of looping")
-    g.add_argument("--width", type=int, default=1280, help="camera width to request (default 1280)")
-    g.add_argument("--height", type=int, default=720, help="camera height to request (default 720)")
-    g.add_argument("--fps", type=float, default=30.0, help="camera frame rate to request (default 30)")
+    g.add_argument("--width", type=int, default=CAMERA_SIZE[0], help=f"camera width to request (default {CAMERA_SIZE[0]})")
+    g.add_argument("--height", type=int, default=CAMERA_SIZE[1], help=f"camera height to request (default {CAMERA_SIZE[1]})")
+    g.add_argument("--fps", type=float, default=CAMERA_FPS, help=f"camera frame rate to request (default {CAMERA_FPS:g})")
     g.add_argument("--mirror", action="store_true", help="flip left-right, like a mirror")
     add_segmenter_arguments(p)
     g = p.add_argument_group("live")
-    g.add_argument("--smoothing", type=float, default=0.6, metavar="S",
-                   help="temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default 0.6)")
+    g.add_argument("--smoothing", type=float, default=SMOOTHING, metavar="S",
+                   help=f"temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default {SMOOTHING:g})")
+    g.add_argument("--no-skip", dest="skip", action="store_false",
+                   help="run the network on every frame, also when the picture did not change (default: keep the "
+                        "mask while nothing moves)")
     g.add_argument("--virtual-camera", action="store_true", help="send the output to a virtual camera (pyvirtualcam)")
     g.add_argument("--virtual-camera-device", metavar="DEV", help="which virtual camera, e.g. /dev/video10")
     g.add_argument("--no-window", action="store_true", help="no preview window (headless)")
@@ -83,7 +88,7 @@ def settings_from_args(args):
                      loop=not args.once, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
                      model=args.model, weights=str(args.weights or ""), device=args.device, backend=args.backend,
                      size=args.size or 0, flip=args.flip, threshold=args.threshold or 0.0, feather=args.feather, refine=args.refine,
-                     smoothing=args.smoothing, virtual_camera=args.virtual_camera,
+                     smoothing=args.smoothing, skip=args.skip, virtual_camera=args.virtual_camera,
                      virtual_camera_device=args.virtual_camera_device or "", record=args.record or "",
                      frames=args.frames or 0)
     s.set_background(args.background)

@@ -114,8 +114,9 @@ def checker_brush(cell: int = 12) -> QBrush:
 
 
 def overlay_lines(stats) -> list[str]:
-    """FPS and per-stage timings from a PipelineStats, for the overlay."""
-    lines = [f"{stats.fps:5.1f} fps   dropped {stats.dropped}"]
+    """FPS, CPU use, frames segmented and per-stage timings from a PipelineStats, for the overlay."""
+    lines = [f"{stats.fps:5.1f} fps   dropped {stats.dropped}   CPU {stats.cpu_now:.2f} cores",
+             f"segmented {stats.masks} of {stats.frames_out} frames"]
     for s in stats.timings.values():
         if s.count:
             lines.append(f"{s.name:<10} {s.mean_ms:6.1f} ms  p99 {s.p99_ms:6.1f}")

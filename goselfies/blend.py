@@ -1,0 +1,87 @@
+"""frame x alpha + background x (1 - alpha) in uint8, touching full-size pixels only where it must.
+
+A full-frame blend costs 12-15 ms at 720p on one laptop core however it is written. But the matte is
+exactly 0 or 255 away from the person's edge (the post-processing clamps its tails), so the output is
+made in 16 px tiles: the background is already in the output buffer, tiles wholly inside the person are
+copied from the frame (row runs, one slice each), and only the tiles on the edge band are blended, with
+fixed-point alpha (exact rounding of f*a + b*(255-a) over 255). The tiles are classified on the small
+matte, before it is enlarged, so the classification costs next to nothing.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+TILE = 16
+
+
+def blend_u8(frame: np.ndarray, background: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
+    """out = round((frame * alpha + background * (255 - alpha)) / 255), all uint8, any shape (H, W, 3)."""
+    a = alpha.astype(np.uint16)[..., None]
+    x = frame.astype(np.uint16) * a
+    x += background.astype(np.uint16) * (255 - a)
+    x += 128
+    x += x >> 8
+    x >>= 8
+    out[...] = x
+
+
+def tile_classes(alpha_small: np.ndarray, width: int, height: int, tile: int = TILE) -> tuple[np.ndarray, np.ndarray]:
+    """(inside, edge) boolean grids of the (height // tile, width // tile) whole tiles of the matte
+    enlarged (bilinear) to width x height: inside = every pixel 255; edge = some pixel neither 0 nor 255,
+    or both occur.
+
+    A bilinear enlargement mixes a tile's footprint in the small matte with at most one more small pixel
+    on each side, so a small pixel counts as 'not 255' ('not 0') when it or a neighbour is; a tile is
+    then looked up in the footprint's counts (an integral image of the small matte)."""
+    gx, gy = width // tile, height // tile
+    sh, sw = alpha_small.shape
+    k = np.ones((3, 3), np.uint8)
+    counts = [cv2.integral(cv2.dilate(m.view(np.uint8), k)) for m in (alpha_small < 255, alpha_small > 0)]
+    edges_x = np.arange(gx + 1) * tile * sw / width
+    edges_y = np.arange(gy + 1) * tile * sh / height
+    x0, x1 = np.floor(edges_x[:-1]).astype(int), np.minimum(sw, np.ceil(edges_x[1:]).astype(int))
+    y0, y1 = np.floor(edges_y[:-1]).astype(int), np.minimum(sh, np.ceil(edges_y[1:]).astype(int))
+    some = [(s[y1][:, x1] - s[y0][:, x1] - s[y1][:, x0] + s[y0][:, x0]) > 0 for s in counts]
+    inside = ~some[0]
+    edge = some[0] & some[1]
+    return inside, edge
+
+
+class Blender:
+    """Pastes the person over a background that is already in ``out``; buffers reused between frames."""
+
+    def __init__(self, tile: int = TILE):
+        self.tile = tile
+
+    def paste(self, out: np.ndarray, frame: np.ndarray, alpha: np.ndarray, alpha_small: np.ndarray) -> None:
+        """``out`` holds the background; ``alpha`` is the matte at the frame's size, ``alpha_small`` the
+        matte it was enlarged from (bilinear)."""
+        h, w = alpha.shape
+        t = self.tile
+        gx, gy = w // t, h // t
+        if gx == 0 or gy == 0:
+            blend_u8(frame, out, alpha, out)
+            return
+        inside, edge = tile_classes(alpha_small, w, h, t)
+        # tiles wholly inside the person: the frame itself, one slice per run of tiles in a row
+        padded = np.zeros((gy, gx + 2), np.int8)
+        padded[:, 1:-1] = inside
+        steps = np.diff(padded, axis=1)
+        for (r, x0), x1 in zip(np.argwhere(steps == 1), np.argwhere(steps == -1)[:, 1]):
+            ys, xs = slice(r * t, r * t + t), slice(x0 * t, x1 * t)
+            out[ys, xs] = frame[ys, xs]
+        # tiles on the edge band: gathered, blended, scattered back in one go
+        ty, tx = np.nonzero(edge)
+        if ty.size:
+            H, W = gy * t, gx * t
+            def tiles(img):
+                return img[:H, :W].reshape(gy, t, gx, t, *img.shape[2:])
+            o = tiles(out)
+            blended = np.empty((ty.size, t, t, 3), np.uint8)
+            blend_u8(tiles(frame)[ty, :, tx], o[ty, :, tx], tiles(alpha)[ty, :, tx], blended)
+            o[ty, :, tx] = blended
+        # the strips the whole tiles leave at the right and bottom: blended plainly
+        for ys, xs in ((slice(0, h), slice(gx * t, w)), (slice(gy * t, h), slice(0, gx * t))):
+            if out[ys, xs].size:
+                blend_u8(frame[ys, xs], out[ys, xs], alpha[ys, xs], out[ys, xs])

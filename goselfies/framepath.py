@@ -1,0 +1,169 @@
+"""The one frame path: pyramid -> (change?) -> segment -> smooth -> post-process -> composite.
+
+Every front end runs these same steps on a frame: the live pipeline (split over its two threads), a
+video file (with the look-ahead smoother between segment and post-process), a photo, ``evaluate`` and
+``benchmark-fps``. Everything but the last step works at the network's resolution: the pyramid gives each
+small copy of the frame once, the mask is smoothed and post-processed small, and only the finished matte
+is enlarged, once, to the output, in uint8. Outputs and mattes go into buffers reused from frame to frame
+(a short ring, so a sink may still read the last few), so the steady state allocates no full-size array.
+
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .backgrounds import Background, parse_background
+from .change import ChangeDetector
+from .errors import GoSelfiesError
+from .fastpre import fit, shrink
+from .postprocess import PostProcess
+from .pyramid import Pyramid
+from .smoothing import MOTION, SMOOTHING, MaskSmoother
+from .timing import Timings
+
+RING = 3  # output buffers in rotation: a sink may hold the last RING - 1 frames without copying
+
+Segment = Callable[[np.ndarray], np.ndarray]  # uint8 BGR image -> float32 probabilities of its size
+
+
+@dataclass
+class PathConfig:
+    background: str | Background = "blur"  # a spec, or a background already made from one
+    post: PostProcess = field(default_factory=PostProcess)  # applied after smoothing
+    smoothing: float = SMOOTHING
+    motion: float = MOTION
+    skip: bool = True  # reuse the last mask while the picture does not change (change.ChangeDetector)
+    max_age: int | None = None  # with skip: most frames in a row on one mask (None: change.MAX_AGE)
+
+
+@dataclass
+class Matte:
+    """The finished mask of one segmented frame, small (uint8 alpha at the edge resolution)."""
+
+    seq: int
+    alpha: np.ndarray
+
+
+class _Ring:
+    """A few buffers of one shape, handed out in turn."""
+
+    def __init__(self, n: int = RING):
+        self.n = n
+        self._bufs: list[np.ndarray] = []
+        self._i = 0
+
+    def next(self, shape: tuple[int, ...]) -> np.ndarray:
+        if not self._bufs or self._bufs[0].shape != shape:
+            self._bufs = [np.empty(shape, np.uint8) for _ in range(self.n)]
+        self._i = (self._i + 1) % self.n
+        return self._bufs[self._i]
+
+
+class FramePath:
+    """``FramePath(segment, config)``; ``path(frame)`` runs every step, or call the steps one by one.
+
+    ``segment`` is a ``Segmenter`` (given the frame already shrunk to its input size from the pyramid)
+    or any callable returning a mask of its input's size (given the whole frame; with ``size`` and
+    ``full_frame`` its mask is shrunk to that size first)."""
+
+    def __init__(self, segment: Segment, config: PathConfig | None = None, timings: Timings | None = None):
+        self.segment = segment
+        self.config = config or PathConfig()
+        if not 0.0 <= self.config.smoothing < 1.0:
+            raise GoSelfiesError(f"--smoothing must be in [0, 1), got {self.config.smoothing:g}")
+        self.timings = timings or Timings()
+        bg = self.config.background
+        self.background: Background = parse_background(bg) if isinstance(bg, str) else bg
+        self.set_post(self.config.post)
+        self.smoother = MaskSmoother(self.config.smoothing, self.config.motion)
+        self.detector = ChangeDetector(**({} if self.config.max_age is None else {"max_age": self.config.max_age}))
+        self.skip = self.config.skip
+        self._out, self._alpha = _Ring(), _Ring()
+
+    # -- settings, safe to change between frames -------------------------------------------
+    def set_background(self, spec: str) -> None:
+        self.background = parse_background(spec)  # raises GoSelfiesError before anything changes
+
+    def set_post(self, post: PostProcess) -> None:
+        size = getattr(self.segment, "size", None)  # a Segmenter's network input: the refine grid follows it
+        self.post = post.for_network(size) if size else post
+
+    def set_smoothing(self, strength: float) -> None:
+        self.smoother.strength = float(strength)
+
+    def set_skip(self, on: bool) -> None:
+        self.skip = bool(on)
+
+    def reset(self) -> None:
+        """Forget the past (a camera change or loss: the scene is not the same)."""
+        self.smoother.reset()
+        self.detector.reset()
+
+    # -- the steps ----------------------------------------------------------------------------
+    def needs_mask(self, pyramid: Pyramid) -> bool:
+        """Whether the network should run on this frame (always, with skip off)."""
+        changed = self.detector(pyramid)
+        return changed or not self.skip
+
+    def probabilities(self, pyramid: Pyramid) -> np.ndarray:
+        """segment: the network's probabilities at its own input size (a plain callable: the frame's)."""
+        size = getattr(self.segment, "size", None)
+        with self.timings.measure("segment"):
+            if size is None:
+                return self.segment(pyramid.frame)
+            w, h = pyramid.size
+            nh, nw = fit(h, w, size)
+            if getattr(self.segment, "full_frame", False):  # it resizes for itself (MediaPipe)
+                return shrink(self.segment(pyramid.frame), nw, nh)
+            return self.segment(pyramid.at(nw, nh))
+
+    def smooth(self, prob: np.ndarray) -> np.ndarray:
+        with self.timings.measure("smooth"):
+            return self.smoother(prob)
+
+    def finish(self, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
+        """post-process: the small probabilities -> the small uint8 matte."""
+        with self.timings.measure("post"):
+            post = self.post
+            mask = post.matte(prob, pyramid) if post.changes_mask else prob
+            return cv2.convertScaleAbs(mask, alpha=255.0)
+
+    def matte(self, pyramid: Pyramid) -> np.ndarray:
+        """segment -> smooth -> post-process."""
+        return self.finish(self.smooth(self.probabilities(pyramid)), pyramid)
+
+    def compose(self, pyramid: Pyramid, small: np.ndarray,
+                background: Background | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """composite: (output, the matte at the frame's size). The matte is enlarged once (bilinear,
+        uint8); both go into ring buffers. ``background``: another than the path's own, this once."""
+        with self.timings.measure("composite"):
+            frame = pyramid.frame
+            h, w = frame.shape[:2]
+            if small.shape == (h, w):
+                alpha = small
+            else:
+                alpha = cv2.resize(small, (w, h), dst=self._alpha.next((h, w)), interpolation=cv2.INTER_LINEAR)
+            if self.post.threshold is not None and not self.post.feather:  # hard edges at full size too
+                cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY, dst=alpha)
+            bg = background or self.background
+            out = self._out.next((h, w) if bg.channels == 1 else (h, w, bg.channels))
+            return bg.composite(frame, alpha, out, pyramid, small), alpha
+
+    def mask(self, frame: np.ndarray) -> np.ndarray:
+        """The finished matte at the frame's size as float32 in [0, 1] (``evaluate``, tests)."""
+        return self(frame)[1] * np.float32(1 / 255.0)
+
+    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Every step on one frame: (output, matte at the frame's size, whether the network ran)."""
+        pyramid = Pyramid(frame)
+        run = self.needs_mask(pyramid) or self._last is None
+        if run:
+            self._last = self.matte(pyramid)
+        out, alpha = self.compose(pyramid, self._last)
+        return out, alpha, run
+
+    _last: np.ndarray | None = None
