@@ -25,6 +25,8 @@ from .pyramid import Pyramid
 from .smoothing import MOTION, SMOOTHING, MaskSmoother
 from .timing import Timings
 
+UNSURE = 0.4  # with skip: a mask this unsure is never kept (see needs_mask)
+SETTLED = 1 / 255  # with skip: a smoothed mask that moved less than this keeps its matte (no refine)
 RING = 3  # output buffers in rotation: a sink may hold the last RING - 1 frames without copying
 
 Segment = Callable[[np.ndarray], np.ndarray]  # uint8 BGR image -> float32 probabilities of its size
@@ -102,12 +104,15 @@ class FramePath:
         """Forget the past (a camera change or loss: the scene is not the same)."""
         self.smoother.reset()
         self.detector.reset()
+        self._raw = self._smoothed = self._matte = None
 
     # -- the steps ----------------------------------------------------------------------------
     def needs_mask(self, pyramid: Pyramid) -> bool:
-        """Whether the network should run on this frame (always, with skip off)."""
+        """Whether the network should run on this frame: always with skip off; else when the picture
+        changed, or when the last mask was unsure (on a dark or hard picture the network's answer moves
+        with the compression noise of a repeated frame: keeping one answer would not be its answer)."""
         changed = self.detector(pyramid)
-        return changed or not self.skip
+        return changed or not self.skip or self.unsure > UNSURE
 
     def probabilities(self, pyramid: Pyramid) -> np.ndarray:
         """segment: the network's probabilities at its own input size (a plain callable: the frame's)."""
@@ -132,9 +137,20 @@ class FramePath:
             mask = post.matte(prob, pyramid) if post.changes_mask else prob
             return cv2.convertScaleAbs(mask, alpha=255.0)
 
-    def matte(self, pyramid: Pyramid) -> np.ndarray:
-        """segment -> smooth -> post-process."""
-        return self.finish(self.smooth(self.probabilities(pyramid)), pyramid)
+    def matte(self, pyramid: Pyramid, network: bool = True) -> np.ndarray:
+        """segment -> smooth -> post-process. ``network=False`` (an unchanged picture): the last
+        probabilities again instead of the network's, so the smoothing and the edge still follow the
+        frame exactly as if it had run (on a repeated frame it would have given the same)."""
+        if network or self._raw is None:
+            self._raw = prob = self.probabilities(pyramid)
+            self.unsure = np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size)
+        smoothed = self.smooth(self._raw)
+        last = self._smoothed
+        if (not network and self._matte is not None and last is not None and last.shape == smoothed.shape
+                and cv2.norm(smoothed, last, cv2.NORM_INF) < SETTLED):
+            return self._matte  # the same mask on the same picture: the same matte, without the refine
+        self._smoothed, self._matte = smoothed, self.finish(smoothed, pyramid)
+        return self._matte
 
     def compose(self, pyramid: Pyramid, small: np.ndarray,
                 background: Background | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -160,10 +176,11 @@ class FramePath:
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Every step on one frame: (output, matte at the frame's size, whether the network ran)."""
         pyramid = Pyramid(frame)
-        run = self.needs_mask(pyramid) or self._last is None
-        if run:
-            self._last = self.matte(pyramid)
-        out, alpha = self.compose(pyramid, self._last)
-        return out, alpha, run
+        network = self.needs_mask(pyramid) or self._raw is None
+        out, alpha = self.compose(pyramid, self.matte(pyramid, network))
+        return out, alpha, network
 
-    _last: np.ndarray | None = None
+    _raw: np.ndarray | None = None  # the network's last probabilities
+    _smoothed: np.ndarray | None = None  # ... smoothed, and their finished matte
+    _matte: np.ndarray | None = None
+    unsure: float = 0.0  # their pixels between 0.2 and 0.8, per pixel of person (at least 1 % of the frame)

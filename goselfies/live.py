@@ -19,6 +19,11 @@ from .sinks import make_sink
 
 Say = Callable[[str], None]
 
+# ONNX Runtime's threads in a live session: one. The network alone took 13.6 ms of CPU a 720p frame on one
+# thread against 17.5 ms on two (2-core EPYC, lite at 224), and the session's other threads (capture,
+# compositing) keep the second core busy anyway (BENCHMARKS.md, live runs).
+LIVE_THREADS = 1
+
 
 def _stderr(message: str) -> None:
     if message:
@@ -86,7 +91,8 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
             segment = segmenter_factory(s)
         else:  # post-processing runs in the pipeline, after smoothing
             segment = Segmenter(SegmenterConfig(model=s.model, weights=s.weights or None, device=s.device,
-                                                size=s.size or None, backend=s.backend, flip=s.flip), quiet=quiet)
+                                                size=s.size or None, backend=s.backend, flip=s.flip,
+                                                threads=LIVE_THREADS), quiet=quiet)
             if not quiet:
                 on_message(f"model: {segment.describe()}")
         on_message(getattr(source, "describe", lambda: "")())

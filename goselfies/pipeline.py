@@ -2,9 +2,9 @@
 
 Three threads: capture (``Capture``), segmentation (here) and the caller's thread running ``run()``,
 which composites and feeds the sinks. Both run the one frame path (``framepath.FramePath``): the caller's
-thread makes each frame's pyramid, asks the change detector whether the picture changed, and hands the
-frames that did to the segmentation thread (segment -> smooth -> post-process, all small); it composites
-every frame with the newest matte. Segmentation may be slower than the camera; then frames are composited
+thread makes each frame's pyramid and asks the change detector whether the picture changed; the
+segmentation thread makes the frame's matte (segment -> smooth -> post-process, all small), running the
+network only when it did; the caller's thread composites every frame with the newest matte. Segmentation may be slower than the camera; then frames are composited
 with the newest matte available, so the output keeps the camera's rate instead of the network's. When
 segmentation is fast enough, a frame waits briefly for its own matte so edges line up. Every stage is
 timed (moving average and p99), and the process's CPU use is metered.
@@ -80,7 +80,8 @@ class Pipeline:
         self._sinks_lock = threading.Lock()
         self._stop = threading.Event()
         self._seg_cond = threading.Condition()
-        self._seg_frame: tuple[Frame, Pyramid] | None = None
+        self._seg_frame: tuple[Frame, Pyramid, bool] | None = None  # bool: run the network
+        self._taken = 0  # the newest seq the segmentation thread took
         self._mask_cond = threading.Condition()
         self._mask: tuple[int, np.ndarray] | None = None  # (seq, small uint8 matte)
         self._seg_error: BaseException | None = None
@@ -188,16 +189,17 @@ class Pipeline:
         if not self.effect:
             return frame.image, FrameInfo(frame.seq, frame.timestamp, False, False, 0, frame.image)
         pyramid = Pyramid(frame.image)
-        if self.path.needs_mask(pyramid) or self._mask is None:
-            with self._seg_cond:
-                self._seg_frame = (frame, pyramid)
-                self._seg_cond.notify_all()
-            mask_seq, small = self._wait_mask(frame.seq)
-            if small is None:
-                return None, None
-        else:
-            self.skipped += 1
-            mask_seq, small = self._mask
+        network = self.path.needs_mask(pyramid) or self._mask is None
+        self.skipped += not network
+        with self._seg_cond:
+            pending = self._seg_frame
+            if pending is not None and pending[2] and pending[0].seq > self._taken:
+                network = True  # a changed picture not segmented yet: this one must be
+            self._seg_frame = (frame, pyramid, network)
+            self._seg_cond.notify_all()
+        mask_seq, small = self._wait_mask(frame.seq)
+        if small is None:
+            return None, None
         lag = max(0, frame.seq - mask_seq)
         if lag:
             self.mask_reused += 1
@@ -250,12 +252,13 @@ class Pipeline:
                         self._seg_cond.wait(0.5)
                     if self._stop.is_set():
                         return
-                    frame, pyramid = self._seg_frame
+                    frame, pyramid, network = self._seg_frame
+                    self._taken = frame.seq
                 last = frame.seq
-                small = self.path.matte(pyramid)
+                small = self.path.matte(pyramid, network)
                 with self._mask_cond:
                     self._mask = (frame.seq, small)
-                    self.masks += 1
+                    self.masks += network
                     self._mask_cond.notify_all()
         except BaseException as exc:  # noqa: BLE001 - handed to run(), which raises it
             self._seg_error = exc if isinstance(exc, GoSelfiesError) else GoSelfiesError(

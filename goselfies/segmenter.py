@@ -33,6 +33,7 @@ class SegmenterConfig:
     # Average with the mask of the mirrored frame: twice the network time for a cleaner edge (quality at
     # 320 on EG1800 test: IoU 0.9596 -> 0.9618, boundary IoU 0.430 -> 0.443); photos take it by default.
     flip: bool = False
+    threads: int = 0  # ONNX Runtime's intra-op threads; 0: the usable cores (the live session takes 1)
 
 
 def resolve_device(name: str, quiet: bool = False) -> str:
@@ -110,7 +111,7 @@ class Segmenter:
             raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
         model = ModelFile(self.model_name, self.weights_path, self.meta)
-        self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device)
+        self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device, cfg.threads, cfg.realtime)
 
     def describe(self) -> str:
         extra = ", flip-averaged" if self.config.flip else ""

@@ -97,9 +97,11 @@ def test_a_hand_moving_in_one_corner_makes_the_network_run(webcam_frames, data_d
 def test_skip_reuses_the_matte_only_while_nothing_moves(webcam_frames):
     calls = []
 
-    def seg(img):
+    def seg(img):  # a confident mask: the left half
         calls.append(1)
-        return np.full(img.shape[:2], 0.7, np.float32)
+        mask = np.full(img.shape[:2], 0.02, np.float32)
+        mask[:, : img.shape[1] // 2] = 0.98
+        return mask
 
     path = FramePath(seg, PathConfig(background="mask", skip=True))
     for f in [webcam_frames[0]] * 4:
@@ -107,10 +109,15 @@ def test_skip_reuses_the_matte_only_while_nothing_moves(webcam_frames):
     assert len(calls) == 1
     path(webcam_frames[30])  # the person has moved by then
     assert len(calls) == 2
+    unsure = FramePath(lambda img: (calls.append(1), np.full(img.shape[:2], 0.6, np.float32))[1],
+                       PathConfig(background="mask", skip=True))
+    for f in [webcam_frames[0]] * 3:
+        unsure(f)  # a mask this unsure is never kept: the network runs on every frame
+    assert len(calls) == 5
     off = FramePath(seg, PathConfig(background="mask", skip=False))
     for f in [webcam_frames[0]] * 3:
         off(f)
-    assert len(calls) == 5
+    assert len(calls) == 8
 
 
 def test_video_and_live_give_the_same_mattes(data_dir, tmp_path):

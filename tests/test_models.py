@@ -133,13 +133,13 @@ def default_segmenter():
 
 
 def test_shipped_default_weights_segment_real_people(data_dir, default_segmenter):
-    """The weights in the package, with no --weights and the default backend (ONNX Runtime on a CPU):
+    """The weights in the package, with no --weights and the default live backend (OpenVINO on a CPU):
     real quality on a fixed EG1800 test subset."""
     from goselfies.weights import input_spec, shipped_weights
 
     seg = default_segmenter
     assert seg.model_name == "lite" and seg.size == input_spec(read_metadata(shipped_weights("lite"))).size
-    assert "(onnx, cpu)" in seg.describe()
+    assert "(openvino, cpu)" in seg.describe()
     assert _subset_iou(seg, data_dir) > LITE_SUBSET_FLOOR
 
 

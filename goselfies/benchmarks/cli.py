@@ -456,13 +456,14 @@ def run_live_mode(args) -> int:
     clips = [(f"{w}x{h}@{args.fps:g}", make_clip(Path(args.video), w, h, args.fps, out / "clips", seconds + 10))
              for w, h in resolutions]
     mediapipe = args.mediapipe != "off" and mediapipe_available()
-    configs = default_configs(args.models or ["lite"], args.sizes or [0], args.ort_threads or [None], mediapipe)
+    configs = default_configs(args.models or ["lite"], args.sizes or [0], args.backends or ["auto"],
+                              args.ort_threads or [None], mediapipe)
     rows = run_live(configs, clips, seconds, warmup, rounds, say)
     table = format_rows(rows)
-    (out / "live.json").write_text(json.dumps({"machine": machine, "argv": getattr(args, "_argv", sys.argv[1:]),
-                                               "rows": rows}, indent=2))
-    (out / "live.md").write_text(table + "\n")
     print(table)
+    (out / "live.md").write_text(table + "\n")
+    (out / "live.json").write_text(json.dumps({"machine": machine, "argv": getattr(args, "_argv", sys.argv[1:]),
+                                               "rows": rows}, indent=2, default=lambda o: o.item()))
     print(f"wrote {out / 'live.json'} and {out / 'live.md'}", file=sys.stderr)
     return 0
 

@@ -38,15 +38,18 @@ class LiveConfig:
     reference: bool = False  # the lfbw-style loop instead of our pipeline
 
 
-def default_configs(models: list[str], sizes: list[int], threads: list[int | None], mediapipe: bool) -> list[LiveConfig]:
-    """Ours for each model x size x threads with change detection, the first also without; MediaPipe in
-    our pipeline (on and off) and the lfbw-style loop when mediapipe is installed."""
+def default_configs(models: list[str], sizes: list[int], backends: list[str], threads: list[int | None],
+                    mediapipe: bool) -> list[LiveConfig]:
+    """Ours for each model x size x backend x threads with change detection, the first also without;
+    MediaPipe in our pipeline (on and off) and the lfbw-style loop when mediapipe is installed."""
     out = []
     for model in models:
         for size in sizes:
-            for t in threads:
-                name = f"{model}" + (f"@{size}" if size else "") + (f" ORT{t}" if t else "")
-                out.append(LiveConfig(name, {"model": model, "size": size}, t))
+            for backend in backends:
+                for t in threads:
+                    name = (f"{model}" + (f"@{size}" if size else "") + (f" {backend}" if backend != "auto" else "")
+                            + (f" {t} thread{'s' if t > 1 else ''}" if t else ""))
+                    out.append(LiveConfig(name, {"model": model, "size": size, "backend": backend}, t))
     first = out[0]
     out.insert(1, replace(first, name=first.name + " no-skip", settings={**first.settings, "skip": False}))
     if mediapipe:
@@ -225,6 +228,8 @@ def run_live(configs: list[LiveConfig], clips: list[tuple[str, Path]], seconds: 
             for cfg in configs:
                 say(f"live round {r + 1}/{rounds}: {label} {cfg.name} ({chunk:g} s)")
                 one = (run_reference(clip, warmup, chunk) if cfg.reference else run_ours(cfg, clip, warmup, chunk))
+                say(f"  {one['frames_out']} frames out, {one['dropped']} dropped, {one['segmented']} segmented, "
+                    f"p99 {one['latency_p99_ms']} ms, {one['cpu_ms_per_frame']} ms CPU a frame, {one['cores']} cores")
                 parts.setdefault((label, cfg.name), []).append(one)
     rows = []
     for (label, name), runs in parts.items():
