@@ -136,7 +136,7 @@ class VideoFileSource:
         from .media import VideoReader
 
         self.release()
-        self._reader = VideoReader(self.path, loop=self.loop)
+        self._reader = VideoReader(self.path, loop=self.loop, paced=True)
         self.fps, self.width, self.height = self._reader.fps, self._reader.width, self._reader.height
         self._frames = iter(self._reader)
         self._next_due = time.perf_counter()

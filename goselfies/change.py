@@ -16,7 +16,7 @@ from .pyramid import Pyramid
 THUMB_WIDTH = 64  # px; the height follows the frame's aspect
 BLOCKS = (8, 6)  # columns x rows of the comparison grid
 THRESHOLD = 1.5  # mean absolute grey-level change of one block that counts as a change
-MAX_AGE = 8  # frames in a row that may reuse a mask before the network runs anyway
+MAX_AGE = 15  # frames in a row that may reuse a mask before the network runs anyway
 
 
 class ChangeDetector:

@@ -105,6 +105,7 @@ class FramePath:
         self.smoother.reset()
         self.detector.reset()
         self._raw = self._smoothed = self._matte = None
+        self.settled = False
 
     # -- the steps ----------------------------------------------------------------------------
     def needs_mask(self, pyramid: Pyramid) -> bool:
@@ -141,6 +142,9 @@ class FramePath:
         """segment -> smooth -> post-process. ``network=False`` (an unchanged picture): the last
         probabilities again instead of the network's, so the smoothing and the edge still follow the
         frame exactly as if it had run (on a repeated frame it would have given the same)."""
+        if not network and self.settled and self._matte is not None:
+            return self._matte  # settled on these probabilities: smoothing them again changes nothing
+        self.settled = False
         if network or self._raw is None:
             self._raw = prob = self.probabilities(pyramid)
             self.unsure = np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size)
@@ -148,7 +152,8 @@ class FramePath:
         last = self._smoothed
         if (not network and self._matte is not None and last is not None and last.shape == smoothed.shape
                 and cv2.norm(smoothed, last, cv2.NORM_INF) < SETTLED):
-            return self._matte  # the same mask on the same picture: the same matte, without the refine
+            self.settled = True  # the same mask on the same picture: the same matte, without the refine
+            return self._matte
         self._smoothed, self._matte = smoothed, self.finish(smoothed, pyramid)
         return self._matte
 
@@ -183,4 +188,5 @@ class FramePath:
     _raw: np.ndarray | None = None  # the network's last probabilities
     _smoothed: np.ndarray | None = None  # ... smoothed, and their finished matte
     _matte: np.ndarray | None = None
+    settled: bool = False  # the smoothing has settled on the network's last answer: its matte stands
     unsure: float = 0.0  # their pixels between 0.2 and 0.8, per pixel of person (at least 1 % of the frame)

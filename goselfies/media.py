@@ -80,7 +80,7 @@ def _turns(degrees: float) -> int:
     return round(degrees / 90) % 4
 
 
-def _open_video(path: Path):
+def _open_video(path: Path, paced: bool = False):
     """(container, first video stream) of a file; an image, a non-video or a broken file is one line."""
     import av
 
@@ -96,7 +96,8 @@ def _open_video(path: Path):
         container.close()
         raise GoSelfiesError(f"{path}: has no video stream")
     stream = container.streams.video[0]
-    stream.thread_type = "AUTO"  # frame and slice threads: several times faster than slices alone
+    if not paced:  # frame and slice threads: several times faster than slices alone, for more CPU time
+        stream.thread_type = "AUTO"
     return container, stream
 
 
@@ -110,15 +111,18 @@ class VideoReader:
     played as a camera); reopening is more reliable than seeking across codecs.
     """
 
-    def __init__(self, path: str | Path, loop: bool = False):
+    def __init__(self, path: str | Path, loop: bool = False, paced: bool = False):
+        """``paced``: played at its frame rate (a file as a camera): FFmpeg's own threading, which
+        cost 1.6 ms of CPU a 640x480 H.264 frame against 2.4 ms with frame threads."""
         self.path = Path(path)
         self.loop = loop
+        self.paced = paced
         self.skipped = 0  # damaged packets skipped
         if self.path.is_dir():
             raise GoSelfiesError(f"{self.path}: is a folder, not a video file")
         if not self.path.is_file():
             raise GoSelfiesError(f"{self.path}: no such video file")
-        self.container, self.stream = _open_video(self.path)
+        self.container, self.stream = _open_video(self.path, paced)
         self._decoded = self._decode()
         first = next(self._decoded, None)
         if first is None:
@@ -170,7 +174,7 @@ class VideoReader:
                 return
             n = 0
             self.container.close()
-            self.container, self.stream = _open_video(self.path)
+            self.container, self.stream = _open_video(self.path, self.paced)
             self._decoded = self._decode()
 
     def __iter__(self) -> Iterator[np.ndarray]:

@@ -82,6 +82,7 @@ class Pipeline:
         self._seg_cond = threading.Condition()
         self._seg_frame: tuple[Frame, Pyramid, bool] | None = None  # bool: run the network
         self._taken = 0  # the newest seq the segmentation thread took
+        self._handed = 0  # the newest seq handed to it
         self._mask_cond = threading.Condition()
         self._mask: tuple[int, np.ndarray] | None = None  # (seq, small uint8 matte)
         self._seg_error: BaseException | None = None
@@ -191,6 +192,11 @@ class Pipeline:
         pyramid = Pyramid(frame.image)
         network = self.path.needs_mask(pyramid) or self._mask is None
         self.skipped += not network
+        if not network and self.path.settled and self._mask[0] == self._handed:
+            # nothing in flight and the matte settled on an unchanged picture: it stands, no hand-over
+            mask_seq, small = self._mask
+            return self._compose(frame, pyramid, mask_seq, small)
+        self._handed = frame.seq
         with self._seg_cond:
             pending = self._seg_frame
             if pending is not None and pending[2] and pending[0].seq > self._taken:
@@ -200,6 +206,9 @@ class Pipeline:
         mask_seq, small = self._wait_mask(frame.seq)
         if small is None:
             return None, None
+        return self._compose(frame, pyramid, mask_seq, small)
+
+    def _compose(self, frame: Frame, pyramid: Pyramid, mask_seq: int, small: np.ndarray):
         lag = max(0, frame.seq - mask_seq)
         if lag:
             self.mask_reused += 1
@@ -227,8 +236,10 @@ class Pipeline:
             return self.config.mask_wait
         interval = 1.0 / max(1.0, self.capture.fps)
         seg = self.timings.timer("segment").stats().mean_ms / 1000.0
-        # waiting only pays off when segmentation keeps up with the camera
-        return 0.8 * interval if seg < 0.8 * interval else 0.0
+        # At most half a frame interval, so that compositing and the sinks still finish before the next
+        # frame arrives (at 0.8 a slow network now and then cost a dropped frame at 720p30); and only when
+        # segmentation keeps up with the camera at all.
+        return 0.5 * interval if seg < 0.5 * interval else 0.0
 
     def _emit(self, out: np.ndarray, info: FrameInfo) -> None:
         # Sent under the lock: once remove_sink() has taken a sink out, no frame can reach it while

@@ -10,7 +10,7 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
     g.add_argument("--model", default="auto", help="model name (lite, quality, resunet34, vgunet16); auto: lite live on a CPU, quality on a GPU and for photos and video files")
     g.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
-    g.add_argument("--backend", default="auto", help="inference backend: auto (onnx on a CPU, torch on CUDA), torch, onnx, or onnx-int8 (CPU, faster, quantised)")
+    g.add_argument("--backend", default="auto", help="inference backend: auto (on a CPU openvino live, onnx for photos and files; torch on CUDA), torch, onnx, openvino, or onnx-int8 (CPU, quantised)")
     g.add_argument("--size", type=int, metavar="N", help="network input size, longer side (default: the weights' own, their measured best)")
     g = p.add_argument_group("mask")
     g.add_argument("--threshold", type=float, metavar="T", help="hard mask at T in (0,1) (default: soft mask)")
