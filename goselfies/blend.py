@@ -3,8 +3,8 @@
 A full-frame blend costs 12-15 ms at 720p on one laptop core however it is written. But the matte is
 exactly 0 or 255 away from the person's edge (the post-processing clamps its tails), so the output is
 made in 16 px tiles: the background is already in the output buffer, tiles wholly inside the person are
-copied from the frame (row runs, one slice each), and only the tiles on the edge band are blended, with
-fixed-point alpha (exact rounding of f*a + b*(255-a) over 255). The tiles are classified on the small
+copied from the frame (one masked copy), and only the tiles on the edge band are blended, in int16 with
+exact rounding of (f*a + b*(255-a)) / 255. The tiles are classified on the small
 matte, before it is enlarged, so the classification costs next to nothing.
 """
 from __future__ import annotations
@@ -16,14 +16,15 @@ TILE = 16
 
 
 def blend_u8(frame: np.ndarray, background: np.ndarray, alpha: np.ndarray, out: np.ndarray) -> None:
-    """out = round((frame * alpha + background * (255 - alpha)) / 255), all uint8, any shape (H, W, 3)."""
-    a = alpha.astype(np.uint16)[..., None]
-    x = frame.astype(np.uint16) * a
-    x += background.astype(np.uint16) * (255 - a)
-    x += 128
-    x += x >> 8
-    x >>= 8
-    out[...] = x
+    """out = round((frame * alpha + background * (255 - alpha)) / 255), all uint8: frames (H, W, 3) or
+    stacks of tiles (N, T, T, 3). As background + round((frame - background) * alpha / 255) in int16 with
+    OpenCV (exact: the background is whole), half numpy's time."""
+    shape = frame.shape
+    f, b, o = (x.reshape(-1, shape[-2], 3) for x in (frame, background, out))
+    a = alpha.reshape(-1, shape[-2])
+    diff = cv2.subtract(f, b, dtype=cv2.CV_16S)
+    cv2.multiply(diff, cv2.merge([a, a, a]), dst=diff, scale=1 / 255.0, dtype=cv2.CV_16S)
+    cv2.add(b, diff, dst=o, dtype=cv2.CV_8U)
 
 
 def tile_classes(alpha_small: np.ndarray, width: int, height: int, tile: int = TILE) -> tuple[np.ndarray, np.ndarray]:
@@ -64,17 +65,13 @@ class Blender:
             blend_u8(frame, out, alpha, out)
             return
         inside, edge = tile_classes(alpha_small, w, h, t)
-        # tiles wholly inside the person: the frame itself, one slice per run of tiles in a row
-        padded = np.zeros((gy, gx + 2), np.int8)
-        padded[:, 1:-1] = inside
-        steps = np.diff(padded, axis=1)
-        for (r, x0), x1 in zip(np.argwhere(steps == 1), np.argwhere(steps == -1)[:, 1]):
-            ys, xs = slice(r * t, r * t + t), slice(x0 * t, x1 * t)
-            out[ys, xs] = frame[ys, xs]
+        H, W = gy * t, gx * t
+        # tiles wholly inside the person: the frame itself, through the tile grid enlarged as a mask
+        whole = cv2.resize(inside.view(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+        cv2.copyTo(frame[:H, :W], whole, out[:H, :W])
         # tiles on the edge band: gathered, blended, scattered back in one go
         ty, tx = np.nonzero(edge)
         if ty.size:
-            H, W = gy * t, gx * t
             def tiles(img):
                 return img[:H, :W].reshape(gy, t, gx, t, *img.shape[2:])
             o = tiles(out)

@@ -102,8 +102,10 @@ def train_transform(size: int, mean: tuple[float, ...]) -> v2.Transform:
     fill = {tv_tensors.Image: pad_rgb, tv_tensors.Mask: IGNORE}
     return v2.Compose([
         # Zoom out first: at inference the whole frame is fitted into ``size``, so people appear smaller
-        # than in any crop of the image; the fill is the mean colour, as the Segmenter's padding.
-        v2.RandomZoomOut(fill=fill, side_range=(1.0, 1.6), p=0.5),
+        # than in any crop of the image; the fill is the mean colour, as the Segmenter's padding. Up to 3x,
+        # so that a full-body person (already most of a photo's height) also appears at a third of it,
+        # as someone standing back from the camera does (ccp_fullbody, davis_people).
+        v2.RandomZoomOut(fill=fill, side_range=(1.0, 3.0), p=0.5),
         v2.RandomResizedCrop(size, scale=(0.4, 1.0), ratio=(0.6, 1.6), antialias=True),
         v2.RandomHorizontalFlip(0.5),
         v2.RandomVerticalFlip(0.05),
