@@ -11,7 +11,7 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
-from .blend import Blender
+from .blend import paste
 from .errors import GoSelfiesError
 from .pyramid import Pyramid
 
@@ -116,14 +116,11 @@ class Blended:
         if out is None:
             out = np.empty_like(frame)
         self.fill(out, pyramid or Pyramid(frame), alpha if small is None else small)
-        _BLENDER.paste(out, frame, alpha, alpha if small is None else small)
+        paste(out, frame, alpha, alpha if small is None else small)
         return out
 
     def fill(self, out: np.ndarray, pyramid: Pyramid, small: np.ndarray) -> None:
         raise NotImplementedError
-
-
-_BLENDER = Blender()
 
 
 @register("blur")

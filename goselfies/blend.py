@@ -49,36 +49,29 @@ def tile_classes(alpha_small: np.ndarray, width: int, height: int, tile: int = T
     return inside, edge
 
 
-class Blender:
-    """Pastes the person over a background that is already in ``out``; buffers reused between frames."""
-
-    def __init__(self, tile: int = TILE):
-        self.tile = tile
-
-    def paste(self, out: np.ndarray, frame: np.ndarray, alpha: np.ndarray, alpha_small: np.ndarray) -> None:
-        """``out`` holds the background; ``alpha`` is the matte at the frame's size, ``alpha_small`` the
-        matte it was enlarged from (bilinear)."""
-        h, w = alpha.shape
-        t = self.tile
-        gx, gy = w // t, h // t
-        if gx == 0 or gy == 0:
-            blend_u8(frame, out, alpha, out)
-            return
-        inside, edge = tile_classes(alpha_small, w, h, t)
-        H, W = gy * t, gx * t
-        # tiles wholly inside the person: the frame itself, through the tile grid enlarged as a mask
-        whole = cv2.resize(inside.view(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-        cv2.copyTo(frame[:H, :W], whole, out[:H, :W])
-        # tiles on the edge band: gathered, blended, scattered back in one go
-        ty, tx = np.nonzero(edge)
-        if ty.size:
-            def tiles(img):
-                return img[:H, :W].reshape(gy, t, gx, t, *img.shape[2:])
-            o = tiles(out)
-            blended = np.empty((ty.size, t, t, 3), np.uint8)
-            blend_u8(tiles(frame)[ty, :, tx], o[ty, :, tx], tiles(alpha)[ty, :, tx], blended)
-            o[ty, :, tx] = blended
-        # the strips the whole tiles leave at the right and bottom: blended plainly
-        for ys, xs in ((slice(0, h), slice(gx * t, w)), (slice(gy * t, h), slice(0, gx * t))):
-            if out[ys, xs].size:
-                blend_u8(frame[ys, xs], out[ys, xs], alpha[ys, xs], out[ys, xs])
+def paste(out: np.ndarray, frame: np.ndarray, alpha: np.ndarray, alpha_small: np.ndarray, t: int = TILE) -> None:
+    """The person over the background already in ``out``, in place. ``alpha`` is the matte at the frame's
+    size, ``alpha_small`` the matte it was enlarged from (bilinear); ``t`` the tile size."""
+    h, w = alpha.shape
+    gx, gy = w // t, h // t
+    if gx == 0 or gy == 0:
+        blend_u8(frame, out, alpha, out)
+        return
+    inside, edge = tile_classes(alpha_small, w, h, t)
+    H, W = gy * t, gx * t
+    # tiles wholly inside the person: the frame itself, through the tile grid enlarged as a mask
+    whole = cv2.resize(inside.view(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
+    cv2.copyTo(frame[:H, :W], whole, out[:H, :W])
+    # tiles on the edge band: gathered, blended, scattered back in one go
+    ty, tx = np.nonzero(edge)
+    if ty.size:
+        def tiles(img):
+            return img[:H, :W].reshape(gy, t, gx, t, *img.shape[2:])
+        o = tiles(out)
+        blended = np.empty((ty.size, t, t, 3), np.uint8)
+        blend_u8(tiles(frame)[ty, :, tx], o[ty, :, tx], tiles(alpha)[ty, :, tx], blended)
+        o[ty, :, tx] = blended
+    # the strips the whole tiles leave at the right and bottom: blended plainly
+    for ys, xs in ((slice(0, h), slice(gx * t, w)), (slice(gy * t, h), slice(0, gx * t))):
+        if out[ys, xs].size:
+            blend_u8(frame[ys, xs], out[ys, xs], alpha[ys, xs], out[ys, xs])

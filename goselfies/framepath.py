@@ -147,7 +147,7 @@ class FramePath:
         self.settled = False
         if network or self._raw is None:
             self._raw = prob = self.probabilities(pyramid)
-            self.unsure = np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size)
+            self.unsure = float(np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size))
         smoothed = self.smooth(self._raw)
         last = self._smoothed
         if (not network and self._matte is not None and last is not None and last.shape == smoothed.shape

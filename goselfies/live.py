@@ -10,6 +10,8 @@ import sys
 from dataclasses import replace
 from typing import Callable
 
+import cv2
+
 from .capture import Capture, FrameSource, make_source
 from .errors import GoSelfiesError
 from .pipeline import Pipeline, PipelineConfig
@@ -23,6 +25,9 @@ Say = Callable[[str], None]
 # thread against 17.5 ms on two (2-core EPYC, lite at 224), and the session's other threads (capture,
 # compositing) keep the second core busy anyway (BENCHMARKS.md, live runs).
 LIVE_THREADS = 1
+# OpenCV's own worker threads, likewise: one. Its pool waits busily after each parallel call: on the 2-core
+# EPYC the refine filter took 4.7 ms of CPU a 640x480 frame with the default pool and 2.6 ms with one thread,
+# the compositing 3.4 and 1.7 ms (the same work; process CPU time, every thread).
 
 
 def _stderr(message: str) -> None:
@@ -74,6 +79,7 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
     released again. ``explain`` rewords a source that cannot be opened for the caller's user
     (a command line names options, the window its camera list); ``quiet=False`` says which model runs."""
     s = replace(settings)
+    cv2.setNumThreads(LIVE_THREADS)  # process-wide: a live session is the process's main work
     if source_factory is not None:
         source = source_factory(s)
     else:

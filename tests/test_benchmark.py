@@ -83,3 +83,26 @@ def test_mediapipe_accuracy_with_and_without_our_refine(data_dir, tmp_path):
     assert (plain["model"], refined["model"]) == ("mediapipe-general", "mediapipe-general-refined")
     assert refined["n"] == plain["n"] == 6
     assert refined["boundary_iou"] > plain["boundary_iou"] and refined["iou"] > plain["iou"]
+
+
+def test_live_mode_runs_the_real_session_on_a_shared_clip(data_dir, tmp_path, capsys):
+    """benchmark-fps live --quick: our live session (and its no-skip twin) on a real clip made 320x240@30."""
+    out = tmp_path / "live"
+    rc = main(["benchmark-fps", "live", "--quick", "--mediapipe", "off", "--seconds", "2",
+               "--video", str(data_dir / "videos/webcam_headphones_640x480.mp4"), "-o", str(out)])
+    assert rc == 0
+    assert "CPU ms/frame" in capsys.readouterr().out
+    rows = {r["config"]: r for r in json.loads((out / "live.json").read_text())["rows"]}
+    assert set(rows) == {"lite", "lite no-skip"}
+    for r in rows.values():
+        assert r["clip"] == "320x240@30" and r["frames_out"] >= 20 and r["cpu_ms_per_frame"] > 0
+        assert 0 < r["latency_p50_ms"] <= r["latency_p99_ms"]
+    off = rows["lite no-skip"]
+    assert abs(off["segmented"] - off["frames_out"]) <= 2  # the network ran on every frame
+    assert (out / "clips" / "webcam_headphones_640x480_320x240_30.mp4").is_file()
+
+
+def test_live_mode_needs_a_video(tmp_path, capsys):
+    assert benchmark_main(["live", "-o", str(tmp_path / "x")]) != 0
+    err = capsys.readouterr().err
+    assert "--video" in err and "Traceback" not in err

@@ -181,6 +181,7 @@ def run_reference(clip: Path, warmup: float, seconds: float, strength: float = 1
 
     from .reference import MediaPipeSelfie
 
+    cv2.setNumThreads(-1)  # OpenCV's default pool, as such a script runs (our sessions set one thread)
     seg = MediaPipeSelfie("general")
     capture = Capture(VideoFileSource(clip))
     latency = _Latency()

@@ -31,7 +31,7 @@ def compare(video: Path, segment, max_frames: int = 0) -> dict:
                 break
             a, _, ran = on(frame)
             b = off(frame)[1]
-            runs += ran
+            runs += bool(ran)
             flicker[True].add(a * (1 / 255.0))
             flicker[False].add(b * (1 / 255.0))
             pa, pb = a >= 128, b >= 128
