@@ -27,6 +27,19 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def photo(data_dir):
+    """A real EG1800 portrait and its hand-made mask as a float mask."""
+    import cv2
+    import numpy as np
+
+    from goselfies.media import read_image
+
+    img = read_image(data_dir / "eg1800/test/images/00002.jpg")
+    mask = cv2.imread(str(data_dir / "eg1800/test/masks/00002.png"), cv2.IMREAD_GRAYSCALE)
+    return img, (mask > 127).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
 def lite_weights(tmp_path_factory) -> Path:
     """A real safetensors file of the lite model (random init, trained size 64: fast)."""
     import torch

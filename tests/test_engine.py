@@ -15,14 +15,6 @@ from goselfies.segmenter import Segmenter, SegmenterConfig
 
 
 @pytest.fixture(scope="module")
-def photo(data_dir):
-    """A real EG1800 portrait and its hand-made mask as a float mask."""
-    img = read_image(data_dir / "eg1800/test/images/00002.jpg")
-    mask = cv2.imread(str(data_dir / "eg1800/test/masks/00002.png"), cv2.IMREAD_GRAYSCALE)
-    return img, (mask > 127).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
 def segmenter(lite_weights):
     return Segmenter(SegmenterConfig(weights=lite_weights, device="cpu"), quiet=True)
 

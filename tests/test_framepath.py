@@ -20,13 +20,6 @@ from livefakes import Recorder
 
 
 @pytest.fixture(scope="module")
-def photo(data_dir):
-    img = read_image(data_dir / "eg1800/test/images/00002.jpg")
-    mask = cv2.imread(str(data_dir / "eg1800/test/masks/00002.png"), cv2.IMREAD_GRAYSCALE)
-    return img, (mask > 127).astype(np.float32)
-
-
-@pytest.fixture(scope="module")
 def webcam_frames(data_dir):
     with VideoReader(data_dir / "videos/webcam_gestures_640x480.mp4") as r:
         return [f for _, f in zip(range(40), r)]
