@@ -93,9 +93,11 @@ class FramePath:
     def set_post(self, post: PostProcess) -> None:
         size = getattr(self.segment, "size", None)  # a Segmenter's network input: the refine grid follows it
         self.post = post.for_network(size) if size else post
+        self.settled, self._smoothed = False, None  # the kept matte was made with the old settings
 
     def set_smoothing(self, strength: float) -> None:
         self.smoother.strength = float(strength)
+        self.settled = False
 
     def set_skip(self, on: bool) -> None:
         self.skip = bool(on)

@@ -135,3 +135,21 @@ def test_video_and_live_give_the_same_mattes(data_dir, tmp_path):
             assert np.array_equal(out, expected) and np.array_equal(info.mask, expected)
             compared += 1
     assert compared >= 20
+
+
+def test_a_kept_matte_follows_new_mask_settings(webcam_frames):
+    """On a still picture the matte is kept; changing the post-processing must still show at once."""
+    def seg(img):
+        mask = np.full(img.shape[:2], 0.02, np.float32)
+        mask[:, : img.shape[1] // 2] = 0.98
+        return mask
+
+    from goselfies.postprocess import PostProcess
+
+    path = FramePath(seg, PathConfig(background="mask", skip=True, smoothing=0.0, post=PostProcess(refine=False)))
+    frame = webcam_frames[0]
+    for _ in range(3):
+        soft = path(frame)[1].copy()
+    path.set_post(PostProcess(refine=False, feather=8.0))
+    feathered = path(frame)[1]
+    assert np.count_nonzero((feathered > 0) & (feathered < 255)) > 2 * np.count_nonzero((soft > 0) & (soft < 255))
