@@ -105,7 +105,7 @@ def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 class Blended:
-    """A background picture under the person: ``fill`` puts it into the output, the ``Blender`` pastes
+    """A background picture under the person: ``fill`` puts it into the output, ``blend.paste`` pastes
     the person over it (uint8, only the edge band blended)."""
 
     alpha = False
@@ -113,10 +113,11 @@ class Blended:
 
     def composite(self, frame, mask, out=None, pyramid=None, small=None):
         alpha = to_alpha(mask)
+        small = alpha if small is None else small
         if out is None:
             out = np.empty_like(frame)
-        self.fill(out, pyramid or Pyramid(frame), alpha if small is None else small)
-        paste(out, frame, alpha, alpha if small is None else small)
+        self.fill(out, pyramid or Pyramid(frame), small)
+        paste(out, frame, alpha, small)
         return out
 
     def fill(self, out: np.ndarray, pyramid: Pyramid, small: np.ndarray) -> None:

@@ -4,10 +4,11 @@ Three threads: capture (``Capture``), segmentation (here) and the caller's threa
 which composites and feeds the sinks. Both run the one frame path (``framepath.FramePath``): the caller's
 thread makes each frame's pyramid and asks the change detector whether the picture changed; the
 segmentation thread makes the frame's matte (segment -> smooth -> post-process, all small), running the
-network only when it did; the caller's thread composites every frame with the newest matte. Segmentation may be slower than the camera; then frames are composited
-with the newest matte available, so the output keeps the camera's rate instead of the network's. When
-segmentation is fast enough, a frame waits briefly for its own matte so edges line up. Every stage is
-timed (moving average and p99), and the process's CPU use is metered.
+network only when it did; the caller's thread composites every frame with the newest matte.
+Segmentation may be slower than the camera; then frames are composited with the newest matte
+available, so the output keeps the camera's rate instead of the network's. When segmentation is fast
+enough, a frame waits briefly for its own matte so edges line up. Every stage is timed (moving average
+and p99), and the process's CPU use is metered.
 """
 from __future__ import annotations
 

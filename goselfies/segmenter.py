@@ -29,7 +29,8 @@ class SegmenterConfig:
     device: str = "auto"  # auto | cpu | cuda
     size: int | None = None  # network input (longer side); default: the size the weights were trained at
     backend: str = "auto"  # auto: onnx on a CPU (when onnxruntime is installed), torch on CUDA
-    realtime: bool = True  # model auto: False (photos, video files) takes the quality tier on a CPU too
+    realtime: bool = True  # False (photos, video files): model auto takes the quality tier on a CPU too,
+    # backend auto ONNX Runtime instead of OpenVINO (a new input shape per image)
     # Average with the mask of the mirrored frame: twice the network time for a cleaner edge (quality at
     # 320 on EG1800 test: IoU 0.9596 -> 0.9618, boundary IoU 0.430 -> 0.443); photos take it by default.
     flip: bool = False

@@ -2,7 +2,7 @@
 
 What a caller's laptop pays during a call: frames in / out / dropped / segmented, latency (capture to
 sink) p50 / p99, and the process's CPU time per output frame and in cores, start-up excluded (the
-window starts after ``--warmup`` seconds). In the same run: MediaPipe's segmenter inside our own
+window starts after a few seconds of warm-up: 3, 1 with ``--quick``). In the same run: MediaPipe's segmenter inside our own
 pipeline (change detection on and off), and an lfbw-style loop (MediaPipe, a full-size Gaussian blur, a
 float blend: what Linux-Fake-Background-Webcam and many scripts run today). Configurations take turns in
 ``--rounds`` chunks, so a change in the machine's load hits all alike.
@@ -22,6 +22,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from goselfies.backgrounds import BLUR_STRENGTH
 from goselfies.errors import GoSelfiesError
 from goselfies.settings import LiveSettings
 from goselfies.timing import cpu_seconds
@@ -174,7 +175,7 @@ def run_ours(config: LiveConfig, clip: Path, warmup: float, seconds: float) -> d
     return _measure(thread.start, stop, counters, latency, warmup, seconds)
 
 
-def run_reference(clip: Path, warmup: float, seconds: float, strength: float = 15.0) -> dict:
+def run_reference(clip: Path, warmup: float, seconds: float, strength: float = BLUR_STRENGTH) -> dict:
     """lfbw-style: MediaPipe's mask, the whole frame Gaussian-blurred at full size, a float blend; the
     same paced capture as ours, one loop."""
     from goselfies.capture import Capture, VideoFileSource

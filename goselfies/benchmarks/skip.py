@@ -21,6 +21,7 @@ from goselfies.errors import GoSelfiesError, exit_status
 def compare(video: Path, segment, max_frames: int = 0) -> dict:
     from goselfies.framepath import FramePath, PathConfig
     from goselfies.media import VideoReader
+    from goselfies.metrics import confusion, scores
     from goselfies.smoothing import FlickerMeter
 
     on, off = (FramePath(segment, PathConfig(background="mask", skip=s)) for s in (True, False))
@@ -34,9 +35,7 @@ def compare(video: Path, segment, max_frames: int = 0) -> dict:
             runs += bool(ran)
             flicker[True].add(a * (1 / 255.0))
             flicker[False].add(b * (1 / 255.0))
-            pa, pb = a >= 128, b >= 128
-            union = np.count_nonzero(pa | pb)
-            ious.append(np.count_nonzero(pa & pb) / union if union else 1.0)
+            ious.append(scores(*confusion(a >= 128, b >= 128))["iou"])
     ious = np.array(ious)
     return {"clip": video.name, "frames": len(ious), "segmented": runs, "segmented_share": round(runs / len(ious), 3),
             "iou_mean": round(float(ious.mean()), 4), "iou_worst": round(float(ious.min()), 4),

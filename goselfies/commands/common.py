@@ -45,9 +45,9 @@ def make_segmenter(args, quiet: bool = False, realtime: bool = True):
     return seg
 
 
-def make_path(args, seg, background: str | None = None, smoothing: float = 0.0):
-    """The frame path for one photo at a time (no smoothing, no change detection) or a video file."""
+def make_path(args, seg, background: str | None = None):
+    """The frame path for one photo at a time: no smoothing, no change detection."""
     from ..framepath import FramePath, PathConfig
 
     return FramePath(seg, PathConfig(background=background or getattr(args, "background", "blur"),
-                                     post=post_from_args(args), smoothing=smoothing, skip=False))
+                                     post=post_from_args(args), smoothing=0.0, skip=False))

@@ -35,7 +35,6 @@ class OpenVinoRunner(OnnxRunner):
             raise GoSelfiesError(f"{self.path}: OpenVINO cannot read it ({str(exc).strip()[:160]})") from None
         self._requests: dict[tuple[int, ...], object] = {}
         self.timings: dict[str, float] = {}
-        self.precision = str(self._core.get_property("CPU", "INFERENCE_PRECISION_HINT"))
 
     def _request(self, shape: tuple[int, ...]):
         req = self._requests.get(shape)
