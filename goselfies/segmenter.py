@@ -8,6 +8,7 @@ the backend that runs the network is a runner (``goselfies.runners``) given only
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import GoSelfiesError
+from .extras import available, require
 from .fastpre import Prep
 from .models import model_info
 from .onnx_file import model_metadata
@@ -37,17 +39,33 @@ class SegmenterConfig:
     threads: int = 0  # ONNX Runtime's intra-op threads; 0: the usable cores (the live session takes 1)
 
 
-def resolve_device(name: str, quiet: bool = False) -> str:
+def nvidia_driver() -> bool:
+    """An NVIDIA driver is loaded (Linux: its kernel module; Windows: its CUDA library)."""
+    if sys.platform == "win32":
+        return (Path(os.environ.get("SystemRoot", r"C:\Windows")) / "System32" / "nvcuda.dll").is_file()
+    return Path("/proc/driver/nvidia").exists()
+
+
+def cuda_available() -> bool:
+    """A CUDA GPU that PyTorch can use. Without torch, or without an NVIDIA driver, the answer is no without
+    importing torch (2-3 s): the CPU path never loads it."""
+    if not available("torch") or not nvidia_driver():
+        return False
     import torch
 
+    return torch.cuda.is_available()
+
+
+def resolve_device(name: str, quiet: bool = False) -> str:
     if name == "auto":
-        if torch.cuda.is_available():
+        if cuda_available():
             return "cuda"
         if not quiet:
             print("note: no CUDA GPU found, running on the CPU", file=sys.stderr)
         return "cpu"
     if name.startswith("cuda"):
-        if not torch.cuda.is_available():
+        require("torch", "--device cuda")
+        if not cuda_available():
             raise GoSelfiesError("--device cuda was requested but no CUDA GPU is available (use --device cpu or auto)")
         return name
     if name != "cpu":

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
-import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
+from .fitting import letterbox
 
 
 @dataclass(frozen=True)
@@ -26,21 +26,6 @@ class FrameInfo:
     # read-only views for sinks that show or check more than the output; copy them to keep them
     input: np.ndarray | None = field(default=None, repr=False, compare=False)  # the camera frame
     mask: np.ndarray | None = field(default=None, repr=False, compare=False)  # the mask composited with
-
-
-def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale to fit inside width x height keeping aspect, black bars around: for fixed-size
-    outputs (virtual camera, recording) fed frames of another shape, e.g. after a camera switch."""
-    h, w = image.shape[:2]
-    if (w, h) == (width, height):
-        return image
-    scale = min(width / w, height / h)
-    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    out = np.zeros((height, width, *image.shape[2:]), dtype=image.dtype)
-    x, y = (width - nw) // 2, (height - nh) // 2
-    out[y:y + nh, x:x + nw] = cv2.resize(image, (nw, nh), interpolation=interp).reshape(nh, nw, *image.shape[2:])
-    return out
 
 
 class Sink(Protocol):

@@ -16,7 +16,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .sinks import letterbox
+from .fitting import letterbox
 
 LINUX_MODPROBE = 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="Go-selfies"'
 

@@ -87,7 +87,7 @@ def _read_metadata(path: str, _mtime_ns: int, _size: int) -> dict[str, Any]:
     from safetensors import safe_open
 
     try:
-        with safe_open(path, framework="pt") as f:
+        with safe_open(path, framework="np") as f:  # numpy: reading metadata needs no torch
             raw = f.metadata() or {}
     except Exception as exc:
         raise GoSelfiesError(f"{path}: not a valid safetensors weights file ({_short(exc)})") from None

@@ -44,7 +44,7 @@ def lite_weights(tmp_path_factory) -> Path:
     """A real safetensors file of the lite model (random init, trained size 64: fast)."""
     import torch
 
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
     from goselfies.weights import save_weights
 
     torch.manual_seed(0)

@@ -36,7 +36,7 @@ def trained_weights() -> tuple[str, Path]:
 
 def engine(name: str, weights: Path, precision: str, graphs: bool, size: int = 512):
     from goselfies.runners.cuda import CudaEngine
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
     from goselfies.fastpre import padded
     from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
 

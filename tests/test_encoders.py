@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from goselfies.errors import GoSelfiesError
-from goselfies.models import HALF, IMAGENET_MEAN, create_model, model_info
+from goselfies.models import HALF, IMAGENET_MEAN, model_info
+from goselfies.networks import create_model
 
 
 def lukemelas_checkpoint(encoder_state: dict) -> dict:

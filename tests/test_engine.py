@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from goselfies.backgrounds import parse_background
-from goselfies.sinks import letterbox
+from goselfies.fitting import letterbox
 from goselfies.errors import GoSelfiesError
 from goselfies.media import read_image
 from goselfies.postprocess import PostProcess

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from goselfies.errors import GoSelfiesError
-from goselfies.models import MODELS, create_model
+from goselfies.models import MODELS
+from goselfies.networks import create_model
 from goselfies.weights import load_weights, read_metadata, save_weights
 
 

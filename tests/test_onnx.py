@@ -39,7 +39,7 @@ def sample_frame() -> np.ndarray:
 def test_onnx_matches_torch_at_dynamic_sizes(lite_weights, exported, shape):
     import torch
 
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
     from goselfies.runners.onnx import make_session
 
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)

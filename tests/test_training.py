@@ -131,7 +131,7 @@ def encoder_file(path: Path, seed: int = 123) -> Path:
     """A local "pretrained" encoder: safetensors of model.encoder.state_dict() (random, seeded)."""
     from safetensors.torch import save_file
 
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
 
     torch.manual_seed(seed)
     model = create_model("lite")
@@ -153,7 +153,7 @@ def test_encoder_init_from_local_file_and_frozen_encoder_stays_put(tiny, tmp_pat
     # Params and BatchNorm statistics both untouched while frozen; the decoder did train.
     assert _state_equal(trained_enc, enc)
     torch.manual_seed(0)
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
 
     fresh = create_model("lite").state_dict()
     assert any(not torch.equal(fresh[k], model[k]) for k in model if k.startswith("decoder."))
@@ -398,7 +398,8 @@ def test_teacher_sees_the_crop_in_its_own_normalisation(data_dir):
     soft mask it gives when run directly on its own normalisation: the student's mean/std are undone."""
     import numpy as np
 
-    from goselfies.models import create_model, model_info
+    from goselfies.models import model_info
+    from goselfies.networks import create_model
     from goselfies.training.distill import Teacher
     from goselfies.weights import shipped_weights
 

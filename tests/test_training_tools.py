@@ -41,7 +41,8 @@ def test_markers_on_a_known_curve():
 
 
 def test_range_test_restores_model_and_optimizer_and_suggests_a_third_of_max(tiny):
-    from goselfies.models import create_model, model_info
+    from goselfies.models import model_info
+    from goselfies.networks import create_model
     from goselfies.training.data import PairDataset, find_pairs
     from goselfies.training.lr_find import lr_range_test
     from goselfies.training.trainer import loss_fn
@@ -96,7 +97,7 @@ def test_lr_find_cli_writes_plot_and_suggestion(tiny, tmp_path, capsys):
 def test_grid_quick_writes_table_and_marks_unavailable_pretrained_rows(tiny, tmp_path, capsys):
     from safetensors.torch import save_file
 
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
 
     # A local "ImageNet" ResNet34 encoder (random here): its pretrained rows run, VGG16's cannot.
     weights_dir = tmp_path / "enc"
@@ -133,7 +134,7 @@ def test_grid_quick_writes_table_and_marks_unavailable_pretrained_rows(tiny, tmp
 def test_pretrained_resolution_reports_a_misfit_local_file(tmp_path):
     from safetensors.torch import save_file
 
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
     from goselfies.training.grid import GridSpec, resolve_pretrained
 
     enc = create_model("resunet34").encoder.state_dict()

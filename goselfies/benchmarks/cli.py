@@ -179,7 +179,7 @@ def make_plan(args, device: str) -> Plan:
         models=args.models or (["lite"] if q else ["lite", "resunet34"]),
         sizes=args.sizes or ([128] if q else [0]),
         precisions=args.precisions or (["fp16", "fp32"] if cuda else ["fp32"]),
-        backends=args.backends or (["torch", "cudagraph"] if cuda else ["torch", "onnx", "onnx-int8"]),
+        backends=args.backends or (["torch", "cudagraph"] if cuda else default_cpu_backends()),
         batch_sizes=args.batch_sizes or ([1] if q or not cuda else [1, 8]),
         iters=args.iters or (3 if q else 30), frames=args.frames or (6 if q else 120),
         warmup=args.warmup if args.warmup is not None else (1 if q else 5),
@@ -202,6 +202,13 @@ def make_plan(args, device: str) -> Plan:
     if min(plan.iters, plan.frames) < 1 or plan.warmup < 0:
         raise GoSelfiesError("--iters and --frames must be at least 1, --warmup at least 0")
     return plan
+
+
+def default_cpu_backends() -> list[str]:
+    """torch, onnx and onnx-int8, less those whose extra is not installed (torch: gpu; int8's quantiser: onnx)."""
+    from goselfies.extras import available
+
+    return [b for b, module in (("torch", "torch"), ("onnx", "onnxruntime"), ("onnx-int8", "onnx")) if available(module)]
 
 
 def resolve_weights(models: list[str], random: bool, explicit: list[str]) -> dict[str, tuple[Path, str]]:
@@ -230,7 +237,7 @@ def resolve_weights(models: list[str], random: bool, explicit: list[str]) -> dic
 def random_weights(model: str) -> Path:
     import torch
 
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
     from goselfies.onnx_file import cache_dir
     from goselfies.weights import save_weights
 
@@ -387,8 +394,7 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
 def run(args) -> int:
     if args.mode == "live":
         return run_live_mode(args)
-    import torch
-
+    from goselfies.extras import available
     from goselfies.segmenter import resolve_device
 
     from .machine import describe, load_average, machine_info
@@ -399,7 +405,10 @@ def run(args) -> int:
     if plan.threads:
         import os
 
-        torch.set_num_threads(plan.threads)
+        if available("torch"):
+            import torch
+
+            torch.set_num_threads(plan.threads)
         os.environ["GOSELFIES_ORT_THREADS"] = str(plan.threads)
     out: Path = args.out
     try:
@@ -428,9 +437,14 @@ def run(args) -> int:
     write_json(out / "results.json", machine, config, rows)
     write_csv(out / "results.csv", rows)
     hw = machine.get("gpu") or f"{machine['cpu']}, {machine['usable_cores']} cores"
-    write_chart(out / "chart.png", rows, f"Go-selfies benchmark-fps on {hw} (load avg {machine['load_average_start'][0] if machine['load_average_start'] else '?'})")
+    written = [out / "results.json", out / "results.csv"]
+    if available("matplotlib"):
+        write_chart(out / "chart.png", rows, f"Go-selfies benchmark-fps on {hw} (load avg {machine['load_average_start'][0] if machine['load_average_start'] else '?'})")
+        written.append(out / "chart.png")
+    else:
+        print("note: no chart.png without matplotlib (pip install \"goselfies[train]\")", file=sys.stderr)
     print(format_table(rows))
-    print(f"wrote {out / 'results.json'}, {out / 'results.csv'}, {out / 'chart.png'} ({machine['wall_s']} s)", file=sys.stderr)
+    print(f"wrote {', '.join(map(str, written))} ({machine['wall_s']} s)", file=sys.stderr)
     return 0
 
 

@@ -15,6 +15,8 @@ from typing import Callable
 
 import numpy as np
 
+from goselfies.extras import available
+
 BACKENDS = ("torch", "compile", "cudagraph", "onnx", "onnx-int8")
 PRECISIONS = ("fp32", "fp16", "bf16")
 
@@ -60,6 +62,8 @@ def build_engine(spec: EngineSpec, weights: Path) -> Engine:
         return _onnx_engine(spec, weights)
     if spec.backend not in BACKENDS:
         raise Skip(f"unknown backend {spec.backend}")
+    if not available("torch"):
+        raise Skip('torch is not installed (pip install "goselfies[gpu]")')
     if not cuda and spec.precision == "fp16":
         raise Skip("fp16 is a GPU path (CPU kernels for fp16 are slow or missing)")
     if spec.backend == "cudagraph" and not cuda:
@@ -73,7 +77,7 @@ def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
     import torch
 
     from goselfies.runners.cuda import GraphedForward, torch_dtype
-    from goselfies.models import create_model
+    from goselfies.networks import create_model
 
     t0 = time.perf_counter()
     cuda = spec.device.startswith("cuda")
@@ -103,10 +107,10 @@ def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
 
 def _onnx_engine(spec: EngineSpec, weights: Path) -> Engine:
     from goselfies.onnx_file import cached_export
-    from goselfies.runners import onnxruntime_available
+    from goselfies.extras import available
     from goselfies.runners.onnx import make_session
 
-    if not onnxruntime_available():
+    if not available("onnxruntime"):
         raise Skip("onnxruntime is not installed")
     int8 = spec.backend == "onnx-int8"
     if spec.precision != "fp32":

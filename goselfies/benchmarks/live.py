@@ -62,7 +62,7 @@ def default_configs(models: list[str], sizes: list[int], backends: list[str], th
 
 def make_clip(video: Path, width: int, height: int, fps: float, folder: Path, seconds: float) -> Path:
     """``video`` cover-fitted to width x height and re-timed to ``fps`` (looped to ``seconds``), cached."""
-    from goselfies.backgrounds import cover_fit
+    from goselfies.fitting import cover_fit
     from goselfies.media import VideoReader, VideoWriter
 
     path = folder / f"{video.stem}_{width}x{height}_{fps:g}.mp4"

@@ -57,7 +57,8 @@ def usable_cores() -> int:
 
 def machine_info(device: str) -> dict[str, Any]:
     """A JSON-able description of this machine and the libraries the benchmark used."""
-    import torch
+    from goselfies.extras import available
+    from goselfies.segmenter import cuda_available
 
     info: dict[str, Any] = {
         "platform": platform.platform(),
@@ -67,19 +68,22 @@ def machine_info(device: str) -> dict[str, Any]:
         "usable_cores": usable_cores(),
         "memory_gb": _memory_gb(),
         "device": device,
-        "torch_threads": torch.get_num_threads(),
         "load_average_start": load_average(),
         "versions": {
             name: _version(dist)
             for name, dist in [
                 ("goselfies", "goselfies"), ("torch", "torch"), ("torchvision", "torchvision"),
-                ("onnxruntime", "onnxruntime"), ("onnx", "onnx"), ("opencv", "opencv-python-headless"),
+                ("onnxruntime", "onnxruntime"), ("openvino", "openvino"), ("onnx", "onnx"), ("opencv", "opencv-python-headless"),
                 ("numpy", "numpy"), ("segmentation-models-pytorch", "segmentation-models-pytorch"),
                 ("timm", "timm"), ("mediapipe", "mediapipe"),
             ]
         },
     }
-    if device.startswith("cuda") and torch.cuda.is_available():
+    if available("torch"):
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+    if device.startswith("cuda") and cuda_available():
         props = torch.cuda.get_device_properties(0)
         info["gpu"] = props.name
         info["gpu_memory_gb"] = round(props.total_memory / 1024**3, 1)

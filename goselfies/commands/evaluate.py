@@ -25,7 +25,8 @@ def run(args) -> int:
     result = evaluate(
         args.data, path.mask,
         on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
-        progress=lambda items: tqdm(items, unit="img", desc="evaluate", file=sys.stderr),
+        # disable=None: quiet when stderr is not a terminal (a log gets no bar)
+        progress=lambda items: tqdm(items, unit="img", desc="evaluate", file=sys.stderr, disable=None),
     )
     result["data"] = str(args.data)
     result["engine"] = seg.describe()  # model, backend, device and size, as the startup line says

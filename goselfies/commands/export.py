@@ -16,6 +16,8 @@ def add_arguments(p) -> None:
     p.add_argument("--opset", type=int, default=None, metavar="N", help="ONNX opset (default 17)")
     p.add_argument("--int8", action="store_true",
                    help="quantise to int8 (static, calibrated on the shipped sample photos): much faster on CPUs with VNNI")
+    p.add_argument("--fp16-weights", action="store_true",
+                   help="store the weights as float16 behind Casts: half the file, float32 compute (the shipped files)")
     p.add_argument("--no-check", action="store_true",
                    help="skip the check that ONNX Runtime gives the same mask as PyTorch")
 
@@ -25,7 +27,6 @@ def run(args) -> int:
 
     from ..errors import GoSelfiesError
     from ..onnx_file import OPSET, export_weights, is_onnx
-    from ..runners import onnxruntime_available
     from ..segmenter import resolve_weights
 
     out = Path(args.output)
@@ -45,11 +46,11 @@ def run(args) -> int:
             fp32 = export_weights(model, weights, Path(tmp) / "fp32.onnx", opset=args.opset or OPSET)
             quantize_file(fp32, out)
     else:
-        export_weights(model, weights, out, opset=args.opset or OPSET)
+        export_weights(model, weights, out, opset=args.opset or OPSET, fp16_weights=args.fp16_weights)
     size_mb = out.stat().st_size / 1e6
-    kind = "int8, " if args.int8 else ""
+    kind = "int8, " if args.int8 else "float16 weights, " if args.fp16_weights else ""
     print(f"wrote {out} ({model}, {kind}{size_mb:.1f} MB, dynamic batch/height/width)", file=sys.stderr)
-    if not args.no_check and onnxruntime_available():
+    if not args.no_check:
         worst, mean = difference(model, weights, out)
         print(f"check on a sample photo: ONNX Runtime vs PyTorch mask, max |difference| {worst:.2e}, "
               f"mean {mean:.2e}", file=sys.stderr)
@@ -65,7 +66,7 @@ def difference(model_name: str, weights, onnx_path) -> tuple[float, float]:
     import numpy as np
     import torch
 
-    from ..models import create_model
+    from ..networks import create_model
     from ..quantize import calibration_batches
     from ..runners.onnx import make_session
     from ..weights import input_spec, read_metadata

@@ -38,7 +38,7 @@ def run(args) -> int:
         seg = make_segmenter(args, realtime=False)
         post = post_from_args(args)
         bar = lambda frames: tqdm(frames, total=job.frame_count or None, unit="frame", desc="video",  # noqa: E731
-                                  file=sys.stderr)
+                                  file=sys.stderr, disable=None)  # None: quiet when stderr is not a terminal
         result = job.run(seg, post, progress=bar)
     print(result.summary(), file=sys.stderr)
     return 0

@@ -4,16 +4,15 @@ A runner turns a uint8 frame into probabilities of the frame's size. It is given
 (``ModelFile``), the input preparation (``fastpre.Prep``: geometry + normalisation) and the device,
 never the Segmenter: post-processing, validation and model choice stay there.
 
-    torch      torch_cpu.py  PyTorch eager, fp32 (the fallback that always works)
+    torch      torch_cpu.py  PyTorch eager, fp32 (the gpu extra)
     torch      cuda.py       on a CUDA device: fp16 + channels_last, GPU pre/post, CUDA graphs
     onnx       onnx.py       ONNX Runtime (the fast CPU path)
     onnx-int8  onnx_int8.py  ONNX Runtime on the statically quantised int8 model
-    openvino   openvino.py   OpenVINO on the same ONNX file (bfloat16 where the CPU has it)
+    openvino   openvino.py   OpenVINO on the same ONNX file (bfloat16 where the CPU has it; the openvino extra)
 """
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import GoSelfiesError
+from ..extras import available
 from ..fastpre import Prep
 from ..onnx_file import is_onnx
 
@@ -59,14 +59,6 @@ RUNNERS: dict[tuple[str, bool], str] = {
 }
 
 
-def onnxruntime_available() -> bool:
-    return importlib.util.find_spec("onnxruntime") is not None
-
-
-def openvino_available() -> bool:
-    return importlib.util.find_spec("openvino") is not None
-
-
 def choose_backend(requested: str, device: str, weights: str | Path | None, realtime: bool = False) -> str:
     """Resolve ``auto`` to the fastest backend here: torch on CUDA; on a CPU, live (one input shape for
     the whole session) OpenVINO, half the CPU time of ONNX Runtime where the CPU computes in bfloat16
@@ -81,9 +73,9 @@ def choose_backend(requested: str, device: str, weights: str | Path | None, real
         return requested
     if device.startswith("cuda"):
         return "torch"
-    if realtime and openvino_available():
+    if realtime and available("openvino"):
         return "openvino"
-    return "onnx" if onnxruntime_available() else "torch"
+    return "onnx" if available("onnxruntime") else "torch"
 
 
 def runner_class(backend: str, device: str) -> type[Runner]:
@@ -106,7 +98,7 @@ def make_runner(backend: str, model: ModelFile, prep: Prep, device: str, threads
             return runner_class(chosen, device)(model, prep, device, OrtOptions(threads=threads))
         return runner_class(chosen, device)(model, prep, device)
     except GoSelfiesError as exc:
-        if backend != "auto" or chosen == "torch" or is_onnx(model.path):
+        if backend != "auto" or chosen == "torch" or is_onnx(model.path) or not available("torch"):
             raise
         print(f"note: onnx backend unavailable ({exc}); using torch", file=sys.stderr)
         return runner_class("torch", device)(model, prep, device)

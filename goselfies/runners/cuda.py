@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from ..fastpre import Prep
-from ..models import create_model
+from ..networks import create_model
 from . import ModelFile
 
 _MISSING = object()

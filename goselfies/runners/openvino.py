@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import GoSelfiesError
+from ..extras import require
 from ..fastpre import Prep
 from . import ModelFile
 from .onnx import OnnxRunner, OrtOptions
@@ -21,10 +22,9 @@ class OpenVinoRunner(OnnxRunner):
     def __init__(self, model: ModelFile, prep: Prep, device: str = "cpu", options: OrtOptions | None = None):
         if device.startswith("cuda"):
             raise GoSelfiesError("--backend openvino runs on the CPU: use --device cpu")
-        try:
-            import openvino as ov
-        except ImportError:
-            raise GoSelfiesError("the openvino backend needs OpenVINO: pip install openvino") from None
+        require("openvino", "--backend openvino")
+        import openvino as ov
+
         self.prep = prep
         self.path = self.model_path(model)
         self.threads = (options or OrtOptions()).resolve_threads()

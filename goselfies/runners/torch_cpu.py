@@ -1,10 +1,11 @@
-"""PyTorch eager on the CPU, fp32: the backend that needs nothing beyond the install."""
+"""PyTorch eager on the CPU, fp32 (the gpu extra)."""
 from __future__ import annotations
 
 import numpy as np
 
+from ..extras import require
 from ..fastpre import Prep
-from ..models import create_model
+from ..networks import create_model
 from . import ModelFile
 
 
@@ -13,6 +14,7 @@ class TorchRunner:
     threads = None
 
     def __init__(self, model: ModelFile, prep: Prep, device: str = "cpu"):
+        require("torch", "--backend torch")
         import torch
 
         self.torch = torch

@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from goselfies.fastpre import fit, padded
-from goselfies.models import ModelInfo, create_model
+from goselfies.models import ModelInfo
+from goselfies.networks import create_model
 from goselfies.weights import input_spec, read_metadata
 
 

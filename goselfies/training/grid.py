@@ -82,7 +82,7 @@ def resolve_pretrained(model: str, spec: GridSpec, cache: dict) -> str:
     if spec.encoder_weights_dir:
         for path in encoder_candidates(model, Path(spec.encoder_weights_dir)):
             if path.is_file():
-                from goselfies.models import create_model
+                from goselfies.networks import create_model
 
                 try:
                     create_model(model, encoder_weights=path)  # a file that does not fit fails here
@@ -98,7 +98,7 @@ def resolve_pretrained(model: str, spec: GridSpec, cache: dict) -> str:
     if offline:
         err = GoSelfiesError(f"no ImageNet weights for the {enc} encoder ({where}; downloads off)")
     else:
-        from goselfies.models import create_model
+        from goselfies.networks import create_model
 
         try:
             create_model(model, encoder_weights="imagenet")  # smp caches the download for train()
@@ -166,7 +166,8 @@ def run_grid(spec: GridSpec, progress: bool = True) -> list[GridRow]:
 def _score(row: GridRow, cfg, best: dict, test_pairs) -> None:
     import torch
 
-    from goselfies.models import create_model, model_info
+    from goselfies.models import model_info
+    from goselfies.networks import create_model
 
     from .data import PairDataset
     from .trainer import load_checkpoint, train_device, validate

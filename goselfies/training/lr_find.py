@@ -178,7 +178,8 @@ def run_lr_find(cfg, start_lr: float, end_lr: float, steps: int, png: str | Path
 
     from .data import PairDataset, find_pairs, split
     from .trainer import loss_fn, train_device
-    from goselfies.models import create_model, model_info
+    from goselfies.models import model_info
+    from goselfies.networks import create_model
 
     if not cfg.data:
         raise GoSelfiesError("no training data: pass --data DIR (a folder with images/ and masks/)")

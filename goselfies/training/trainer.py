@@ -15,7 +15,8 @@ import numpy as np
 from goselfies.errors import GoSelfiesError
 from goselfies.paths import atomic_path
 from goselfies.metrics import MeanScores
-from goselfies.models import create_model, model_info
+from goselfies.models import model_info
+from goselfies.networks import create_model
 
 from .data import IGNORE, PairDataset, find_pairs, split
 from .distill import make_teacher
@@ -280,7 +281,8 @@ def _scale_encoder_lr(opt, model, lr: float) -> None:
 def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, disable=not enabled, dynamic_ncols=True, file=sys.stderr)
+    return tqdm(total=total, desc=desc, disable=None if enabled else True,  # None: quiet off a terminal
+                dynamic_ncols=True, file=sys.stderr)
 
 
 def _write_log(out: Path, history: list[dict]) -> None:

@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from goselfies.extras import require
+
+    require("torch", "goselfies grid", extra="train")
     from goselfies.errors import GoSelfiesError
     from goselfies.training.grid import GridSpec, markdown_table, run_grid
 

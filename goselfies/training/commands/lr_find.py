@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from goselfies.extras import require
+
+    require("torch", "goselfies lr-find", extra="train")
     from goselfies.training.lr_find import run_lr_find
 
     cfg = resolve_config(args)

@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from goselfies.extras import require
+
+    require("torch", "goselfies train", extra="train")
     from goselfies.errors import GoSelfiesError
     from goselfies.training.trainer import train
 
