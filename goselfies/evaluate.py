@@ -14,6 +14,19 @@ from .metrics import MeanScores
 PER_IMAGE = ("iou", "boundary_iou")  # the scores kept for each image
 
 
+def data_folders(paths: list[str | Path]) -> list[Path]:
+    """Each ``--data`` path as folders of images/ + masks/: the folder itself, or, for a folder of sequences
+    (``davis_people/``), each subfolder that holds images/ and masks/."""
+    folders: list[Path] = []
+    for path in map(Path, paths):
+        if (path / "images").is_dir() or not path.is_dir():
+            folders.append(path)  # pairs() reports what is wrong with it
+            continue
+        subs = sorted(p for p in path.iterdir() if (p / "images").is_dir() and (p / "masks").is_dir())
+        folders.extend(subs or [path])
+    return folders
+
+
 def pairs(data: str | Path) -> Iterator[tuple[Path, Path | None]]:
     data = Path(data)
     img_dir, mask_dir = data / "images", data / "masks"

@@ -285,6 +285,30 @@ def test_evaluate_size_mismatch_is_reported_and_rest_counted(tmp_path, data_dir,
     assert "n            1" in out
 
 
+def test_evaluate_reports_each_folder_and_each_sequence_of_a_folder_of_sequences(tmp_path, data_dir, lite_weights,
+                                                                                   capsys):
+    def pairs(folder, stems):
+        for sub in ("images", "masks"):
+            (folder / sub).mkdir(parents=True)
+        for s in stems:
+            shutil.copy(data_dir / f"eg1800/test/images/{s}.jpg", folder / "images")
+            shutil.copy(data_dir / f"eg1800/test/masks/{s}.png", folder / "masks")
+
+    pairs(tmp_path / "portraits", ["00002"])
+    pairs(tmp_path / "sequences/walk", ["00005", "00011"])
+    pairs(tmp_path / "sequences/dance", ["00008"])
+    report = tmp_path / "report.json"
+    code, out, err = run_cli(capsys, "evaluate", "--data", tmp_path / "portraits", "--data", tmp_path / "sequences",
+                             "--weights", lite_weights, "--json", report)
+    assert code == 0, err
+    sets = json.loads(report.read_text())
+    assert [(s["data"].rsplit("/", 1)[1], s["n"]) for s in sets["sets"]] == [("portraits", 1), ("dance", 1), ("walk", 2)]
+    assert sets["mean_of_sets"]["iou"] == pytest.approx(np.mean([s["iou"] for s in sets["sets"]]))
+    rows = [line for line in out.splitlines() if line.startswith("| ")]
+    assert len(rows) == 5 and rows[-1].startswith("| mean of the 3 sets")
+    assert f"{sets['sets'][2]['iou']:.4f}" in rows[3]
+
+
 def test_cli_errors_have_no_traceback(tmp_path):
     out = subprocess.run([sys.executable, "-m", "goselfies", "photo", str(tmp_path / "missing.jpg"), "-o", str(tmp_path)],
                          capture_output=True, text=True)

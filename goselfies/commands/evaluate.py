@@ -1,4 +1,5 @@
-"""goselfies evaluate --data DIR: Dice, IoU, accuracy, sensitivity, specificity, boundary IoU (mean per image)."""
+"""goselfies evaluate --data DIR [--data DIR...]: Dice, IoU, accuracy, sensitivity, specificity, boundary IoU (mean per
+image), for each folder, and their mean when there are several."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,9 @@ from .common import add_segmenter_arguments, make_path, make_segmenter
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--data", required=True, metavar="DIR", help="folder with images/ and masks/ (same stems)")
+    p.add_argument("--data", required=True, action="append", metavar="DIR",
+                   help="folder with images/ and masks/ (same stems), or a folder of such folders (a set of video "
+                        "sequences); repeat to report several")
     p.add_argument("--json", metavar="PATH", help="also write the metrics to this JSON file")
     add_segmenter_arguments(p, background=None)
 
@@ -16,26 +19,38 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..evaluate import evaluate
-    from ..paths import atomic_path
+    from ..evaluate import data_folders, evaluate
     from ..metrics import KEYS
+    from ..paths import atomic_path
 
     seg = make_segmenter(args)
     path = make_path(args, seg, background="mask")
-    result = evaluate(
-        args.data, path.mask,
-        on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
-        # disable=None: quiet when stderr is not a terminal (a log gets no bar)
-        progress=lambda items: tqdm(items, unit="img", desc="evaluate", file=sys.stderr, disable=None),
-    )
-    result["data"] = str(args.data)
-    result["engine"] = seg.describe()  # model, backend, device and size, as the startup line says
-    result["model"] = seg.model_name
-    result["size"] = seg.size
-    for k in KEYS:
-        print(f"{k:12s} {result[k]:.4f}")
-    print(f"{'n':12s} {result['n']}")
+    results = []
+    for folder in data_folders(args.data):
+        result = evaluate(
+            folder, path.mask,
+            on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
+            # disable=None: quiet when stderr is not a terminal (a log gets no bar)
+            progress=lambda items: tqdm(items, unit="img", desc=folder.name, file=sys.stderr, disable=None),
+        )
+        result["data"] = str(folder)
+        result["engine"] = seg.describe()  # model, backend, device and size, as the startup line says
+        result["model"] = seg.model_name
+        result["size"] = seg.size
+        results.append(result)
+    if len(results) == 1:
+        report = results[0]
+        for k in KEYS:
+            print(f"{k:12s} {report[k]:.4f}")
+        print(f"{'n':12s} {report['n']}")
+    else:
+        report = {"sets": results, "mean_of_sets": {k: sum(r[k] for r in results) / len(results) for k in KEYS}}
+        print("| data | n | " + " | ".join(KEYS) + " |")
+        print("|---|---|" + "---|" * len(KEYS))
+        for r in results:
+            print(f"| {r['data']} | {r['n']} | " + " | ".join(f"{r[k]:.4f}" for k in KEYS) + " |")
+        print(f"| mean of the {len(results)} sets | | " + " | ".join(f"{report['mean_of_sets'][k]:.4f}" for k in KEYS) + " |")
     if args.json:
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(result, indent=2))
-    return 1 if result["errors"] else 0
+            tmp.write_text(json.dumps(report, indent=2))
+    return 1 if any(r["errors"] for r in results) else 0
