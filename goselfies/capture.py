@@ -174,6 +174,28 @@ def make_source(camera: int | str | None = None, video: str | Path | None = None
     return CameraSource(0 if camera is None else parse_camera(camera), width, height, fps)
 
 
+CAMERA_INDICES = range(8)  # the camera indices find_cameras tries
+
+
+def find_cameras(indices=CAMERA_INDICES, skip=(), source=CameraSource) -> list[int]:
+    """The camera indices that open and give a frame, each released again at once (a slow call: run it
+    once, off the GUI thread). ``skip``: indices in use, not opened again (kept out of the answer).
+    On Linux an index without a /dev/videoN node is not tried at all."""
+    found = []
+    for i in indices:
+        if i in skip or (sys.platform.startswith("linux") and not Path(f"/dev/video{i}").exists()):
+            continue
+        cam = source(i)
+        try:
+            cam.open()
+        except (GoSelfiesError, OSError, cv2.error):
+            continue
+        finally:
+            cam.release()
+        found.append(i)
+    return found
+
+
 def lost_frame(width: int, height: int, text: str = "camera lost - reconnecting...") -> np.ndarray:
     """A dark frame that says the camera is gone, readable at any size."""
     width, height = max(64, int(width)), max(48, int(height))

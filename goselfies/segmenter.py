@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import GoSelfiesError
+from .errors import GoSelfiesError, MissingWeights
 from .fastpre import Prep
 from .models import model_info
 from .onnx_file import model_metadata
@@ -69,8 +69,8 @@ def resolve_weights(model: str, weights: str | Path | None, device: str, realtim
     model_info(model)
     path = shipped_weights(model)
     if path is None:
-        raise GoSelfiesError(
-            f"no weights for model '{model}' are installed: pass --weights PATH (a .safetensors file), "
+        raise MissingWeights(
+            model, f"no weights for model '{model}' are installed: pass --weights PATH (a .safetensors file), "
             f"or train some with: goselfies train --data DIR --model {model} --out RUN"
         )
     return model, path, model_metadata(path)

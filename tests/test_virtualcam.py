@@ -2,6 +2,7 @@
 for the device and records what ``Camera.send`` delivers. And the no-device path."""
 from __future__ import annotations
 
+import textwrap
 import time
 
 import numpy as np
@@ -130,7 +131,8 @@ def test_no_device_keeps_running_and_prints_setup_help_once(capsys):
     assert p2.run().frames_out == 5
     err = capsys.readouterr().err
     assert err.count("virtual camera: no virtual camera") == 1
-    assert setup_help() in err
+    assert textwrap.indent(setup_help(), "    ") in err  # the steps, indented under their heading
+    assert "pyvirtualcam said: " in err and "No v4l2 loopback device found" in err
     assert messages and "unavailable" in messages[0]
     assert src.released
 

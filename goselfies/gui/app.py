@@ -92,7 +92,9 @@ def _close_on_ctrl_c(window):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", metavar="N|PATH", help="webcam index or device path (saved for next time)")
     p.add_argument("--source", metavar="VIDEO", help="play a video file instead of the webcam (looping)")
-    p.add_argument("--model", help="model name (resunet34, vgunet16, lite, auto)")
+    from goselfies.models import MODELS
+
+    p.add_argument("--model", help=f"model name ({', '.join(sorted(MODELS))}) or auto (saved for next time)")
     p.add_argument("--weights", metavar="PATH", help="a .safetensors weights file")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to run the network")
     p.add_argument("--size", type=int, metavar="N", help="network input size (longer side)")
