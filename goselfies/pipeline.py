@@ -28,7 +28,9 @@ from .sinks import FrameInfo, Sink
 from .timing import CpuMeter, RateMeter, StageStats, Timings, format_table
 
 STAGES = ("segment", "smooth", "post", "composite")
-MASK_AGE = "mask age"  # a timing row beside "latency": the mask's frame was captured this long before the frame
+LATENCY = "latency"  # a timing row: capture to the last sink
+MASK_AGE = "mask age"  # a timing row: the mask's frame was captured this long before the frame it is used on
+ROWS = ("capture", *STAGES, LATENCY, MASK_AGE)  # the timing rows that are not outputs (sinks)
 
 
 @dataclass
@@ -84,7 +86,7 @@ class Pipeline:
         self.rate = RateMeter()
         self.cpu = CpuMeter()
         self._sinks: list[Sink] = list(sinks)
-        self._sinks_lock = threading.Lock()
+        self._sinks_lock = threading.RLock()  # stats() reads the sinks from inside a sink's send
         self._stop = threading.Event()
         self._seg_cond = threading.Condition()
         self._seg_frame: tuple[Frame, Pyramid, bool] | None = None  # bool: run the network
@@ -270,7 +272,7 @@ class Pipeline:
         now = time.perf_counter()
         self.rate.tick(now)
         self.cpu.tick(now)
-        self.timings.add("latency", now - info.timestamp)
+        self.timings.add(LATENCY, now - info.timestamp)
         if info.effect:  # how much older the picture the mask was made for is: a slow network shows here
             self.timings.add(MASK_AGE, info.mask_age)
 

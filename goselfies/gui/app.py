@@ -126,6 +126,10 @@ def run(args) -> int:
         timer = _close_on_ctrl_c(win)  # noqa: F841 - kept alive with the window
         win.show()
         app.exec()
+        win.stop()
+        stats = win.final_stats or win.last_stats
+        if stats is not None:  # the session in one line, as goselfies webcam starts its summary
+            print(stats.summary_line())
     finally:
         # A Python error is a clean end too; only a process that dies (a fatal error, an abort)
         # never gets here and leaves the marker for the next start.
