@@ -177,13 +177,17 @@ def make_source(camera: int | str | None = None, video: str | Path | None = None
 CAMERA_INDICES = range(8)  # the camera indices find_cameras tries
 
 
-def find_cameras(indices=CAMERA_INDICES, skip=(), source=CameraSource) -> list[int]:
+def camera_node_exists(index: int) -> bool:
+    """On Linux a camera index is a /dev/videoN node: without one there is nothing to open."""
+    return not sys.platform.startswith("linux") or Path(f"/dev/video{index}").exists()
+
+
+def find_cameras(indices=CAMERA_INDICES, skip=(), source=CameraSource, present=camera_node_exists) -> list[int]:
     """The camera indices that open and give a frame, each released again at once (a slow call: run it
-    once, off the GUI thread). ``skip``: indices in use, not opened again (kept out of the answer).
-    On Linux an index without a /dev/videoN node is not tried at all."""
+    once, off the GUI thread). ``skip``: indices in use, not opened again (left out of the answer)."""
     found = []
     for i in indices:
-        if i in skip or (sys.platform.startswith("linux") and not Path(f"/dev/video{i}").exists()):
+        if i in skip or not present(i):
             continue
         cam = source(i)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,6 +144,15 @@ def test_setup_help_per_platform():
     assert LINUX_MODPROBE in linux
     for system in ("Windows", "Darwin"):
         assert "OBS Virtual Camera" in setup_help(system) and "OBS Studio" in setup_help(system)
+
+
+def test_the_readme_quotes_the_setup_steps_word_for_word():
+    """One text: what the window shows and the terminal prints is what the README says, for every system."""
+    readme = (Path(virtualcam.__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for system, name in virtualcam.SYSTEM_NAMES.items():
+        assert f"**{name}**\n\n" + textwrap.indent(setup_help(system), "    ") + "\n" in readme
+    assert "start Go-selfies again" not in " ".join(readme.split())  # no restart is needed
+    assert "again" in setup_help() and "Retry" in setup_help()
 
 
 def test_to_bgr():
