@@ -146,6 +146,11 @@ class VirtualCameraSink:
     def error(self) -> str:
         return self.camera.error
 
+    @property
+    def device(self) -> str:
+        """The device it sends to, once open ("" before)."""
+        return self.camera.device
+
     def send(self, frame, info):
         self.camera.send(frame)
 

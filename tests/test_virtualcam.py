@@ -15,36 +15,7 @@ from goselfies.capture import Capture
 from goselfies.pipeline import Pipeline, PipelineConfig
 from goselfies.sinks import make_sink
 from goselfies.virtualcam import LINUX_MODPROBE, VirtualCamera, VirtualCameraConfig, setup_help, to_bgr
-from livefakes import EXACT, SOURCE_BGR, HalfMask, Recorder, SyntheticSource
-
-
-class RecordingBackend:
-    """A pyvirtualcam backend (the interface of ``pyvirtualcam.Backend``) that keeps every frame."""
-
-    instances: list["RecordingBackend"] = []
-
-    def __init__(self, *, width, height, fps, fourcc, device, **kw):
-        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
-        self.frames: list[np.ndarray] = []
-        self.closed = False
-        RecordingBackend.instances.append(self)
-
-    def send(self, frame):
-        self.frames.append(frame.copy())
-
-    def close(self):
-        self.closed = True
-
-    def device(self):
-        return "recording-test-device"
-
-    def native_fourcc(self):
-        return None
-
-
-class NoDeviceBackend:
-    def __init__(self, **kw):
-        raise RuntimeError("No v4l2 loopback device found at /dev/video[0-99]. Did you run 'modprobe v4l2loopback'?")
+from livefakes import EXACT, SOURCE_BGR, HalfMask, NoDeviceBackend, Recorder, RecordingBackend, SyntheticSource
 
 
 @pytest.fixture(autouse=True)
