@@ -559,3 +559,28 @@ def test_the_window_prints_the_session_summary_line_at_exit(app, tmp_path, data_
     assert len(out) == 1 and re.fullmatch(r"frames in: \d+  frames out: (\d+)  dropped: \d+  segmented: \d+ .*"
                                           r"CPU: \d+\.\d\d cores", out[0])
     assert int(out[0].split("frames out: ")[1].split()[0]) >= 5
+
+
+def test_a_model_that_loads_after_the_window_closed_starts_nothing(app, tmp_path):
+    import threading
+
+    gate = threading.Event()
+
+    def slow(settings):  # a model still loading when the window closes
+        gate.wait(10)
+        return HalfMask()
+
+    fakes = Fakes()
+    win = MainWindow(red_settings(), settings_file=tmp_path / "gui.json", build=fakes, find_cameras=None,
+                     load_model=slow)
+    win.show()
+    assert qwait_until(lambda: win.preview.frames_shown >= 1), win.errors
+    win.stop()  # no session: the window's own loader is used
+    win.choose_model("quality")
+    win.close()
+    gate.set()
+    from goselfies.gui import worker
+
+    assert qwait_until(lambda: not worker._pending)  # the load's result was delivered ...
+    assert win.worker is None and len(fakes.sources) == 1  # ... and started nothing
+    assert win.settings.model == "auto"  # nor adopted

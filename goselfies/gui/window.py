@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._probe_started = False
         self._model_gen = 0  # the newest model choice; older loads that finish later are dropped
         self._loading: LiveSettings | None = None
+        self._closed = False  # a model or camera list that arrives after the close is dropped
         self._overlay_t = 0.0
         self.setWindowTitle("Go-selfies")
         self.preview = PreviewWidget()
@@ -208,8 +209,8 @@ class MainWindow(QMainWindow):
         call_in_thread(lambda: load(candidate), lambda segment, error: self._model_loaded(gen, candidate, segment, error))
 
     def _model_loaded(self, gen: int, candidate: LiveSettings, segment, error) -> None:
-        if gen != self._model_gen:
-            return  # a newer choice was made while this one loaded
+        if gen != self._model_gen or self._closed:
+            return  # a newer choice was made while this one loaded, or the window is gone
         self._loading = None
         if error is not None:
             name = Path(candidate.weights).name if candidate.weights else candidate.model
@@ -340,6 +341,8 @@ class MainWindow(QMainWindow):
         call_in_thread(lambda: sorted({*probe(skip=in_use), *in_use}), self._cameras_found)
 
     def _cameras_found(self, cameras, error) -> None:
+        if self._closed:
+            return
         self.cameras = list(cameras or [])
         if error is not None:
             self.statusBar().showMessage(f"cannot list the cameras: {error}", 10000)
@@ -400,6 +403,7 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"cannot save settings: {exc}", 5000)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._closed = True
         self.stop()
         self._save()
         self.closed.emit()
