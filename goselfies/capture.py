@@ -174,6 +174,32 @@ def make_source(camera: int | str | None = None, video: str | Path | None = None
     return CameraSource(0 if camera is None else parse_camera(camera), width, height, fps)
 
 
+CAMERA_INDICES = range(8)  # the camera indices find_cameras tries
+
+
+def camera_node_exists(index: int) -> bool:
+    """On Linux a camera index is a /dev/videoN node: without one there is nothing to open."""
+    return not sys.platform.startswith("linux") or Path(f"/dev/video{index}").exists()
+
+
+def find_cameras(indices=CAMERA_INDICES, skip=(), source=CameraSource, present=camera_node_exists) -> list[int]:
+    """The camera indices that open and give a frame, each released again at once (a slow call: run it
+    once, off the GUI thread). ``skip``: indices in use, not opened again (left out of the answer)."""
+    found = []
+    for i in indices:
+        if i in skip or not present(i):
+            continue
+        cam = source(i)
+        try:
+            cam.open()
+        except (GoSelfiesError, OSError, cv2.error):
+            continue
+        finally:
+            cam.release()
+        found.append(i)
+    return found
+
+
 def lost_frame(width: int, height: int, text: str = "camera lost - reconnecting...") -> np.ndarray:
     """A dark frame that says the camera is gone, readable at any size."""
     width, height = max(64, int(width)), max(48, int(height))

@@ -91,9 +91,18 @@ class FramePath:
         self.background = parse_background(spec)  # raises GoSelfiesError before anything changes
 
     def set_post(self, post: PostProcess) -> None:
+        self._post = post
         size = getattr(self.segment, "size", None)  # a Segmenter's network input: the refine grid follows it
         self.post = post.for_network(size) if size else post
         self.settled, self._smoothed = False, None  # the kept matte was made with the old settings
+
+    def set_segment(self, segment: Segment) -> None:
+        """Another network from the next matte on (call it from the thread that makes the mattes): its
+        own size for the refine grid, and no smoothing with the old network's answers."""
+        self.segment = segment
+        self.set_post(self._post)
+        self.smoother.reset()
+        self._raw = self._smoothed = self._matte = None
 
     def set_smoothing(self, strength: float) -> None:
         self.smoother.strength = float(strength)

@@ -2,7 +2,9 @@
 
 ``goselfies webcam`` (its arguments made into settings) and the window (saved settings, then the
 controls) both call ``build_session``; while it runs, ``LiveSession.apply(settings)`` pushes what
-changed into the pipeline without a restart. Camera, model and size need a new session.
+changed into the pipeline without a restart. A camera needs a new session; a model is loaded beside the
+running one (``load_model``, any thread) and swapped in once it loaded (``use_model``), so a model that
+cannot load leaves the running one as it was.
 """
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ from typing import Callable
 import cv2
 
 from .capture import Capture, FrameSource, make_source
-from .errors import GoSelfiesError
+from .errors import GoSelfiesError, ModelLoadError
 from .pipeline import Pipeline, PipelineConfig
 from .segmenter import Segmenter, SegmenterConfig
-from .settings import LiveSettings
+from .settings import MODEL_FIELDS, LiveSettings
 from .sinks import make_sink
 
 Say = Callable[[str], None]
+SegmenterFactory = Callable[[LiveSettings], Callable]
 
 # ONNX Runtime's threads in a live session: one. The network alone took 13.6 ms of CPU a 720p frame on one
 # thread against 17.5 ms on two (2-core EPYC, lite at 224), and the session's other threads (capture,
@@ -35,13 +38,51 @@ def _stderr(message: str) -> None:
         print(message, file=sys.stderr)
 
 
+def load_segmenter(s: LiveSettings) -> Segmenter:
+    """The network the settings name (post-processing runs in the pipeline, after smoothing). Whatever
+    stops it from loading is a ModelLoadError, so a caller can tell it from a camera problem."""
+    try:
+        return Segmenter(SegmenterConfig(model=s.model, weights=s.weights or None, device=s.device,
+                                         size=s.size or None, backend=s.backend, flip=s.flip,
+                                         threads=LIVE_THREADS), quiet=True)
+    except ModelLoadError:
+        raise
+    except GoSelfiesError as exc:
+        raise ModelLoadError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a backend's own error (a corrupt file, a failed compile)
+        raise ModelLoadError(f"{type(exc).__name__}: {exc}") from None
+
+
+def describe_model(segment) -> str:
+    """Which model, backend, device and size run: a Segmenter says; any other callable by its name."""
+    describe = getattr(segment, "describe", None)
+    return describe() if callable(describe) else type(segment).__name__
+
+
 class LiveSession:
     """A running pipeline and the settings it runs with (a copy of its own)."""
 
-    def __init__(self, pipeline: Pipeline, settings: LiveSettings, on_message: Say = _stderr):
+    def __init__(self, pipeline: Pipeline, settings: LiveSettings, on_message: Say = _stderr,
+                 segmenter_factory: SegmenterFactory = load_segmenter):
         self.pipeline = pipeline
         self.settings = replace(settings)
         self.on_message = on_message
+        self.segmenter_factory = segmenter_factory
+        self.model_error: ModelLoadError | None = None  # why the chosen model did not load (the default runs)
+
+    def describe_model(self) -> str:
+        return describe_model(self.pipeline.segment)
+
+    def load_model(self, new: LiveSettings):
+        """Load the model ``new`` names, from any thread, without touching the running one; raises
+        ModelLoadError. Hand the result to ``use_model``."""
+        return self.segmenter_factory(replace(new))
+
+    def use_model(self, segment, new: LiveSettings) -> None:
+        """Run ``segment`` (from ``load_model(new)``) from the next segmented frame on."""
+        self.pipeline.set_segment(segment)
+        for name in MODEL_FIELDS:
+            setattr(self.settings, name, getattr(new, name))
 
     def apply(self, new: LiveSettings) -> None:
         """Push what differs from the running settings into the pipeline. A bad background raises
@@ -72,12 +113,14 @@ def _virtual_camera(s: LiveSettings, fps: float, on_message: Say):
 
 
 def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: bool = True,
-                  explain: Callable[[GoSelfiesError], GoSelfiesError] | None = None,
+                  fallback: bool = False, explain: Callable[[GoSelfiesError], GoSelfiesError] | None = None,
                   source_factory: Callable[[LiveSettings], FrameSource] | None = None,
                   segmenter_factory: Callable[[LiveSettings], Callable] | None = None) -> LiveSession:
     """Open the source, load the model, assemble pipeline and sinks; on any failure the source is
     released again. ``explain`` rewords a source that cannot be opened for the caller's user
-    (a command line names options, the window its camera list); ``quiet=False`` says which model runs."""
+    (a command line names options, the window its camera list); ``quiet=False`` says which model runs.
+    ``fallback``: a model that cannot load is replaced by the default one (the window: a saved choice that
+    no longer loads must not leave the next start black); the session's ``model_error`` says why."""
     s = replace(settings)
     cv2.setNumThreads(LIVE_THREADS)  # process-wide: a live session is the process's main work
     if source_factory is not None:
@@ -93,14 +136,18 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
             raise
         raise explain(exc) from None
     try:
-        if segmenter_factory is not None:
-            segment = segmenter_factory(s)
-        else:  # post-processing runs in the pipeline, after smoothing
-            segment = Segmenter(SegmenterConfig(model=s.model, weights=s.weights or None, device=s.device,
-                                                size=s.size or None, backend=s.backend, flip=s.flip,
-                                                threads=LIVE_THREADS), quiet=quiet)
-            if not quiet:
-                on_message(f"model: {segment.describe()}")
+        factory = segmenter_factory or load_segmenter
+        model_error = None
+        try:
+            segment = factory(s)
+        except ModelLoadError as exc:
+            default = s.with_default_model()
+            if not fallback or s.same_model(default):
+                raise
+            model_error, s = exc, default
+            segment = factory(s)
+        if not quiet:
+            on_message(f"model: {describe_model(segment)}")
         on_message(getattr(source, "describe", lambda: "")())
         config = PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing,
                                 skip=s.skip, effect=s.effect, max_frames=s.frames or None)
@@ -110,7 +157,9 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
             pipeline.add_sink(make_sink("record", path=s.record, fps=capture.fps, alpha=alpha))
         if s.virtual_camera:
             pipeline.add_sink(_virtual_camera(s, capture.fps, on_message))
-        return LiveSession(pipeline, s, on_message)
+        session = LiveSession(pipeline, s, on_message, factory)
+        session.model_error = model_error
+        return session
     except BaseException:
         capture.stop()
         raise

@@ -28,6 +28,9 @@ from .sinks import FrameInfo, Sink
 from .timing import CpuMeter, RateMeter, StageStats, Timings, format_table
 
 STAGES = ("segment", "smooth", "post", "composite")
+LATENCY = "latency"  # a timing row: capture to the last sink
+MASK_AGE = "mask age"  # a timing row: the mask's frame was captured this long before the frame it is used on
+ROWS = ("capture", *STAGES, LATENCY, MASK_AGE)  # the timing rows that are not outputs (sinks)
 
 
 @dataclass
@@ -53,11 +56,16 @@ class PipelineStats:
     skipped: int = 0  # frames the change detector found unchanged (the network did not run)
     cpu_cores: float = 0.0  # process CPU time / wall time since the start (1.0 = one core busy)
     cpu_now: float = 0.0  # the same over the last two seconds
+    sinks: tuple[str, ...] = ()  # the outputs delivering frames now (a virtual camera without a device is not)
 
-    def summary(self) -> str:
-        head = (f"frames in: {self.frames_in}  frames out: {self.frames_out}  dropped: {self.dropped}  "
+    def summary_line(self) -> str:
+        """The session in one line: what ``goselfies webcam`` prints first at exit, and the window at its close."""
+        return (f"frames in: {self.frames_in}  frames out: {self.frames_out}  dropped: {self.dropped}  "
                 f"segmented: {self.masks} (picture unchanged, mask kept: {self.skipped}; older mask "
                 f"reused for {self.mask_reused})  CPU: {self.cpu_cores:.2f} cores")
+
+    def summary(self) -> str:
+        head = self.summary_line()
         if self.lost_events:
             head += f"\ncamera lost {self.lost_events}x, reconnected {self.reconnects}x, {self.lost_frames} 'camera lost' frames"
         return head + "\n" + format_table(self.timings.values())
@@ -78,14 +86,15 @@ class Pipeline:
         self.rate = RateMeter()
         self.cpu = CpuMeter()
         self._sinks: list[Sink] = list(sinks)
-        self._sinks_lock = threading.Lock()
+        self._sinks_lock = threading.RLock()  # stats() reads the sinks from inside a sink's send
         self._stop = threading.Event()
         self._seg_cond = threading.Condition()
         self._seg_frame: tuple[Frame, Pyramid, bool] | None = None  # bool: run the network
         self._taken = 0  # the newest seq the segmentation thread took
         self._handed = 0  # the newest seq handed to it
         self._mask_cond = threading.Condition()
-        self._mask: tuple[int, np.ndarray] | None = None  # (seq, small uint8 matte)
+        self._mask: tuple[int, np.ndarray, float] | None = None  # (seq, small uint8 matte, capture time)
+        self._new_segment: Callable | None = None  # set_segment's network, taken up by the segmentation thread
         self._seg_error: BaseException | None = None
         self._seg_thread: threading.Thread | None = None
         self.frames_out = 0
@@ -111,6 +120,12 @@ class Pipeline:
 
     def set_skip(self, on: bool) -> None:
         self.path.set_skip(on)
+
+    def set_segment(self, segment: Callable[[np.ndarray], np.ndarray]) -> None:
+        """Another network (a model loaded beside this one): the segmentation thread takes it up before
+        its next mask, which it makes with the network whether the picture changed or not."""
+        self.segment = segment
+        self._new_segment = segment
 
     def set_mirror(self, on: bool) -> None:
         self.capture.mirror = bool(on)
@@ -141,9 +156,11 @@ class Pipeline:
 
     def stats(self) -> PipelineStats:
         c = self.capture
+        with self._sinks_lock:
+            live = tuple(s.name for s in self._sinks if getattr(s, "live", True))
         return PipelineStats(c.frames_in, self.frames_out, c.dropped, self.masks, self.mask_reused,
                              self.lost_frames, c.lost_events, c.reconnects, self.rate.rate(),
-                             self.timings.snapshot(), self.skipped, self.cpu.total_cores(), self.cpu.cores())
+                             self.timings.snapshot(), self.skipped, self.cpu.total_cores(), self.cpu.cores(), live)
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> PipelineStats:
@@ -193,10 +210,11 @@ class Pipeline:
         pyramid = Pyramid(frame.image)
         network = self.path.needs_mask(pyramid) or self._mask is None
         self.skipped += not network
-        if not network and self.path.settled and self._mask[0] == self._handed:
+        if not network and self.path.settled and self._mask[0] == self._handed and self._new_segment is None:
             # nothing in flight and the matte settled on an unchanged picture: it stands, no hand-over
-            mask_seq, small = self._mask
-            return self._compose(frame, pyramid, mask_seq, small)
+            # (and it is as new as the picture: its age is 0)
+            mask_seq, small, _ = self._mask
+            return self._compose(frame, pyramid, mask_seq, small, frame.timestamp)
         self._handed = frame.seq
         with self._seg_cond:
             pending = self._seg_frame
@@ -204,19 +222,20 @@ class Pipeline:
                 network = True  # a changed picture not segmented yet: this one must be
             self._seg_frame = (frame, pyramid, network)
             self._seg_cond.notify_all()
-        mask_seq, small = self._wait_mask(frame.seq)
-        if small is None:
+        mask = self._wait_mask(frame.seq)
+        if mask is None:
             return None, None
-        return self._compose(frame, pyramid, mask_seq, small)
+        return self._compose(frame, pyramid, *mask)
 
-    def _compose(self, frame: Frame, pyramid: Pyramid, mask_seq: int, small: np.ndarray):
+    def _compose(self, frame: Frame, pyramid: Pyramid, mask_seq: int, small: np.ndarray, mask_time: float):
         lag = max(0, frame.seq - mask_seq)
         if lag:
             self.mask_reused += 1
         out, alpha = self.path.compose(pyramid, small)
-        return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag, frame.image, alpha)
+        return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag, frame.image, alpha,
+                              max(0.0, frame.timestamp - mask_time))
 
-    def _wait_mask(self, seq: int) -> tuple[int, np.ndarray | None]:
+    def _wait_mask(self, seq: int) -> tuple[int, np.ndarray, float] | None:
         """This frame's own mask if it comes within the budget, else the newest mask there is."""
         with self._mask_cond:
             if self._mask is None:
@@ -226,7 +245,7 @@ class Pipeline:
                         raise GoSelfiesError(f"no mask after {self.config.first_mask_timeout:g} s: segmentation is stuck")
                     self._mask_cond.wait(0.1)
                 if self._mask is None:
-                    return 0, None
+                    return None
             budget = self._mask_budget()
             if budget > 0:
                 self._mask_cond.wait_for(lambda: self._mask[0] >= seq or self._stop.is_set(), budget)
@@ -253,7 +272,9 @@ class Pipeline:
         now = time.perf_counter()
         self.rate.tick(now)
         self.cpu.tick(now)
-        self.timings.add("latency", now - info.timestamp)
+        self.timings.add(LATENCY, now - info.timestamp)
+        if info.effect:  # how much older the picture the mask was made for is: a slow network shows here
+            self.timings.add(MASK_AGE, info.mask_age)
 
     def _segment_loop(self) -> None:
         last = 0
@@ -267,9 +288,13 @@ class Pipeline:
                     frame, pyramid, network = self._seg_frame
                     self._taken = frame.seq
                 last = frame.seq
+                if self._new_segment is not None:
+                    segment, self._new_segment = self._new_segment, None
+                    self.path.set_segment(segment)
+                    network = True
                 small = self.path.matte(pyramid, network)
                 with self._mask_cond:
-                    self._mask = (frame.seq, small)
+                    self._mask = (frame.seq, small, frame.timestamp)
                     self.masks += network
                     self._mask_cond.notify_all()
         except BaseException as exc:  # noqa: BLE001 - handed to run(), which raises it

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import GoSelfiesError
+from .errors import GoSelfiesError, MissingWeights
 from .extras import available, require
 from .fastpre import Prep
 from .models import model_info
-from .onnx_file import model_metadata
+from .onnx_file import model_metadata, shipped_export
 from .runners import ModelFile, Runner, make_runner
-from .weights import input_spec, shipped_weights
+from .weights import input_spec, shipped_models, shipped_weights
 
 
 @dataclass
@@ -87,11 +87,17 @@ def resolve_weights(model: str, weights: str | Path | None, device: str, realtim
     model_info(model)
     path = shipped_weights(model)
     if path is None:
-        raise GoSelfiesError(
-            f"no weights for model '{model}' are installed: pass --weights PATH (a .safetensors file), "
+        raise MissingWeights(
+            model, f"no weights for model '{model}' are installed: pass --weights PATH (a .safetensors file), "
             f"or train some with: goselfies train --data DIR --model {model} --out RUN"
         )
     return model, path, model_metadata(path)
+
+
+def runnable_models() -> list[str]:
+    """The models that run here without a weights file: shipped weights, and a shipped ONNX file (the lean
+    install) or PyTorch (the gpu extra) to run them."""
+    return [m for m in shipped_models() if shipped_export(m, shipped_weights(m)) or available("torch")]
 
 
 TIERS = ("quality", "lite")  # best mask first; ``auto`` takes the first that is shipped

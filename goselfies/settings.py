@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .backgrounds import BLUR_STRENGTH, COLORS, KINDS, LIVE_KINDS, split_spec
@@ -20,6 +20,8 @@ from .postprocess import MAX_FEATHER, PostProcess
 from .smoothing import SMOOTHING
 
 RUN_ONLY = {"saved": False}  # field metadata: belongs to one run (a command line), never saved
+# What loads the network: changed together, and only once the model they name has loaded.
+MODEL_FIELDS = ("model", "weights", "device", "backend", "size", "flip")
 
 
 @dataclass
@@ -49,6 +51,7 @@ class LiveSettings:
     virtual_camera: bool = False
     virtual_camera_device: str = ""  # "" = the first one pyvirtualcam finds
     effect: bool = True
+    overlay: bool = True  # the window's FPS/timing overlay
     loop: bool = field(default=True, metadata=RUN_ONLY)  # a --source video starts again at its end
     record: str = field(default="", metadata=RUN_ONLY)  # also write the output to this video file
     frames: int = field(default=0, metadata=RUN_ONLY)  # stop after this many output frames (0 = never)
@@ -83,11 +86,35 @@ class LiveSettings:
             return "color:green"
         return f"blur:{self.blur_strength:g}"
 
+    def needs_file(self, kind: str) -> bool:
+        """Image and video backgrounds need a file first; the others can be picked at once."""
+        return kind in ("image", "video") and not getattr(self, kind)
+
     def next_background(self) -> str:
         """The next kind in LIVE_KINDS, skipping image/video until a file was chosen."""
-        kinds = [k for k in LIVE_KINDS if (k != "image" or self.image) and (k != "video" or self.video)]
+        kinds = [k for k in LIVE_KINDS if not self.needs_file(k)]
         i = kinds.index(self.background) if self.background in kinds else -1
         return kinds[(i + 1) % len(kinds)]
+
+    def skipped_backgrounds(self) -> list[str]:
+        """The kinds ``next_background`` passes over on its way (they need a file first)."""
+        nxt = self.next_background()
+        i = LIVE_KINDS.index(self.background) if self.background in LIVE_KINDS else -1
+        skipped = []
+        for step in range(1, len(LIVE_KINDS)):
+            kind = LIVE_KINDS[(i + step) % len(LIVE_KINDS)]
+            if kind == nxt:
+                break
+            skipped.append(kind)
+        return skipped
+
+    def with_default_model(self) -> "LiveSettings":
+        """A copy whose model fields are the defaults: what runs when the chosen model cannot."""
+        defaults = LiveSettings()
+        return replace(self, **{name: getattr(defaults, name) for name in MODEL_FIELDS})
+
+    def same_model(self, other: "LiveSettings") -> bool:
+        return all(getattr(self, name) == getattr(other, name) for name in MODEL_FIELDS)
 
     def post(self) -> PostProcess:
         return PostProcess(threshold=self.threshold if self.threshold > 0 else None, feather=self.feather,

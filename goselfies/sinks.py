@@ -26,10 +26,13 @@ class FrameInfo:
     # read-only views for sinks that show or check more than the output; copy them to keep them
     input: np.ndarray | None = field(default=None, repr=False, compare=False)  # the camera frame
     mask: np.ndarray | None = field(default=None, repr=False, compare=False)  # the mask composited with
+    mask_age: float = 0.0  # seconds between the capture of the mask's frame and of this frame
 
 
 class Sink(Protocol):
     name: str
+    # optional ``live: bool`` attribute: False while the sink takes frames but delivers none (a virtual
+    # camera without a device); the overlay lists only live sinks
 
     def send(self, frame: np.ndarray, info: FrameInfo) -> None: ...
     def close(self, ok: bool = True) -> None: ...
@@ -118,6 +121,20 @@ class VirtualCameraSink:
         from .virtualcam import VirtualCamera, VirtualCameraConfig
 
         self.camera = VirtualCamera(VirtualCameraConfig(fps, width, height, device, backend), on_message)
+
+    @property
+    def live(self) -> bool:
+        """Not yet tried (no frame yet) or sending; False once the device could not be opened or failed."""
+        return self.camera.available is not False
+
+    @property
+    def error(self) -> str:
+        return self.camera.error
+
+    @property
+    def device(self) -> str:
+        """The device it sends to, once open ("" before)."""
+        return self.camera.device
 
     def send(self, frame, info):
         self.camera.send(frame)

@@ -2,12 +2,14 @@
 
 Video-call apps expect a steady frame rate from a camera, so frames are sent from a thread at a fixed
 fps, re-sending the last frame when the pipeline is late. Where no virtual-camera device exists the
-app keeps running (window, recording) and prints the exact setup steps once, instead of failing.
+app keeps running (window, recording) and prints the exact setup steps once, instead of failing; the
+window unticks its box and shows the same steps (``setup_help``) with a retry.
 """
 from __future__ import annotations
 
 import platform
 import sys
+import textwrap
 import threading
 import time
 from dataclasses import dataclass
@@ -19,35 +21,50 @@ import numpy as np
 from .fitting import letterbox
 
 LINUX_MODPROBE = 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="Go-selfies"'
+AGAIN = "Then turn the virtual camera on again (the window's Retry button: no restart needed)"
 
-SETUP_HELP = {
+# The setup steps per system (platform.system()). One text: the window shows it, `goselfies webcam` prints
+# it, and the README quotes it word for word (tests/test_virtualcam.py checks).
+SETUP_STEPS = {
     "Linux": (
-        "no virtual camera device found. Load v4l2loopback once per boot:\n"
+        "Install v4l2loopback (once):\n"
+        "    sudo apt install v4l2loopback-dkms\n"
+        "Load it (once per boot):\n"
         f"    {LINUX_MODPROBE}\n"
-        "(install it first with: sudo apt install v4l2loopback-dkms), then start Go-selfies again and "
-        "pick the 'Go-selfies' camera in your video-call app"
+        f'{AGAIN}\n'
+        'and pick "Go-selfies" as the camera in your video-call app.\n'
+        "With several loopback devices, --virtual-camera-device /dev/videoN picks one."
     ),
     "Windows": (
-        "no virtual camera found. Install OBS Studio (https://obsproject.com): its installer adds the "
-        "'OBS Virtual Camera' device, and OBS itself does not need to run. Then start Go-selfies again "
-        "and pick 'OBS Virtual Camera' in your video-call app"
+        "Install OBS Studio (https://obsproject.com). Its installer adds the\n"
+        '"OBS Virtual Camera" device; OBS itself does not need to run.\n'
+        f'{AGAIN}\n'
+        'and pick "OBS Virtual Camera" as the camera in your video-call app.'
     ),
     "Darwin": (
-        "no virtual camera found. Install OBS Studio (https://obsproject.com; version 30 or newer on "
-        "macOS 13+), start it, click 'Start Virtual Camera' (allow the system extension in System "
-        "Settings > Privacy & Security if asked), click 'Stop Virtual Camera' and quit OBS. Then start "
-        "Go-selfies again and pick 'OBS Virtual Camera' in your video-call app"
+        "Install OBS Studio (https://obsproject.com; version 30 or newer on macOS 13+).\n"
+        'Start it and click "Start Virtual Camera" (if asked, allow the system extension in\n'
+        'System Settings > Privacy & Security), then click "Stop Virtual Camera" and quit OBS.\n'
+        f'{AGAIN}\n'
+        'and pick "OBS Virtual Camera" as the camera in your video-call app.'
     ),
 }
+SYSTEM_NAMES = {"Linux": "Linux", "Windows": "Windows", "Darwin": "macOS"}
+NO_DEVICE = "no virtual camera device found"
 
 _help_lock = threading.Lock()
 _help_printed = False
 
 
+def this_system(system: str | None = None) -> str:
+    """A key of SETUP_STEPS: this operating system's, or ``system``'s (Linux for any other)."""
+    system = system or platform.system()
+    return system if system in SETUP_STEPS else "Linux"
+
+
 def setup_help(system: str | None = None) -> str:
     """The setup steps for this operating system (or ``system``: Linux, Windows, Darwin)."""
-    system = system or platform.system()
-    return SETUP_HELP.get(system, SETUP_HELP["Linux"])
+    return SETUP_STEPS[this_system(system)]
 
 
 def print_setup_help_once(reason: str = "", file=None) -> bool:
@@ -58,7 +75,8 @@ def print_setup_help_once(reason: str = "", file=None) -> bool:
             return False
         _help_printed = True
     out = file or sys.stderr
-    print(f"virtual camera: {setup_help()}", file=out)
+    print(f"virtual camera: {NO_DEVICE}. Set one up ({SYSTEM_NAMES[this_system()]}):", file=out)
+    print(textwrap.indent(setup_help(), "    "), file=out)
     if reason:
         print(f"virtual camera: (pyvirtualcam said: {reason.strip().splitlines()[0]})", file=out)
     return True
@@ -119,7 +137,7 @@ class VirtualCamera:
             self.available = False
             self.error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             print_setup_help_once(self.error)
-            self._say(f"virtual camera unavailable: {setup_help().splitlines()[0]} (see the terminal for the steps)")
+            self._say(f"virtual camera unavailable: {self.error}")
             return False
         self.available = True
         self.size = (w, h)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GoSelfiesError
-from .models import model_info
+from .models import MODELS, model_info
 from .paths import atomic_path
 
 ASSETS = Path(__file__).parent / "assets" / "models"
@@ -38,6 +38,11 @@ def shipped_weights(name: str) -> Path | None:
     """Default weights inside the package, or None if that model does not ship any."""
     path = ASSETS / f"{name}.safetensors"
     return path if path.is_file() else None
+
+
+def shipped_models() -> list[str]:
+    """The registry's models that ship weights in the package: the ones that run without a file."""
+    return [name for name in sorted(MODELS) if shipped_weights(name) is not None]
 
 
 def save_weights(model, path: str | Path, arch: str, meta: dict[str, Any] | None = None, fp16: bool = True) -> Path:

@@ -141,3 +141,33 @@ def wait_until(cond, timeout: float = 10.0, step: float = 0.01) -> bool:
             return True
         time.sleep(step)
     return cond()
+
+
+# pyvirtualcam backends for ``pyvirtualcam.register_backend``: the real ``Camera`` API, without a device.
+class RecordingBackend:
+    """A pyvirtualcam backend (the interface of ``pyvirtualcam.Backend``) that keeps every frame."""
+
+    instances: list["RecordingBackend"] = []
+
+    def __init__(self, *, width, height, fps, fourcc, device, **kw):
+        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
+        self.frames: list[np.ndarray] = []
+        self.closed = False
+        RecordingBackend.instances.append(self)
+
+    def send(self, frame):
+        self.frames.append(frame.copy())
+
+    def close(self):
+        self.closed = True
+
+    def device(self):
+        return "recording-test-device"
+
+    def native_fourcc(self):
+        return None
+
+
+class NoDeviceBackend:
+    def __init__(self, **kw):
+        raise RuntimeError("No v4l2 loopback device found at /dev/video[0-99]. Did you run 'modprobe v4l2loopback'?")

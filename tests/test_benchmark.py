@@ -97,8 +97,8 @@ def test_live_mode_runs_the_real_session_on_a_shared_clip(data_dir, tmp_path, ca
     for r in rows.values():
         assert r["clip"] == "320x240@30" and r["frames_out"] >= 20 and r["cpu_ms_per_frame"] > 0
         assert 0 < r["latency_p50_ms"] <= r["latency_p99_ms"]
-    off = rows["lite no-skip"]
-    assert abs(off["segmented"] - off["frames_out"]) <= 2  # the network ran on every frame
+    # without the skip no frame is found unchanged; with it, the still clip keeps masks (how many: the benchmark's)
+    assert rows["lite no-skip"]["skipped"] == 0 < rows["lite"]["skipped"]
     assert (out / "clips" / "webcam_headphones_640x480_320x240_30.mp4").is_file()
 
 

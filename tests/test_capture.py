@@ -174,3 +174,27 @@ def test_video_file_loops_as_a_live_source(tmp_path):
 def test_missing_video_file_is_a_clear_error(tmp_path):
     with pytest.raises(GoSelfiesError, match="no such video"):
         Capture(VideoFileSource(tmp_path / "nope.mp4")).start()
+
+
+def test_find_cameras_lists_those_that_open_and_releases_each():
+    from goselfies.capture import find_cameras
+
+    opened = []
+
+    class Cam:
+        def __init__(self, index):
+            self.index, self.is_open = index, False
+            opened.append(self)
+
+        def open(self):
+            if self.index % 2:
+                raise GoSelfiesError(f"cannot open camera {self.index}")
+            self.is_open = True
+
+        def release(self):
+            self.is_open = False
+
+    found = find_cameras(range(6), skip=(2,), source=Cam, present=lambda i: i != 4)
+    assert found == [0]  # 1, 3, 5 fail to open, 2 is in use (not touched), 4 has no device node
+    assert sorted(c.index for c in opened) == [0, 1, 3, 5]
+    assert not any(c.is_open for c in opened)  # every one released again

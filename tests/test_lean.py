@@ -65,3 +65,12 @@ def test_a_command_without_its_extra_names_the_pip_install(argv, extra, monkeypa
     assert main(argv + ["-o" if argv[0] == "photo" else "--seed", str(tmp_path) if argv[0] == "photo" else "0"]) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(err) == 1 and f'pip install "goselfies[{extra}]"' in err[0] and "torch" in err[0], err
+
+
+def test_without_torch_the_model_list_offers_only_what_ships_as_onnx(monkeypatch):
+    from goselfies import segmenter
+
+    assert segmenter.runnable_models() == ["lite", "quality", "resunet34"]  # torch here: all that ship weights
+    real = segmenter.available
+    monkeypatch.setattr(segmenter, "available", lambda module: module != "torch" and real(module))
+    assert segmenter.runnable_models() == ["lite", "quality"]  # resunet34 has no ONNX file: the gpu extra runs it

@@ -89,7 +89,7 @@ def test_window_default_build_is_build_session(monkeypatch):
     calls = []
     monkeypatch.setattr(window, "build_session", lambda s, say, **kw: calls.append((s, kw)) or "session")
     assert window.build_from_settings(LiveSettings(), print) == "session"
-    assert calls and "explain" in calls[0][1]
+    assert calls and "explain" in calls[0][1] and calls[0][1]["fallback"] is True  # a saved model may fail
 
 
 def test_apply_pushes_only_what_changed():
@@ -114,3 +114,53 @@ def test_apply_pushes_only_what_changed():
         assert p.background.spec == "transparent"  # a bad background leaves the old one
     finally:
         p.capture.stop()
+
+
+def test_a_model_that_cannot_load_falls_back_to_the_default_only_when_asked():
+    """The window's start (fallback=True): a saved model without weights runs the default model and says
+    why; the command line (no fallback) gets the error, and the source is released."""
+    from goselfies.errors import MissingWeights, ModelLoadError
+    from goselfies.live import load_segmenter
+
+    loaded = []
+
+    def factory(s):  # the real loader for the chosen model; the default one stands in cheaply
+        loaded.append((s.model, s.size))
+        return HalfMask() if s.same_model(LiveSettings()) else load_segmenter(s)
+
+    s = LiveSettings(model="vgunet16", size=64, background="transparent")
+    sources = []
+
+    def source(_):
+        sources.append(SyntheticSource())
+        return sources[-1]
+
+    with pytest.raises(MissingWeights) as err:
+        build_session(s, lambda m: None, source_factory=source, segmenter_factory=factory)
+    assert isinstance(err.value, ModelLoadError) and "no weights for model 'vgunet16'" in str(err.value)
+    assert sources[-1].released
+    session = build_session(s, lambda m: None, fallback=True, source_factory=source, segmenter_factory=factory)
+    try:
+        assert loaded[-2:] == [("vgunet16", 64), ("auto", 0)]
+        assert isinstance(session.model_error, MissingWeights) and session.model_error.model == "vgunet16"
+        assert session.settings.model == "auto" and session.settings.size == 0
+        assert session.settings.background == "transparent"  # only the model's fields fall back
+        assert isinstance(session.pipeline.segment, HalfMask) and session.describe_model() == "HalfMask"
+    finally:
+        session.pipeline.capture.stop()
+    never = lambda s: load_segmenter(LiveSettings(model="vgunet16"))  # noqa: E731 - no model loads at all
+    with pytest.raises(MissingWeights):  # then the error is not hidden
+        build_session(s, lambda m: None, fallback=True, source_factory=source, segmenter_factory=never)
+    assert sources[-1].released
+
+
+def test_b_skips_backgrounds_that_need_a_file_and_says_which():
+    assert LIVE_KINDS == ("blur", "color", "image", "video", "transparent", "green")
+    s = LiveSettings(background="color")
+    assert s.next_background() == "transparent" and s.skipped_backgrounds() == ["image", "video"]
+    s.image = "/x.png"
+    assert s.next_background() == "image" and s.skipped_backgrounds() == []
+    s.background = "image"
+    assert s.next_background() == "transparent" and s.skipped_backgrounds() == ["video"]
+    s.background = "green"
+    assert s.next_background() == "blur" and s.skipped_backgrounds() == []

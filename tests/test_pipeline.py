@@ -102,6 +102,68 @@ def test_segmentation_slower_than_camera_keeps_camera_rate():
     assert src.released
 
 
+def test_mask_age_is_the_capture_time_between_the_masks_frame_and_the_frame():
+    """A slow network: frames are composited with older masks, and each frame's mask age is exactly the
+    capture-time gap to the frame its mask was made for (0 for its own mask); the overlay's and the exit
+    table's 'mask age' row averages it."""
+    from goselfies.pipeline import MASK_AGE
+
+    rec = Recorder()
+    p = Pipeline(Capture(SyntheticSource(fps=40)), HalfMask(delay=0.1),
+                 PipelineConfig(post=EXACT, skip=False, max_frames=30), [make_sink("window", callback=rec)])
+    stats = p.run()
+    stamps = {i.seq: i.timestamp for i in rec.infos}
+    checked = 0
+    for info in rec.infos:
+        assert (info.mask_age == 0) == (info.mask_lag == 0)
+        mask_seq = info.seq - info.mask_lag
+        if mask_seq in stamps:  # the mask's own frame was output too: its capture time is known here
+            assert info.mask_age == pytest.approx(info.timestamp - stamps[mask_seq], abs=1e-9)
+            checked += 1
+    assert checked >= 5 and max(i.mask_lag for i in rec.infos) >= 2
+    ages = np.array([i.mask_age for i in rec.infos]) * 1000
+    assert stats.timings[MASK_AGE].count == 30
+    assert stats.timings[MASK_AGE].mean_ms == pytest.approx(ages.mean(), rel=1e-6)
+    assert MASK_AGE in stats.summary()
+
+
+class RightMask(HalfMask):
+    """The other half: the person on the right."""
+
+    def __call__(self, frame):
+        return 1.0 - super().__call__(frame)
+
+
+def test_set_segment_swaps_the_network_without_a_restart():
+    """A model loaded beside the running one: the next masks are the new network's, the old one is
+    called no more, and the pipeline (and its camera) never stopped."""
+    import threading
+
+    src = SyntheticSource(fps=60)
+    old, new = HalfMask(), RightMask()
+    rec = Recorder()
+    p = Pipeline(Capture(src), old, PipelineConfig(post=EXACT, skip=True, background="color:#ff0000"),
+                 [make_sink("window", callback=rec)])
+    t = threading.Thread(target=p.run)
+    t.start()
+    try:
+        assert wait_until(lambda: len(rec.frames) >= 5)
+        assert (rec.frames[-1][:, 120:] == RED).all()  # HalfMask: the right half is background
+        p.set_segment(new)  # the picture does not change (skip on): the new network runs all the same
+        assert wait_until(lambda: new.calls >= 1)
+        calls = old.calls
+        n = len(rec.frames)
+        assert wait_until(lambda: len(rec.frames) >= n + 5)
+        assert old.calls == calls and p.segment is new
+        last = rec.frames[-1]
+        assert (last[:, :40] == RED).all() and (last[5:, 120:] == SOURCE_BGR).all()  # now the left is background
+        assert src.opens == 1  # no restart
+    finally:
+        p.stop()
+        t.join(5)
+    assert src.released
+
+
 def test_fast_segmentation_uses_each_frames_own_mask():
     rec = Recorder()
     p = Pipeline(Capture(SyntheticSource(fps=30)), HalfMask(), PipelineConfig(post=EXACT, skip=False, max_frames=20, mask_wait=0.5),

@@ -2,7 +2,9 @@
 for the device and records what ``Camera.send`` delivers. And the no-device path."""
 from __future__ import annotations
 
+import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,36 +15,7 @@ from goselfies.capture import Capture
 from goselfies.pipeline import Pipeline, PipelineConfig
 from goselfies.sinks import make_sink
 from goselfies.virtualcam import LINUX_MODPROBE, VirtualCamera, VirtualCameraConfig, setup_help, to_bgr
-from livefakes import EXACT, SOURCE_BGR, HalfMask, Recorder, SyntheticSource
-
-
-class RecordingBackend:
-    """A pyvirtualcam backend (the interface of ``pyvirtualcam.Backend``) that keeps every frame."""
-
-    instances: list["RecordingBackend"] = []
-
-    def __init__(self, *, width, height, fps, fourcc, device, **kw):
-        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
-        self.frames: list[np.ndarray] = []
-        self.closed = False
-        RecordingBackend.instances.append(self)
-
-    def send(self, frame):
-        self.frames.append(frame.copy())
-
-    def close(self):
-        self.closed = True
-
-    def device(self):
-        return "recording-test-device"
-
-    def native_fourcc(self):
-        return None
-
-
-class NoDeviceBackend:
-    def __init__(self, **kw):
-        raise RuntimeError("No v4l2 loopback device found at /dev/video[0-99]. Did you run 'modprobe v4l2loopback'?")
+from livefakes import EXACT, SOURCE_BGR, HalfMask, NoDeviceBackend, Recorder, RecordingBackend, SyntheticSource
 
 
 @pytest.fixture(autouse=True)
@@ -130,7 +103,8 @@ def test_no_device_keeps_running_and_prints_setup_help_once(capsys):
     assert p2.run().frames_out == 5
     err = capsys.readouterr().err
     assert err.count("virtual camera: no virtual camera") == 1
-    assert setup_help() in err
+    assert textwrap.indent(setup_help(), "    ") in err  # the steps, indented under their heading
+    assert "pyvirtualcam said: " in err and "No v4l2 loopback device found" in err
     assert messages and "unavailable" in messages[0]
     assert src.released
 
@@ -141,6 +115,15 @@ def test_setup_help_per_platform():
     assert LINUX_MODPROBE in linux
     for system in ("Windows", "Darwin"):
         assert "OBS Virtual Camera" in setup_help(system) and "OBS Studio" in setup_help(system)
+
+
+def test_the_readme_quotes_the_setup_steps_word_for_word():
+    """One text: what the window shows and the terminal prints is what the README says, for every system."""
+    readme = (Path(virtualcam.__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    for system, name in virtualcam.SYSTEM_NAMES.items():
+        assert f"**{name}**\n\n" + textwrap.indent(setup_help(system), "    ") + "\n" in readme
+    assert "start Go-selfies again" not in " ".join(readme.split())  # no restart is needed
+    assert "again" in setup_help() and "Retry" in setup_help()
 
 
 def test_to_bgr():

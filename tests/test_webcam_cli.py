@@ -185,3 +185,21 @@ def test_real_sigint_finishes_the_recording(data_dir, lite_weights, tmp_path):
         n += 1
     reader.release()
     assert n >= 5
+
+
+def test_a_named_camera_that_cannot_open_is_said_once(capsys, no_camera, headless):
+    rc = main(["webcam", "--camera", "3", "--no-window"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 1 and len(err.splitlines()) == 1
+    assert err.count("cannot open camera 3") == 1 and "--source" in err
+
+
+@pytest.mark.parametrize("command", ["gui", "webcam"])
+def test_help_lists_every_registered_model(command, capsys):
+    from goselfies.models import MODELS
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert "quality" in MODELS
+    assert f"({', '.join(sorted(MODELS))})" in out

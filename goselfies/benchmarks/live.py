@@ -107,6 +107,7 @@ class Counters:
     frames_out: int
     dropped: int
     segmented: int
+    skipped: int  # frames the change detector found unchanged
     cpu: float
     wall: float
 
@@ -133,7 +134,7 @@ def _measure(start: Callable[[], None], stop: Callable[[], None], counters: Call
     wall = b.wall - a.wall
     lat = np.array(latency.samples or [0.0]) * 1000
     return {"latency_ms": lat.tolist(), "frames_in": b.frames_in - a.frames_in, "frames_out": out, "dropped": b.dropped - a.dropped,
-            "segmented": b.segmented - a.segmented, "seconds": round(wall, 2),
+            "segmented": b.segmented - a.segmented, "skipped": b.skipped - a.skipped, "seconds": round(wall, 2),
             "latency_p50_ms": round(float(np.percentile(lat, 50)), 1),
             "latency_p99_ms": round(float(np.percentile(lat, 99)), 1),
             "cpu_ms_per_frame": round(1000 * cpu / max(1, out), 2), "cores": round(cpu / wall, 3),
@@ -166,7 +167,7 @@ def run_ours(config: LiveConfig, clip: Path, warmup: float, seconds: float) -> d
 
     def counters() -> Counters:
         c = p.capture
-        return Counters(c.frames_in, p.frames_out, c.dropped, p.masks, cpu_seconds(), time.perf_counter())
+        return Counters(c.frames_in, p.frames_out, c.dropped, p.masks, p.skipped, cpu_seconds(), time.perf_counter())
 
     def stop() -> None:
         p.stop()
@@ -214,7 +215,8 @@ def run_reference(clip: Path, warmup: float, seconds: float, strength: float = B
         seg.close()
 
     def counters() -> Counters:
-        return Counters(capture.frames_in, state["out"], capture.dropped, state["out"], cpu_seconds(), time.perf_counter())
+        return Counters(capture.frames_in, state["out"], capture.dropped, state["out"], 0, cpu_seconds(),
+                        time.perf_counter())
 
     return _measure(start, stop, counters, latency, warmup, seconds)
 
@@ -235,7 +237,8 @@ def run_live(configs: list[LiveConfig], clips: list[tuple[str, Path]], seconds: 
                 parts.setdefault((label, cfg.name), []).append(one)
     rows = []
     for (label, name), runs in parts.items():
-        total = {k: sum(x[k] for x in runs) for k in ("frames_in", "frames_out", "dropped", "segmented", "seconds")}
+        total = {k: sum(x[k] for x in runs) for k in ("frames_in", "frames_out", "dropped", "segmented", "skipped",
+                                                              "seconds")}
         cpu_ms = sum(x["cpu_ms_per_frame"] * x["frames_out"] for x in runs) / max(1, total["frames_out"])
         lat = np.concatenate([x["latency_ms"] for x in runs])
         rows.append({"clip": label, "config": name, **total,

@@ -6,8 +6,11 @@ import sys
 
 
 def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None = "blur", flip: bool = False) -> None:
+    from ..models import MODELS
+
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="auto", help="model name (lite, quality, resunet34, vgunet16); auto: lite live on a CPU, quality on a GPU and for photos and video files")
+    g.add_argument("--model", default="auto", help=f"model name ({', '.join(sorted(MODELS))}); auto: lite live on a "
+                   "CPU, quality on a GPU and for photos and video files")
     g.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     g.add_argument("--backend", default="auto", help="inference backend: auto (on a CPU openvino live, onnx for photos and files; torch on CUDA), torch, onnx, openvino, or onnx-int8 (CPU, quantised)")

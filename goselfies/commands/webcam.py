@@ -57,7 +57,9 @@ def run(args) -> int:
         if args.source:
             return exc
         which = "no camera found" if args.camera is None else f"cannot open camera {args.camera}"
-        return GoSelfiesError(f"{which} ({exc}); plug one in, pick another with --camera N|PATH, "
+        detail = str(exc)
+        said = detail if detail.startswith(which) else f"{which} ({detail})"  # never the same words twice
+        return GoSelfiesError(f"{said}; plug one in, pick another with --camera N|PATH, "
                               "or play a video file with --source VIDEO")
 
     session = build_session(settings, quiet=False, explain=explain)
@@ -72,7 +74,7 @@ def run(args) -> int:
     except KeyboardInterrupt:
         stats = pipeline.stats()  # Ctrl-C ends a live session: everything is already released
         print("stopped (Ctrl-C)", file=sys.stderr)
-    print(stats.summary())
+    print(stats.summary())  # its first line is stats.summary_line(), which the window prints at its close
     if args.record and stats.frames_out:
         print(f"recorded {stats.frames_out} frames to {args.record}", file=sys.stderr)
     return 0

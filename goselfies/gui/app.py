@@ -92,7 +92,9 @@ def _close_on_ctrl_c(window):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", metavar="N|PATH", help="webcam index or device path (saved for next time)")
     p.add_argument("--source", metavar="VIDEO", help="play a video file instead of the webcam (looping)")
-    p.add_argument("--model", help="model name (resunet34, vgunet16, lite, auto)")
+    from goselfies.models import MODELS
+
+    p.add_argument("--model", help=f"model name ({', '.join(sorted(MODELS))}) or auto (saved for next time)")
     p.add_argument("--weights", metavar="PATH", help="a .safetensors weights file")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to run the network")
     p.add_argument("--size", type=int, metavar="N", help="network input size (longer side)")
@@ -124,6 +126,10 @@ def run(args) -> int:
         timer = _close_on_ctrl_c(win)  # noqa: F841 - kept alive with the window
         win.show()
         app.exec()
+        win.stop()
+        stats = win.final_stats or win.last_stats
+        if stats is not None:  # the session in one line, as goselfies webcam starts its summary
+            print(stats.summary_line())
     finally:
         # A Python error is a clean end too; only a process that dies (a fatal error, an abort)
         # never gets here and leaves the marker for the next start.

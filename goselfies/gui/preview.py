@@ -7,6 +7,8 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from goselfies.pipeline import LATENCY, MASK_AGE, ROWS
+
 
 def to_qimage(frame: np.ndarray) -> QImage:
     """Wrap an owned uint8 array (BGR, BGRA or gray) as a QImage; the caller keeps the array alive."""
@@ -114,10 +116,17 @@ def checker_brush(cell: int = 12) -> QBrush:
 
 
 def overlay_lines(stats) -> list[str]:
-    """FPS, CPU use, frames segmented and per-stage timings from a PipelineStats, for the overlay."""
+    """FPS, CPU use, frames segmented and per-stage timings from a PipelineStats, for the overlay. Outputs
+    are listed while they deliver frames (``stats.sinks``); the mask's age stands beside the latency (a slow
+    network composites each frame with an older mask: a low latency alone would flatter it)."""
     lines = [f"{stats.fps:5.1f} fps   dropped {stats.dropped}   CPU {stats.cpu_now:.2f} cores",
              f"segmented {stats.masks} of {stats.frames_out} frames"]
+    age = stats.timings.get(MASK_AGE)
     for s in stats.timings.values():
-        if s.count:
-            lines.append(f"{s.name:<10} {s.mean_ms:6.1f} ms  p99 {s.p99_ms:6.1f}")
+        if not s.count or s.name == MASK_AGE or (s.name not in ROWS and s.name not in stats.sinks):
+            continue
+        line = f"{s.name:<10} {s.mean_ms:6.1f} ms  p99 {s.p99_ms:6.1f}"
+        if s.name == LATENCY and age is not None and age.count:
+            line += f"   mask age {age.mean_ms:5.1f} ms"
+        lines.append(line)
     return lines

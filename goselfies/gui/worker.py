@@ -22,10 +22,45 @@ from goselfies.sinks import FrameInfo, make_sink
 class Bridge(QObject):
     """Lives in the GUI thread; signals emitted from the worker are delivered queued."""
 
+    ready = Signal(object)  # the LiveSession, once built (before its first frame)
     frame = Signal(object, object, object)  # (owned ndarray, FrameInfo, PipelineStats)
     message = Signal(str)
     error = Signal(str)
     finished = Signal(object)  # PipelineStats, or None if it never started
+
+
+class _Relay(QObject):
+    """Carries a thread's result to the GUI thread (it lives there: the signal is delivered queued)."""
+
+    done = Signal(object, object)  # (result, exception or None)
+
+    def __init__(self, on_done: Callable[[object, BaseException | None], None]):
+        super().__init__()
+        self.on_done = on_done
+        self.done.connect(self._deliver)
+
+    def _deliver(self, result, error) -> None:
+        _pending.discard(self)
+        self.on_done(result, error)
+
+
+_pending: set[_Relay] = set()  # relays whose thread has not reported yet (kept alive until then)
+
+
+def call_in_thread(fn: Callable[[], object], on_done: Callable[[object, BaseException | None], None]) -> None:
+    """Run ``fn()`` in a daemon thread (loading a model, probing cameras) and call ``on_done(result, error)``
+    in the GUI thread afterwards. An exception is handed over, never raised in the thread."""
+    relay = _Relay(on_done)
+    _pending.add(relay)
+
+    def run() -> None:
+        try:
+            result, error = fn(), None
+        except Exception as exc:  # noqa: BLE001 - the caller shows it
+            result, error = None, exc
+        relay.done.emit(result, error)
+
+    threading.Thread(target=run, name="goselfies-gui-task", daemon=True).start()
 
 
 class PipelineWorker:
@@ -61,6 +96,7 @@ class PipelineWorker:
             pipeline = session.pipeline
             pipeline.add_sink(make_sink("window", callback=self._on_frame))
             self.session, self.pipeline = session, pipeline
+            self.bridge.ready.emit(session)
             if self._stop.is_set():  # stop() came while the model was loading
                 pipeline.capture.stop()
                 return
