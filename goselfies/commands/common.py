@@ -13,7 +13,7 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
                    "CPU, quality on a GPU and for photos and video files")
     g.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
-    g.add_argument("--backend", default="auto", help="inference backend: auto (on a CPU openvino live, onnx for photos and files; torch on CUDA), torch, onnx, openvino, or onnx-int8 (CPU, quantised)")
+    g.add_argument("--backend", default="auto", help="inference backend: auto (on a CPU: openvino live where the openvino extra is installed, else onnx; torch on CUDA), torch (gpu extra), onnx, openvino, or onnx-int8 (CPU, quantised; train extra)")
     g.add_argument("--size", type=int, metavar="N", help="network input size, longer side (default: the weights' own, their measured best)")
     g = p.add_argument_group("mask")
     g.add_argument("--threshold", type=float, metavar="T", help="hard mask at T in (0,1) (default: soft mask)")

@@ -61,8 +61,9 @@ RUNNERS: dict[tuple[str, bool], str] = {
 
 def choose_backend(requested: str, device: str, weights: str | Path | None, realtime: bool = False) -> str:
     """Resolve ``auto`` to the fastest backend here: torch on CUDA; on a CPU, live (one input shape for
-    the whole session) OpenVINO, half the CPU time of ONNX Runtime where the CPU computes in bfloat16
-    and level elsewhere; photos and files (a shape per image, compiled each time by OpenVINO) ONNX Runtime."""
+    the whole session) OpenVINO where the openvino extra is installed, half the CPU time of ONNX Runtime where
+    the CPU computes in bfloat16 and level elsewhere; photos and files (a shape per image, compiled each time by
+    OpenVINO), and live without the extra, ONNX Runtime."""
     if is_onnx(weights):
         if requested not in ("auto", "onnx"):
             raise GoSelfiesError(f"{weights} is an ONNX file: use --backend onnx (or auto)")
