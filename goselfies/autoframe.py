@@ -1,0 +1,228 @@
+"""Auto-framing: a crop of the frame that keeps the person centred and sized, moved like a calm camera operator.
+
+``AutoFramer.update(small, width, height)`` is fed each frame's newest matte at the network's resolution and
+gives the crop (``Crop``, in the frame's pixels, with the frame's aspect); ``crop_to`` makes the output from
+it: one bilinear warp at the output size, into a reused buffer. ``FramePath`` runs both after compositing,
+so every front end (webcam, window, virtual camera, video files) and every background gets it.
+
+Where the crop wants to be (``AutoFramer.target``): around the box of confident person pixels (alpha >= 0.5;
+the outer EDGE of the person's columns and the top TOP of its rows left out, so a stray blob does not
+count), with the top of the head HEAD_ROOM of the crop's height below the crop's top, centred on the head and
+shoulders (the top HEAD_BAND of the box) as far as the whole box still fits. Its size: the box takes FILL of
+the crop's width, and a person seen whole (the box ends above the frame's bottom) fits whole; never narrower
+than ``zoom`` of the frame (``--frame-zoom``), never wider than the frame.
+
+How it gets there: while the target stays within the dead zone of the goal the crop rests on (DEAD_ZONE of
+the crop's width and height for the position, SIZE_DEAD_ZONE for the width), the goal does not move, so
+small motion and the mask's own noise move nothing. Once the target leaves the dead zone the goal follows
+it until the crop has caught up (within CAUGHT_UP of the dead zone), then rests again. The crop moves towards
+the goal as a critically damped spring (FOLLOW seconds), clamped at the goal so that it never overshoots,
+and snaps onto the goal once within SNAP px. No person for MISSING seconds: it eases back to the full frame.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import GoSelfiesError
+
+ZOOM = 0.5  # the narrowest crop, as a fraction of the frame's width (--frame-zoom)
+HEAD_ROOM = 0.12  # above the top of the head, as a fraction of the crop's height
+FOOT_ROOM = 0.04  # below a person seen whole, likewise
+SHOT = 10.0  # the crop's area in head widths squared: a head-and-shoulders shot (4.2 heads wide at 16:9)
+HEAD_HEIGHT = 1.3  # a head's height in its widths: the rows the crop is centred on
+FILL = 0.8  # a person seen whole: the box takes at most this fraction of the crop's width
+EDGE = 0.02  # of the person's pixels left out on the left and on the right of the box
+TOP = 0.01  # ... and at the top
+BOTTOM = 0.005  # ... and at the bottom
+MIN_AREA = 0.005  # a matte with fewer confident pixels than this fraction has no person
+DEAD_ZONE = 0.08  # the target's position may move this much of the crop's size without moving the crop
+SIZE_DEAD_ZONE = 0.12  # ... and its width this much of the crop's width
+CAUGHT_UP = 0.25  # following ends once the crop is within this fraction of the dead zone of the target
+FOLLOW = 0.5  # seconds: the smooth time of the critically damped follow (the lag behind a steady motion)
+MISSING = 0.5  # seconds without a person before the crop eases back to the full frame
+STEADY = 0.4  # seconds: the target's position is the median over this long (one frame's odd mask is outvoted)
+STEADY_SIZE = 1.5  # ... and its width over this long
+ZOOM_IN = 1.5  # seconds: the crop narrows only to the widest of those widths over this long (zooming out is at once)
+SNAP = 0.5  # px: a resting crop this close to its goal (and this slow, px/frame) snaps onto it
+FPS = 30.0  # the frame rate assumed until told (FramePath users set ``fps``)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A rectangle of the frame, in its pixels (floats: the crop moves by sub-pixel steps)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @classmethod
+    def full(cls, width: int, height: int) -> Crop:
+        return cls(0.0, 0.0, float(width), float(height))
+
+    def is_full(self, width: int, height: int) -> bool:
+        return self.x == 0 and self.y == 0 and self.w >= width and self.h >= height
+
+    @property
+    def corners(self) -> np.ndarray:
+        """(x0, y0, x1, y1)."""
+        return np.array([self.x, self.y, self.x + self.w, self.y + self.h])
+
+
+def parse_zoom(value) -> float:
+    """``--frame-zoom``: a number in (0, 1]; anything else is one line of error."""
+    try:
+        zoom = float(value)
+    except (TypeError, ValueError):
+        zoom = float("nan")
+    if not 0.0 < zoom <= 1.0:  # also refuses nan
+        raise GoSelfiesError(f"--frame-zoom must be a number in (0, 1] (the narrowest crop as a fraction "
+                             f"of the frame's width), got '{value}'")
+    return zoom
+
+
+def crop_to(image: np.ndarray, crop: Crop, out: np.ndarray | None = None) -> np.ndarray:
+    """The crop of ``image`` scaled back to the image's size: one bilinear warp (sub-pixel exact, so a slow
+    pan glides instead of stepping whole pixels), into ``out`` if given. Any channel count (1, 3, 4)."""
+    h, w = image.shape[:2]
+    sx, sy = crop.w / w, crop.h / h
+    m = np.array([[sx, 0.0, crop.x + 0.5 * sx - 0.5], [0.0, sy, crop.y + 0.5 * sy - 0.5]])
+    return cv2.warpAffine(image, m, (w, h), dst=out, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def head_width(rows: np.ndarray, top: int) -> float:
+    """The head's width, from the person's pixels per row (``rows``) below the top of the head (``top``):
+    the median row a little below the top, for a head of that width, found by fixed-point steps from the
+    top rows down (a head is about HEAD_HEIGHT of its width tall)."""
+    width = float(max(2, rows[top:top + 3].max(initial=0)))
+    for _ in range(8):
+        band = rows[top + int(0.3 * width):top + int(0.9 * width) + 1]
+        if band.size == 0:
+            break
+        new = float(max(2.0, np.median(band)))
+        if abs(new - width) < 1:
+            return new
+        width = new
+    return width
+
+
+class AutoFramer:
+    """``AutoFramer(zoom, fps)``; ``update(small, width, height) -> Crop`` once per output frame.
+
+    State is (centre x, centre y, width) of the crop in frame pixels, its velocity and its goal; ``zoom``
+    and ``fps`` may be changed between frames. A new frame size starts again from the full frame."""
+
+    def __init__(self, zoom: float = ZOOM, fps: float = FPS):
+        self.zoom = parse_zoom(zoom)
+        self.fps = fps
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the full frame at once, with no history."""
+        self._size: tuple[int, int] | None = None
+        self._pos = self._vel = self._goal = None
+        self.following = False
+        self._missing = 0
+        self._recent: deque[np.ndarray] = deque(maxlen=max(1, round(max(STEADY, STEADY_SIZE) * self.fps)))
+        self._widths: deque[float] = deque(maxlen=max(1, round(ZOOM_IN * self.fps)))
+        self.crop: Crop | None = None
+
+    def target(self, small: np.ndarray, width: int, height: int) -> np.ndarray | None:
+        """What one matte asks for: (the head's centre x, the top of the head, the crop's width) in frame
+        pixels, the width within the zoom limits; None: no person."""
+        person = small >= (128 if small.dtype == np.uint8 else 0.5)
+        sh, sw = person.shape
+        rows = np.count_nonzero(person, axis=1)
+        area = int(rows.sum())
+        if area < MIN_AREA * person.size:
+            return None
+        cols = np.count_nonzero(person, axis=0)
+        cum_c, cum_r = np.cumsum(cols), np.cumsum(rows)
+        x0 = int(np.searchsorted(cum_c, EDGE * area, side="right"))
+        x1 = int(np.searchsorted(cum_c, (1 - EDGE) * area)) + 1
+        y0 = int(np.searchsorted(cum_r, TOP * area, side="right"))
+        y1 = int(np.searchsorted(cum_r, (1 - BOTTOM) * area)) + 1
+        head = head_width(rows, y0)
+        band = np.count_nonzero(person[y0:y0 + max(1, round(HEAD_HEIGHT * head))], axis=0)
+        sx, sy = width / sw, height / sh
+        cx = (float(band @ np.arange(sw)) / max(1, int(band.sum())) + 0.5) * sx  # the head's centre
+        bx0, bx1, by0, by1 = x0 * sx, x1 * sx, y0 * sy, y1 * sy
+        aspect = width / height
+        cw = head * sx * np.sqrt(SHOT * aspect)  # a head-and-shoulders shot: SHOT head widths squared
+        if sh - y1 > 0.02 * sh:  # seen whole (the box ends above the frame's bottom): the whole box fits
+            cw = max(cw, (bx1 - bx0) / FILL, (by1 - by0) / (1 - HEAD_ROOM - FOOT_ROOM) * aspect)
+        return np.array([cx, by0, min(max(cw, self.zoom * width), float(width))])
+
+    @staticmethod
+    def place(cx: float, top: float, cw: float, width: int, height: int) -> np.ndarray:
+        """The crop (centre x, centre y, width) of width ``cw`` centred on ``cx`` with the head's ``top``
+        HEAD_ROOM below its top, moved into the frame."""
+        ch = cw * height / width
+        cx = min(max(cx, cw / 2), width - cw / 2)
+        cy = min(max(top - HEAD_ROOM * ch + ch / 2, ch / 2), height - ch / 2)
+        return np.array([cx, cy, cw])
+
+    def update(self, small: np.ndarray, width: int, height: int) -> Crop:
+        """One frame: the crop for it, given its newest small matte (uint8 alpha or float probabilities)."""
+        full = np.array([width / 2, height / 2, float(width)])
+        if self._size != (width, height):
+            self.reset()
+            self._size = (width, height)
+            self._pos, self._vel, self._goal = full.copy(), np.zeros(3), full.copy()
+        target = self.target(small, width, height)
+        if target is None:
+            self._missing += 1
+            if self._missing >= MISSING * self.fps:
+                self._recent.clear()
+                self._widths.clear()
+                target = full
+        else:
+            self._missing = 0
+            self._recent.append(target)
+            recent = np.array(self._recent)
+            target = np.median(recent[-max(1, round(STEADY * self.fps)):], axis=0)
+            self._widths.append(float(np.median(recent[-max(1, round(STEADY_SIZE * self.fps)):, 2])))
+            target = self.place(target[0], target[1], max(self._widths), width, height)
+        if target is not None:
+            cw = self._pos[2]
+            dead = np.array([DEAD_ZONE * cw, DEAD_ZONE * cw * height / width, SIZE_DEAD_ZONE * cw])
+            if self.following or np.any(np.abs(target - self._goal) > dead):
+                self.following = True
+                self._goal = target
+                if np.all(np.abs(target - self._pos) <= CAUGHT_UP * dead):
+                    self.following = False  # caught up: rest on this goal
+        self._step()
+        self.crop = self._rect(width, height)
+        return self.crop
+
+    def _step(self) -> None:
+        """The critically damped spring towards the goal, one frame (exact for a still goal; never past it)."""
+        pos, vel, goal = self._pos, self._vel, self._goal
+        omega = 2.0 / FOLLOW
+        dt = 1.0 / max(float(self.fps), 1.0)
+        x = omega * dt
+        decay = 1.0 / (1.0 + x + 0.48 * x * x + 0.235 * x * x * x)
+        change = pos - goal
+        temp = (vel + omega * change) * dt
+        vel = (vel - omega * temp) * decay
+        new = goal + (change + temp) * decay
+        past = (goal - pos) * (new - goal) > 0  # it would overshoot: stop on the goal
+        new[past], vel[past] = goal[past], 0.0
+        if not self.following and np.all(np.abs(new - goal) < SNAP) and np.all(np.abs(vel) < SNAP):
+            new, vel = goal.copy(), np.zeros(3)
+        self._pos, self._vel = new, vel
+
+    def _rect(self, width: int, height: int) -> Crop:
+        cx, cy, cw = self._pos
+        cw = min(max(cw, self.zoom * width), float(width))
+        ch = cw * height / width
+        x = min(max(cx - cw / 2, 0.0), width - cw)
+        y = min(max(cy - ch / 2, 0.0), height - ch)
+        if cw >= width - 1e-6 and abs(x) < 1e-6 and abs(y) < 1e-6:
+            return Crop.full(width, height)
+        return Crop(x, y, cw, ch)
