@@ -16,8 +16,9 @@ How it gets there: while the target stays within the dead zone of the goal the c
 the crop's width and height for the position, SIZE_DEAD_ZONE for the width), the goal does not move, so
 small motion and the mask's own noise move nothing. Once the target leaves the dead zone the goal follows
 it until the crop has caught up (within CAUGHT_UP of the dead zone), then rests again. The crop moves towards
-the goal as a critically damped spring (FOLLOW seconds), clamped at the goal so that it never overshoots,
-and snaps onto the goal once within SNAP px. No person for MISSING seconds: it eases back to the full frame.
+the goal as a critically damped spring (FOLLOW seconds), clamped at the goal so that it never overshoots;
+coming to rest, it never creeps slower than CREEP px a frame, so it arrives exactly and then stands still.
+No person for MISSING seconds: it eases back to the full frame.
 """
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ MISSING = 0.5  # seconds without a person before the crop eases back to the full
 STEADY = 0.4  # seconds: the target's position is the median over this long (one frame's odd mask is outvoted)
 STEADY_SIZE = 1.5  # ... and its width over this long
 ZOOM_IN = 1.5  # seconds: the crop narrows only to the widest of those widths over this long (zooming out is at once)
-SNAP = 0.5  # px: a resting crop this close to its goal (and this slow, px/frame) snaps onto it
+CREEP = 0.25  # px a frame: the slowest a crop coming to rest moves, so that it arrives exactly, and soon
 FPS = 30.0  # the frame rate assumed until told (FramePath users set ``fps``)
 
 
@@ -213,8 +214,12 @@ class AutoFramer:
         new = goal + (change + temp) * decay
         past = (goal - pos) * (new - goal) > 0  # it would overshoot: stop on the goal
         new[past], vel[past] = goal[past], 0.0
-        if not self.following and np.all(np.abs(new - goal) < SNAP) and np.all(np.abs(vel) < SNAP):
-            new, vel = goal.copy(), np.zeros(3)
+        if not self.following:  # coming to rest: the spring's endless tail ends in steps of CREEP px
+            left = goal - pos
+            slow = np.abs(new - pos) < CREEP
+            new[slow] = np.where(np.abs(left[slow]) <= CREEP, goal[slow], pos[slow] + np.sign(left[slow]) * CREEP)
+            vel[slow] = (new[slow] - pos[slow]) / dt
+            vel[new == goal] = 0.0
         self._pos, self._vel = new, vel
 
     def _rect(self, width: int, height: int) -> Crop:

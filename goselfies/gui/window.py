@@ -136,7 +136,8 @@ class MainWindow(QMainWindow):
     # -- hotkeys and state -------------------------------------------------------------------
     def _hotkeys(self) -> None:
         for key, slot in ((Qt.Key.Key_Space, self.toggle_effect), (Qt.Key.Key_M, self.toggle_mirror),
-                          (Qt.Key.Key_B, self.next_background), (Qt.Key.Key_Q, self.close),
+                          (Qt.Key.Key_B, self.next_background), (Qt.Key.Key_F, self.toggle_auto_frame),
+                          (Qt.Key.Key_Q, self.close),
                           (Qt.Key.Key_Escape, self.close)):
             QShortcut(QKeySequence(key), self, activated=slot)
 
@@ -146,6 +147,10 @@ class MainWindow(QMainWindow):
 
     def toggle_mirror(self) -> None:
         self.settings.mirror = not self.settings.mirror
+        self._changed()
+
+    def toggle_auto_frame(self) -> None:
+        self.settings.auto_frame = not self.settings.auto_frame
         self._changed()
 
     def next_background(self) -> None:
@@ -207,14 +212,15 @@ class MainWindow(QMainWindow):
         self.mirror_check = QCheckBox("Mirror (m)")
         self.vcam_check = QCheckBox("Virtual camera")
         self.effect_check = QCheckBox("Background effect (space)")
-        self.hint = QLabel("space: effect  m: mirror  b: next background  q/Esc: quit")
+        self.frame_check = QCheckBox("Auto-frame (f)")
+        self.hint = QLabel("space: effect  m: mirror  b: next background  f: auto-frame  q/Esc: quit")
         self.hint.setWordWrap(True)
         for label, w in (("Camera", self.camera_box), ("Model", self.model_box),
                          ("Background", self.background_box), ("Blur strength", self.blur_slider),
                          ("Colour", self.color_button), ("Image/video", self.file_button),
                          ("Threshold", self.threshold_slider), ("Feather", self.feather_spin),
                          ("Smoothing", self.smoothing_slider), ("", self.mirror_check),
-                         ("", self.vcam_check), ("", self.effect_check), ("", self.hint)):
+                         ("", self.vcam_check), ("", self.effect_check), ("", self.frame_check), ("", self.hint)):
             w.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             form.addRow(label, w)
         self.camera_box.activated.connect(self._camera_chosen)
@@ -229,6 +235,7 @@ class MainWindow(QMainWindow):
         self.mirror_check.toggled.connect(lambda v: self._set("mirror", bool(v)))
         self.vcam_check.toggled.connect(lambda v: self._set("virtual_camera", bool(v)))
         self.effect_check.toggled.connect(lambda v: self._set("effect", bool(v)))
+        self.frame_check.toggled.connect(lambda v: self._set("auto_frame", bool(v)))
         scroll = QScrollArea()
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
@@ -245,7 +252,8 @@ class MainWindow(QMainWindow):
             return
         s = self.settings
         widgets = (self.camera_box, self.model_box, self.background_box, self.blur_slider, self.threshold_slider,
-                   self.feather_spin, self.smoothing_slider, self.mirror_check, self.vcam_check, self.effect_check)
+                   self.feather_spin, self.smoothing_slider, self.mirror_check, self.vcam_check, self.effect_check,
+                   self.frame_check)
         for w in widgets:
             w.blockSignals(True)
         self.camera_box.clear()
@@ -267,6 +275,7 @@ class MainWindow(QMainWindow):
         self.mirror_check.setChecked(s.mirror)
         self.vcam_check.setChecked(s.virtual_camera)
         self.effect_check.setChecked(s.effect)
+        self.frame_check.setChecked(s.auto_frame)
         for w in widgets:
             w.blockSignals(False)
         self.blur_slider.setEnabled(s.background == "blur")
