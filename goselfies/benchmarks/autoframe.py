@@ -188,9 +188,10 @@ def strip_frames(frames: int, width: int, height: int) -> set[int]:
 
 def cost(segment, video: Path, sizes=((640, 480), (1280, 720)), frames: int = 300, zoom: float = 0.5) -> list[dict]:
     """The crop's cost per frame at each size, on the clip's frames fitted into it (black bars, never
-    stretched: a person's shape is what the framer reads), blurred background:
-    ``FramePath.reframe`` as the path times it (the framer and the warp), over the frames that were cropped;
-    the compositing beside it; and the warp alone (``crop_to``) on a fixed half-frame crop."""
+    stretched: a person's shape is what the framer reads), blurred background: ``FramePath.reframe`` (the
+    framer and the warp) as the path times it in the loop, over the frames that were cropped, with the
+    compositing beside it; then the same mattes replayed through ``reframe`` alone (no network between the
+    calls), and the warp alone (``crop_to``) on a fixed half-frame crop."""
     from goselfies.autoframe import Crop, crop_to
     from goselfies.benchmarks.stats import summarize, time_calls
     from goselfies.framepath import FramePath, PathConfig
@@ -200,20 +201,30 @@ def cost(segment, video: Path, sizes=((640, 480), (1280, 720)), frames: int = 30
     rows = []
     for w, h in sizes:
         path = FramePath(segment, PathConfig(background="blur", auto_frame=True, frame_zoom=zoom))
-        reframe, composite = [], []
+        reframe, composite, mattes = [], [], []
         with VideoReader(video, loop=True) as reader:
             for _, frame in zip(range(frames), reader):
-                path(letterbox(frame, w, h))
+                out = path(letterbox(frame, w, h))[0]
+                mattes.append(path._matte.copy())  # the small matte the frame was framed with
                 if not path.crop.is_full(w, h):
                     reframe.append(path.timings.timer("autoframe").stats().last_ms)
                     composite.append(path.timings.timer("composite").stats().last_ms)
+        out = out.copy()
+        replay = FramePath(segment, PathConfig(background="blur", auto_frame=True, frame_zoom=zoom))
+        alone = []
+        for small in mattes:
+            replay.reframe(out, small)
+            if not replay.crop.is_full(w, h):
+                alone.append(replay.timings.timer("autoframe").stats().last_ms)
         image = np.random.default_rng(0).integers(0, 256, (h, w, 3), np.uint8)
-        out = np.empty_like(image)
+        buf = np.empty_like(image)
         crop = Crop(w * 0.2 + 0.37, h * 0.1 + 0.61, w * 0.5, h * 0.5)
-        warp = summarize(time_calls(lambda: crop_to(image, crop, out), frames, 10))
+        warp = summarize(time_calls(lambda: crop_to(image, crop, buf), frames, 10))
         (rf_mean, rf_p99), (cp_mean, _) = _stats(reframe, 99, 3), _stats(composite, 99, 3)
+        al_mean, al_p99 = _stats(alone, 99, 3)
         rows.append({"size": f"{w}x{h}", "frames": frames, "cropped_frames": len(reframe),
                      "reframe_mean_ms": rf_mean, "reframe_p99_ms": rf_p99, "composite_mean_ms": cp_mean,
+                     "reframe_alone_mean_ms": al_mean, "reframe_alone_p99_ms": al_p99,
                      "warp_alone_median_ms": round(warp.median_ms, 3)})
     return rows
 
@@ -233,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         from goselfies.autoframe import parse_zoom
+        from goselfies.benchmarks.machine import load_average, machine_info
         from goselfies.media import VideoReader
         from goselfies.segmenter import Segmenter, SegmenterConfig
 
@@ -253,14 +265,16 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             clips.append((video.name, kept))
             print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-        result = {"model": seg.describe(), "frame_zoom": zoom, "rows": rows}
+        result = {"model": seg.describe(), "frame_zoom": zoom, "machine": machine_info("cpu"), "rows": rows}
         if args.cost:
             result["cost"] = cost(seg, args.videos[0], zoom=zoom)
             for c in result["cost"]:
                 print("cost " + " ".join(f"{k}={v}" for k, v in c.items()), flush=True)
         if args.strip:
             print(f"wrote {strip(clips, args.strip)}", flush=True)
+        result["load_average_after"] = load_average()
         if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(result, indent=2))
         return 0
 
