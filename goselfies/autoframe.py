@@ -5,12 +5,15 @@ gives the crop (``Crop``, in the frame's pixels, with the frame's aspect); ``cro
 it: one bilinear warp at the output size, into a reused buffer. ``FramePath`` runs both after compositing,
 so every front end (webcam, window, virtual camera, video files) and every background gets it.
 
-Where the crop wants to be (``AutoFramer.target``): around the box of confident person pixels (alpha >= 0.5;
+Where the crop wants to be (``AutoFramer.target``): from the box of confident person pixels (alpha >= 0.5;
 the outer EDGE of the person's columns and the top TOP of its rows left out, so a stray blob does not
-count), with the top of the head HEAD_ROOM of the crop's height below the crop's top, centred on the head and
-shoulders (the top HEAD_BAND of the box) as far as the whole box still fits. Its size: the box takes FILL of
-the crop's width, and a person seen whole (the box ends above the frame's bottom) fits whole; never narrower
-than ``zoom`` of the frame (``--frame-zoom``), never wider than the frame.
+count). Its top is the top of the head, which sits HEAD_ROOM of the crop's height below the crop's top; the
+head's width is read from the person's rows below it (``head_width``), and the crop is centred on the head
+(the HEAD_HEIGHT head widths below its top). Its size is a head-and-shoulders shot, SHOT head widths squared
+of area; a person seen whole (the box ends above the frame's bottom) fits whole, the box at most FILL of the
+crop's width. Never narrower than ``zoom`` of the frame (``--frame-zoom``), never wider than the frame. The
+target is steadied: its position is the median over STEADY seconds, its width over STEADY_SIZE, and the
+crop narrows only to the widest of those widths over ZOOM_IN seconds (zooming out is at once).
 
 How it gets there: while the target stays within the dead zone of the goal the crop rests on (DEAD_ZONE of
 the crop's width and height for the position, SIZE_DEAD_ZONE for the width), the goal does not move, so
@@ -136,7 +139,8 @@ class AutoFramer:
         self._pos = self._vel = self._goal = None
         self.following = False
         self._missing = 0
-        self._recent: deque[tuple[float, float, float]] = deque(maxlen=max(1, round(max(STEADY, STEADY_SIZE) * self.fps)))
+        keep = max(1, round(max(STEADY, STEADY_SIZE) * self.fps))
+        self._recent: deque[tuple[float, float, float]] = deque(maxlen=keep)  # the targets, newest last
         self._widths: deque[float] = deque(maxlen=max(1, round(ZOOM_IN * self.fps)))
         self.crop: Crop | None = None
 

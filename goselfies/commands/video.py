@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from ..smoothing import SMOOTHING
-from .common import add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args, make_segmenter, post_from_args
+from .common import (add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args, make_segmenter,
+                     post_from_args)
 
 
 def add_arguments(p) -> None:
