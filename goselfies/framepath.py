@@ -6,6 +6,8 @@ video file (with the look-ahead smoother between segment and post-process), a ph
 small copy of the frame once, the mask is smoothed and post-processed small, and only the finished matte
 is enlarged, once, to the output, in uint8. Outputs and mattes go into buffers reused from frame to frame
 (a short ring, so a sink may still read the last few), so the steady state allocates no full-size array.
+With auto-framing on, the composited frame is then cropped to follow the person (``autoframe``: the crop
+comes from the newest small matte) and scaled back to the output size: one more warp, into a ring too.
 
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from .autoframe import ZOOM, AutoFramer, Crop, crop_to, parse_zoom
 from .backgrounds import Background, parse_background
 from .change import ChangeDetector
 from .errors import GoSelfiesError
@@ -40,6 +43,9 @@ class PathConfig:
     motion: float = MOTION
     skip: bool = True  # reuse the last mask while the picture does not change (change.ChangeDetector)
     max_age: int | None = None  # with skip: most frames in a row on one mask (None: change.MAX_AGE)
+    auto_frame: bool = False  # crop the output to follow the person (autoframe.AutoFramer)
+    frame_zoom: float = ZOOM  # the narrowest crop, as a fraction of the frame's width
+    fps: float = 30.0  # the frame rate, for auto-framing's timing
 
 
 @dataclass
@@ -84,7 +90,10 @@ class FramePath:
         self.smoother = MaskSmoother(self.config.smoothing, self.config.motion)
         self.detector = ChangeDetector(**({} if self.config.max_age is None else {"max_age": self.config.max_age}))
         self.skip = self.config.skip
-        self._out, self._alpha = _Ring(), _Ring()
+        self.framer = AutoFramer(self.config.frame_zoom, self.config.fps)
+        self.auto_frame = self.config.auto_frame
+        self.crop: Crop | None = None  # the last frame's crop (None: auto-framing was off)
+        self._out, self._alpha, self._framed = _Ring(), _Ring(), _Ring()
 
     # -- settings, safe to change between frames -------------------------------------------
     def set_background(self, spec: str) -> None:
@@ -111,12 +120,19 @@ class FramePath:
     def set_skip(self, on: bool) -> None:
         self.skip = bool(on)
 
+    def set_auto_frame(self, on: bool, zoom: float | None = None) -> None:
+        """Auto-framing on or off (turned on, it starts from the full frame); ``zoom``: its limit."""
+        if zoom is not None:
+            self.framer.zoom = parse_zoom(zoom)  # raises GoSelfiesError before anything changes
+        self.auto_frame = bool(on)
+
     def reset(self) -> None:
         """Forget the past (a camera change or loss: the scene is not the same)."""
         self.smoother.reset()
         self.detector.reset()
         self._raw = self._smoothed = self._matte = None
         self.settled = False
+        self.crop = None  # the framing starts again from the full frame
 
     # -- the steps ----------------------------------------------------------------------------
     def needs_mask(self, pyramid: Pyramid) -> bool:
@@ -171,7 +187,8 @@ class FramePath:
     def compose(self, pyramid: Pyramid, small: np.ndarray,
                 background: Background | None = None) -> tuple[np.ndarray, np.ndarray]:
         """composite: (output, the matte at the frame's size). The matte is enlarged once (bilinear,
-        uint8); both go into ring buffers. ``background``: another than the path's own, this once."""
+        uint8); both go into ring buffers. ``background``: another than the path's own, this once.
+        With auto-framing the output is then cropped (``reframe``); the matte stays the whole frame's."""
         with self.timings.measure("composite"):
             frame = pyramid.frame
             h, w = frame.shape[:2]
@@ -183,7 +200,24 @@ class FramePath:
                 cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY, dst=alpha)
             bg = background or self.background
             out = self._out.next((h, w) if bg.channels == 1 else (h, w, bg.channels))
-            return bg.composite(frame, alpha, out, pyramid, small), alpha
+            out = bg.composite(frame, alpha, out, pyramid, small)
+        return self.reframe(out, small), alpha
+
+    def reframe(self, out: np.ndarray, small: np.ndarray) -> np.ndarray:
+        """auto-frame: the composited output cropped to follow the person in the newest small matte and
+        scaled back to its size (one warp into a ring buffer); as it is while the crop is the whole
+        frame, or auto-framing is off. Once per output frame: the crop moves with each call."""
+        if not self.auto_frame:
+            self.crop = None
+            return out
+        with self.timings.measure("autoframe"):
+            if self.crop is None:  # just turned on, or after a reset: from the full frame
+                self.framer.reset()
+            h, w = out.shape[:2]
+            self.crop = crop = self.framer.update(small, w, h)
+            if crop.is_full(w, h):
+                return out
+            return crop_to(out, crop, self._framed.next(out.shape))
 
     def mask(self, frame: np.ndarray) -> np.ndarray:
         """The finished matte at the frame's size as float32 in [0, 1] (``evaluate``, tests)."""

@@ -99,6 +99,8 @@ class LiveSession:
             p.set_effect(new.effect)
         if new.mirror != old.mirror:
             p.set_mirror(new.mirror)
+        if (new.auto_frame, new.frame_zoom) != (old.auto_frame, old.frame_zoom):
+            p.set_auto_frame(new.auto_frame, new.frame_zoom)
         if new.virtual_camera != old.virtual_camera:
             if new.virtual_camera:
                 p.add_sink(_virtual_camera(new, p.capture.fps, self.on_message))
@@ -150,7 +152,8 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
             on_message(f"model: {describe_model(segment)}")
         on_message(getattr(source, "describe", lambda: "")())
         config = PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing,
-                                skip=s.skip, effect=s.effect, max_frames=s.frames or None)
+                                skip=s.skip, effect=s.effect, max_frames=s.frames or None,
+                                auto_frame=s.auto_frame, frame_zoom=s.frame_zoom, fps=capture.fps)
         pipeline = Pipeline(capture, segment, config)
         if s.record:  # a transparent background is recorded with its alpha
             alpha = bool(getattr(pipeline.background, "alpha", False))

@@ -127,6 +127,9 @@ class Pipeline:
         self.segment = segment
         self._new_segment = segment
 
+    def set_auto_frame(self, on: bool, zoom: float | None = None) -> None:
+        self.path.set_auto_frame(on, zoom)
+
     def set_mirror(self, on: bool) -> None:
         self.capture.mirror = bool(on)
 
@@ -169,6 +172,7 @@ class Pipeline:
         try:
             self.cpu.start()
             self.capture.start()
+            self.path.framer.fps = self.capture.fps  # auto-framing's timing follows the camera's rate
             self._seg_thread = threading.Thread(target=self._segment_loop, name="goselfies-segment", daemon=True)
             self._seg_thread.start()
             self._loop()

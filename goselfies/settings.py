@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from .autoframe import ZOOM, parse_zoom
 from .backgrounds import BLUR_STRENGTH, COLORS, KINDS, LIVE_KINDS, split_spec
 from .capture import CAMERA_FPS, CAMERA_SIZE
 from .errors import GoSelfiesError
@@ -48,6 +49,8 @@ class LiveSettings:
     smoothing: float = SMOOTHING
     skip: bool = True  # keep the mask while the picture does not change (the network does not run)
     mirror: bool = False
+    auto_frame: bool = False  # crop the picture to follow the person (autoframe)
+    frame_zoom: float = ZOOM  # its narrowest crop, as a fraction of the frame's width
     virtual_camera: bool = False
     virtual_camera_device: str = ""  # "" = the first one pyvirtualcam finds
     effect: bool = True
@@ -166,6 +169,10 @@ def load_settings(path: str | Path | None = None) -> LiveSettings:
     for name, lo, hi in (("threshold", 0.0, 0.99), ("feather", 0.0, MAX_FEATHER), ("smoothing", 0.0, 0.95)):
         if not lo <= getattr(s, name) <= hi:
             setattr(s, name, getattr(defaults, name))
+    try:
+        parse_zoom(s.frame_zoom)
+    except GoSelfiesError:
+        s.frame_zoom = defaults.frame_zoom
     return s
 
 

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
+from .autoframe import ZOOM, parse_zoom
 from .backgrounds import parse_background
 from .errors import GoSelfiesError
 from .framepath import FramePath, PathConfig
@@ -47,7 +48,8 @@ class VideoJob:
     """``VideoJob(input, output, ...)`` checks and opens; ``run(segment)`` writes; ``close()``."""
 
     def __init__(self, input: str | Path, output: str | Path, *, background: str = "blur",
-                 smoothing: float = SMOOTHING, motion: float = MOTION, lookahead: int = 2, audio: bool = True):
+                 smoothing: float = SMOOTHING, motion: float = MOTION, lookahead: int = 2, audio: bool = True,
+                 auto_frame: bool = False, frame_zoom: float = ZOOM):
         if not 0.0 <= smoothing < 1.0:
             raise GoSelfiesError(f"--smoothing must be in [0, 1), got {smoothing:g}")
         if lookahead < 0:
@@ -63,6 +65,7 @@ class VideoJob:
         elif sequence[0].exists() and not sequence[0].is_dir():
             raise GoSelfiesError(f"{sequence[0]}: is a file; a PNG sequence needs a folder")
         self.smoothing, self.motion, self.lookahead = smoothing, motion, lookahead
+        self.auto_frame, self.frame_zoom = auto_frame, parse_zoom(frame_zoom)
         self.audio = audio
         self.reader = VideoReader(self.input)
 
@@ -78,7 +81,8 @@ class VideoJob:
         wraps the frame iterator (a progress bar)."""
         r = self.reader
         path = FramePath(segment, PathConfig(background=self.background, post=post or PostProcess.none(),
-                                             smoothing=self.smoothing, motion=self.motion, skip=False))
+                                             smoothing=self.smoothing, motion=self.motion, skip=False,
+                                             auto_frame=self.auto_frame, frame_zoom=self.frame_zoom, fps=r.fps))
         smoother = LookaheadSmoother(self.smoothing, self.motion, self.lookahead)  # the path's, plus the future
         raw_meter, meter = FlickerMeter(), FlickerMeter()
         frames: Iterator = iter(r.timed())

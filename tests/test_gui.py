@@ -147,6 +147,29 @@ def test_hotkeys_change_state_pipeline_and_saved_settings(app, tmp_path):
     assert again.mirror is True and again.background == "green"
 
 
+def test_auto_frame_key_and_checkbox_reach_the_pipeline_and_are_saved(app, tmp_path):
+    fakes = Fakes()
+    path = tmp_path / "gui.json"
+    win = MainWindow(red_settings(), settings_file=path, build=fakes)
+    win.show()
+    try:
+        assert qwait_until(lambda: win.preview.frames_shown >= 2), win.errors
+        p = win.pipeline
+        assert not win.frame_check.isChecked() and p.path.auto_frame is False and p.path.crop is None
+        QTest.keyClick(win, Qt.Key.Key_F)
+        assert win.settings.auto_frame and p.path.auto_frame and win.frame_check.isChecked()
+        assert json.loads(path.read_text())["auto_frame"] is True
+        assert qwait_until(lambda: p.path.crop is not None)  # the live path frames its output now
+        n = win.preview.frames_shown
+        assert qwait_until(lambda: win.preview.frames_shown >= n + 3)
+        win.frame_check.setChecked(False)
+        assert not win.settings.auto_frame and not p.path.auto_frame
+        assert qwait_until(lambda: p.path.crop is None)
+        assert json.loads(path.read_text())["auto_frame"] is False
+    finally:
+        win.close()
+
+
 def test_escape_closes_and_releases(app, tmp_path):
     fakes = Fakes()
     win = MainWindow(red_settings(), settings_file=tmp_path / "gui.json", build=fakes)

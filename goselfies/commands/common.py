@@ -28,6 +28,25 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
                             f"video:PATH, transparent, mask (default {background})")
 
 
+def add_frame_arguments(g) -> None:
+    """--auto-frame and --frame-zoom (``goselfies webcam`` and ``goselfies video``), into an argument group."""
+    from ..autoframe import ZOOM
+
+    g.add_argument("--auto-frame", action="store_true",
+                   help="crop the picture to follow the person (centred, head room kept), scaled back to the "
+                        "output size")
+    g.add_argument("--frame-zoom", default=str(ZOOM), metavar="Z",
+                   help=f"with --auto-frame: the narrowest crop as a fraction of the frame's width, in (0, 1] "
+                        f"(default {ZOOM:g}: never more than 2x zoom)")
+
+
+def frame_zoom_from_args(args) -> float:
+    """--frame-zoom checked: a number in (0, 1], else one line of error."""
+    from ..autoframe import parse_zoom
+
+    return parse_zoom(args.frame_zoom)
+
+
 def post_from_args(args):
     """The mask options as post-processing (range errors are one line, before any work)."""
     from ..postprocess import PostProcess

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from ..smoothing import SMOOTHING
-from .common import add_segmenter_arguments, make_segmenter, post_from_args
+from .common import (add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args, make_segmenter,
+                     post_from_args)
 
 
 def add_arguments(p) -> None:
@@ -20,6 +21,7 @@ def add_arguments(p) -> None:
     g.add_argument("--lookahead", type=int, default=2, metavar="N",
                    help="frames ahead the smoothing also looks at (default 2; 0: only the past, as live)")
     g.add_argument("--no-audio", action="store_true", help="drop the sound (default: keep it)")
+    add_frame_arguments(g)
 
 
 def run(args) -> int:
@@ -31,7 +33,8 @@ def run(args) -> int:
 
     try:
         job = VideoJob(args.input, args.output, background=args.background, smoothing=args.smoothing,
-                       lookahead=args.lookahead, audio=not args.no_audio)
+                       lookahead=args.lookahead, audio=not args.no_audio, auto_frame=args.auto_frame,
+                       frame_zoom=frame_zoom_from_args(args))
     except StillImageError as exc:
         raise GoSelfiesError(f"{exc}; for images use `goselfies photo`") from None
     with job:

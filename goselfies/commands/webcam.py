@@ -6,7 +6,7 @@ import sys
 
 from ..capture import CAMERA_FPS, CAMERA_SIZE
 from ..smoothing import SMOOTHING
-from .common import add_segmenter_arguments
+from .common import add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args
 
 
 def add_arguments(p) -> None:
@@ -25,6 +25,7 @@ def add_arguments(p) -> None:
     g.add_argument("--no-skip", dest="skip", action="store_false",
                    help="run the network on every frame, also when the picture did not change (default: keep the "
                         "mask while nothing moves)")
+    add_frame_arguments(g)
     g.add_argument("--virtual-camera", action="store_true", help="send the output to a virtual camera (pyvirtualcam)")
     g.add_argument("--virtual-camera-device", metavar="DEV", help="which virtual camera, e.g. /dev/video10")
     g.add_argument("--no-window", action="store_true", help="no preview window (headless)")
@@ -46,6 +47,7 @@ def run(args) -> int:
         raise GoSelfiesError(f"--smoothing must be in [0, 1), got {args.smoothing}")
     if args.once and not args.source:
         raise GoSelfiesError("--once only applies to --source VIDEO")
+    frame_zoom_from_args(args)
     if not args.no_window:
         from goselfies.gui.app import ensure_display
 
@@ -90,7 +92,8 @@ def settings_from_args(args):
                      loop=not args.once, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
                      model=args.model, weights=str(args.weights or ""), device=args.device, backend=args.backend,
                      size=args.size or 0, flip=args.flip, threshold=args.threshold or 0.0, feather=args.feather, refine=args.refine,
-                     smoothing=args.smoothing, skip=args.skip, virtual_camera=args.virtual_camera,
+                     smoothing=args.smoothing, skip=args.skip, auto_frame=args.auto_frame,
+                     frame_zoom=frame_zoom_from_args(args), virtual_camera=args.virtual_camera,
                      virtual_camera_device=args.virtual_camera_device or "", record=args.record or "",
                      frames=args.frames or 0)
     s.set_background(args.background)

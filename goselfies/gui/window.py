@@ -352,7 +352,8 @@ class MainWindow(QMainWindow):
     def _hotkeys(self) -> None:
         for key, slot in ((Qt.Key.Key_Space, self.toggle_effect), (Qt.Key.Key_M, self.toggle_mirror),
                           (Qt.Key.Key_B, self.next_background), (Qt.Key.Key_O, self.toggle_overlay),
-                          (Qt.Key.Key_Q, self.close), (Qt.Key.Key_Escape, self.close)):
+                          (Qt.Key.Key_F, self.toggle_auto_frame), (Qt.Key.Key_Q, self.close),
+                          (Qt.Key.Key_Escape, self.close)):
             QShortcut(QKeySequence(key), self, activated=slot)
 
     def toggle_effect(self) -> None:
@@ -365,6 +366,10 @@ class MainWindow(QMainWindow):
 
     def toggle_overlay(self) -> None:
         self.settings.overlay = not self.settings.overlay
+        self._changed()
+
+    def toggle_auto_frame(self) -> None:
+        self.settings.auto_frame = not self.settings.auto_frame
         self._changed()
 
     def next_background(self) -> None:
@@ -440,14 +445,16 @@ class MainWindow(QMainWindow):
         self.vcam_check = QCheckBox("Virtual camera")
         self.effect_check = QCheckBox("Background effect (space)")
         self.overlay_check = QCheckBox("Overlay: FPS and timings (o)")
-        self.hint = QLabel("space: effect  m: mirror  b: next background  o: overlay  q/Esc: quit")
+        self.frame_check = QCheckBox("Auto-frame (f)")
+        self.hint = QLabel("space: effect  m: mirror  b: next background  f: auto-frame  o: overlay  q/Esc: quit")
         self.hint.setWordWrap(True)
         for label, w in (("Camera", self.camera_box), ("Model", self.model_box), ("", self.model_label),
                          ("", self.model_error_label), ("Background", self.background_box),
                          ("Blur strength", blur_row), ("Colour", self.color_button), ("Image/video", self.file_button),
                          ("Threshold", threshold_row), ("Feather", self.feather_spin),
                          ("Smoothing", smoothing_row), ("", self.mirror_check),
-                         ("", self.vcam_check), ("", self.effect_check), ("", self.overlay_check), ("", self.hint)):
+                         ("", self.vcam_check), ("", self.effect_check), ("", self.frame_check),
+                         ("", self.overlay_check), ("", self.hint)):
             w.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
             form.addRow(label, w)
         self.camera_box.activated.connect(self._camera_chosen)
@@ -463,6 +470,7 @@ class MainWindow(QMainWindow):
         self.vcam_check.toggled.connect(self._vcam_toggled)
         self.effect_check.toggled.connect(lambda v: self._set("effect", bool(v)))
         self.overlay_check.toggled.connect(lambda v: self._set("overlay", bool(v)))
+        self.frame_check.toggled.connect(lambda v: self._set("auto_frame", bool(v)))
         scroll = QScrollArea()
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
@@ -487,7 +495,7 @@ class MainWindow(QMainWindow):
             return
         widgets = (self.camera_box, self.model_box, self.background_box, self.blur_slider, self.threshold_slider,
                    self.feather_spin, self.smoothing_slider, self.mirror_check, self.vcam_check, self.effect_check,
-                   self.overlay_check)
+                   self.frame_check, self.overlay_check)
         for w in widgets:
             w.blockSignals(True)
         self._fill_cameras()
@@ -501,6 +509,7 @@ class MainWindow(QMainWindow):
         self.vcam_check.setChecked(s.virtual_camera)
         self.effect_check.setChecked(s.effect)
         self.overlay_check.setChecked(s.overlay)
+        self.frame_check.setChecked(s.auto_frame)
         for w in widgets:
             w.blockSignals(False)
         self.blur_value.setText(f"{s.blur_strength:g}")
