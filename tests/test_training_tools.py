@@ -357,3 +357,25 @@ def test_holdout_links_the_matching_pairs_and_rejects_a_malformed_split(tiny, tm
     assert main([str(split), "-o", str(tmp_path / "bad")]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and "list of image paths" in err
+
+
+def test_interpolate_blends_two_weight_files_tensor_by_tensor(tmp_path, lite_weights, capsys):
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from goselfies.training.interpolate import main as interpolate_main
+    from goselfies.weights import read_metadata, shipped_weights
+
+    tuned, base, out = lite_weights, shipped_weights("lite"), tmp_path / "mix.safetensors"
+    assert interpolate_main([str(tuned), str(base), "--alpha", "0.25", "-o", str(out)]) == 0
+    a, b, mix = load_file(str(tuned)), load_file(str(base)), load_file(str(out))
+    name = next(k for k in mix if mix[k].dtype == np.float16 and mix[k].size > 100)
+    want = 0.25 * a[name].astype(np.float32) + 0.75 * b[name].astype(np.float32)
+    assert np.allclose(mix[name].astype(np.float32), want, atol=2e-3) and not np.allclose(mix[name], b[name])
+    assert read_metadata(out)["interpolated"]["alpha"] == 0.25
+    assert interpolate_main([str(tuned), str(base), "--alpha", "1.5", "-o", str(tmp_path / "x.safetensors")]) == 1
+    assert interpolate_main([str(tuned), str(shipped_weights("quality")), "--alpha", "0.5",
+                             "-o", str(tmp_path / "y.safetensors")]) == 1
+    err = capsys.readouterr().err
+    assert "--alpha must be in [0, 1]" in err and "is 'lite'" in err and "Traceback" not in err
+    assert not (tmp_path / "x.safetensors").exists() and not (tmp_path / "y.safetensors").exists()
