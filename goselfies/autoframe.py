@@ -25,6 +25,7 @@ No person for MISSING seconds: it eases back to the full frame.
 """
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from statistics import median
@@ -33,6 +34,7 @@ import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
+from .pyramid import Pyramid
 
 ZOOM = 0.5  # the narrowest crop, as a fraction of the frame's width (--frame-zoom)
 HEAD_ROOM = 0.12  # above the top of the head, as a fraction of the crop's height
@@ -54,6 +56,19 @@ STEADY_SIZE = 1.5  # ... and its width over this long
 ZOOM_IN = 1.5  # seconds: the crop narrows only to the widest of those widths over this long (zooming out is at once)
 CREEP = 0.25  # px a frame: the slowest a crop coming to rest moves, so that it arrives exactly, and soon
 FPS = 30.0  # the frame rate assumed until told (FramePath users set ``fps``)
+FACE_EVERY = (0.2, 0.6)  # seconds between face searches: around a face held, and in the head's whole region
+FACE_PX = 26  # px: a face is searched for in a grey copy of the frame where the expected face is this wide ...
+FACE_SIZES = (0.8, 2.0)  # ... from this to this of it (the cascade's window is 24 px)
+FACE_STEP = 1.1  # ... in steps of this (the cascade's scale factor)
+FACE_REGION = (2.0, 0.5, 2.5)  # the head's region searched: this many head widths either side of its centre,
+# above its top and below it (a raised hand above the head is taken for the head's top: the face is below)
+FACE_TRACK = (0.5, 1.4)  # a held face is looked for within this many face widths of it, up to this much larger
+FACE_TOP = 0.25  # the top of the head is this many face widths above the top of the face's box ...
+FACE_HEAD = 1.0  # ... and the head this many face widths wide (both measured against the mask on the clips)
+FACE_OVERLAP = 0.25  # a face is the person's while at least this fraction of its box is person in the matte ...
+FACE_APART = 1.5  # seconds: ... a face held is let go once it has been apart from the person this long (the network
+# can lose a dark face, or a dark palm held up in front of it, for a second or more)
+CASCADE = "haarcascade_frontalface_default.xml"  # OpenCV's frontal face cascade (in its wheel: cv2.data)
 
 
 @dataclass(frozen=True)
@@ -122,15 +137,161 @@ def head_width(rows: np.ndarray, top: int) -> float:
     return width
 
 
+def overlap(box: np.ndarray, person: np.ndarray, width: int, height: int) -> float:
+    """The fraction of a box (x, y, w, h in the frame's pixels) that is person (1) in the small 0/1 mask."""
+    sh, sw = person.shape
+    x, y, w, h = box
+    x0, x1 = int(np.clip(x * sw / width, 0, sw)), int(np.clip(np.ceil((x + w) * sw / width), 0, sw))
+    y0, y1 = int(np.clip(y * sh / height, 0, sh)), int(np.clip(np.ceil((y + h) * sh / height), 0, sh))
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    return float(cv2.countNonZero(person[y0:y1, x0:x1])) / ((x1 - x0) * (y1 - y0))
+
+
+class FaceFinder:
+    """The person's face, from OpenCV's frontal Haar cascade run on a small grey copy of the head's region
+    only, scaled so that the face expected there is about FACE_PX wide (a millisecond or two), once in
+    FACE_EVERY seconds. ``search`` gives the faces found (x, y, w, h in the frame's pixels); the framer
+    keeps one in ``face``. Around a face it holds, only a small region at the face's own size is searched
+    again ("tracking", a fraction of a full search)."""
+
+    def __init__(self):
+        self._cascade: cv2.CascadeClassifier | None | bool = None
+        self.searches = 0  # searches run, and the seconds they took (the detector's cost)
+        self.seconds = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        self.face: np.ndarray | None = None  # (x, y, w, h) in the frame's pixels: the person's face, held
+        self.tracking = False  # the last search found the face held: the next looks around it only
+        self._apart = 0  # frames in a row that the face held has been apart from the person
+
+    def cascade(self) -> cv2.CascadeClassifier | None:
+        """The cascade, loaded on first use (some 30 ms; it ships in OpenCV's wheel); None where missing."""
+        if self._cascade is None:
+            base = getattr(getattr(cv2, "data", None), "haarcascades", "")
+            c = cv2.CascadeClassifier(base + CASCADE) if base else None
+            self._cascade = c if c is not None and not c.empty() else False
+        return self._cascade or None
+
+    def search(self, image_at, width: int, height: int, head: np.ndarray) -> list[np.ndarray]:
+        """Faces in the head's region (``head``: the mask's centre x, top and width in the frame's pixels),
+        or around the face held when the last search found it: (x, y, w, h) in the frame's pixels.
+        ``image_at(w, h)``: the frame at that size (``Pyramid.at``)."""
+        cascade = self.cascade()
+        if cascade is None:
+            return []
+        t0 = time.perf_counter()
+        try:
+            if self.face is not None and self.tracking:
+                x, y, w, h = self.face
+                m = FACE_TRACK[0] * w
+                region = (x - m, y - m, x + w + m, y + h + m)
+                expected, sizes = w, (FACE_SIZES[0], FACE_TRACK[1])
+            else:
+                cx, top, hw = head
+                across, above, below = FACE_REGION
+                region = (cx - across * hw, top - above * hw, cx + across * hw, top + below * hw)
+                expected, sizes = hw, FACE_SIZES
+            s = min(1.0, FACE_PX / max(float(expected), 1.0))
+            sw, sh = max(1, round(width * s)), max(1, round(height * s))
+            fx, fy = sw / width, sh / height
+            x0, y0 = max(0, int(region[0] * fx)), max(0, int(region[1] * fy))
+            x1, y1 = min(sw, int(np.ceil(region[2] * fx))), min(sh, int(np.ceil(region[3] * fy)))
+            smallest = max(24, round(sizes[0] * expected * s))
+            largest = round(sizes[1] * expected * s)
+            if x1 - x0 < smallest or y1 - y0 < smallest or largest < smallest:
+                return []
+            roi = image_at(sw, sh)[y0:y1, x0:x1]
+            grey = roi if roi.ndim == 2 else cv2.cvtColor(roi, cv2.COLOR_BGRA2GRAY if roi.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+            found = cascade.detectMultiScale(grey, FACE_STEP, 3, minSize=(smallest, smallest), maxSize=(largest, largest))
+            return [np.array([(bx + x0) / fx, (by + y0) / fy, bw / fx, bh / fy])
+                    for bx, by, bw, bh in np.asarray(found, np.float64).reshape(-1, 4)]
+        finally:
+            self.searches += 1
+            self.seconds += time.perf_counter() - t0
+
+    def update(self, image_at, width: int, height: int, head: np.ndarray, person: np.ndarray) -> np.ndarray | None:
+        """One search: the face found that is the person's (at least FACE_OVERLAP of its box person in the
+        matte; the largest, or the one on the face held), else the face held; None: none."""
+        faces = [f for f in self.search(image_at, width, height, head) if overlap(f, person, width, height) >= FACE_OVERLAP]
+        if faces:
+            held = self.face
+            if held is not None:
+                faces = [f for f in faces if _meets(f, held)] or faces
+            self.face = max(faces, key=lambda f: f[2] * f[3])
+            self._apart = 0
+        self.tracking = bool(faces)
+        return self.face
+
+    def keep(self, person: np.ndarray, width: int, height: int, frames: int) -> np.ndarray | None:
+        """The face held, while it overlaps the person in the newest matte; let go once it has not for
+        ``frames`` frames in a row."""
+        if self.face is not None:
+            apart = overlap(self.face, person, width, height) < FACE_OVERLAP
+            self._apart = self._apart + 1 if apart else 0
+            if self._apart >= frames:
+                self.reset()
+        return self.face
+
+
+def _meets(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two boxes (x, y, w, h) overlap."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+@dataclass
+class Seen:
+    """What one matte shows of the person, in the frame's pixels."""
+
+    person: np.ndarray  # the confident pixels (alpha >= 0.5), 0/1 uint8 at the matte's size
+    head: np.ndarray  # (centre x, top, width) of the head, from the mask
+    box: np.ndarray  # (x0, y0, x1, y1): the box of the person's pixels (a few outliers left out)
+    whole: bool  # the box ends above the frame's bottom: a person seen whole
+
+
+def look(small: np.ndarray, width: int, height: int) -> Seen | None:
+    """The person in a matte (uint8 alpha or float probabilities); None: no person."""
+    if small.dtype == np.uint8:
+        person = cv2.threshold(small, 127, 1, cv2.THRESH_BINARY)[1]  # alpha >= 128: 1
+    else:
+        person = (small >= 0.5).view(np.uint8)
+    sh, sw = person.shape
+    rows = _sums(person, 1)
+    area = int(rows.sum())
+    if area < MIN_AREA * person.size:
+        return None
+    cols = _sums(person, 0)
+    cum_c, cum_r = np.cumsum(cols), np.cumsum(rows)
+    x0 = int(np.searchsorted(cum_c, EDGE * area, side="right"))
+    x1 = int(np.searchsorted(cum_c, (1 - EDGE) * area)) + 1
+    y0 = int(np.searchsorted(cum_r, TOP * area, side="right"))
+    y1 = int(np.searchsorted(cum_r, (1 - BOTTOM) * area)) + 1
+    head = head_width(rows, y0)
+    band = _sums(person[y0:y0 + max(1, round(HEAD_HEIGHT * head))], 0)
+    sx, sy = width / sw, height / sh
+    cx = (float(band @ np.arange(sw)) / max(1, int(band.sum())) + 0.5) * sx  # the head's centre
+    return Seen(person, np.array([cx, y0 * sy, head * sx]), np.array([x0 * sx, y0 * sy, x1 * sx, y1 * sy]),
+                sh - y1 > 0.02 * sh)
+
+
+def face_head(face: np.ndarray) -> np.ndarray:
+    """The head (centre x, top, width) around a face's box (x, y, w, h)."""
+    x, y, w, _ = face
+    return np.array([x + w / 2, y - FACE_TOP * w, FACE_HEAD * w])
+
+
 class AutoFramer:
-    """``AutoFramer(zoom, fps)``; ``update(small, width, height) -> Crop`` once per output frame.
+    """``AutoFramer(zoom, fps, faces)``; ``update(small, width, height, frame) -> Crop`` once per output frame.
 
     State is (centre x, centre y, width) of the crop in frame pixels, its velocity and its goal; ``zoom``
-    and ``fps`` may be changed between frames. A new frame size starts again from the full frame."""
+    and ``fps`` may be changed between frames. A new frame size starts again from the full frame. With
+    ``faces`` (and a frame given to ``update``) the head is the face's, where one is found."""
 
-    def __init__(self, zoom: float = ZOOM, fps: float = FPS):
+    def __init__(self, zoom: float = ZOOM, fps: float = FPS, faces: bool = True):
         self.zoom = parse_zoom(zoom)
         self.fps = fps
+        self.faces = FaceFinder() if faces else None
         self.reset()
 
     def reset(self) -> None:
@@ -142,36 +303,50 @@ class AutoFramer:
         keep = max(1, round(max(STEADY, STEADY_SIZE) * self.fps))
         self._recent: deque[tuple[float, float, float]] = deque(maxlen=keep)  # the targets, newest last
         self._widths: deque[float] = deque(maxlen=max(1, round(ZOOM_IN * self.fps)))
+        self._since_search = None  # frames since the last face search (None: search on the next)
+        if self.faces is not None:
+            self.faces.reset()
+        self.face: np.ndarray | None = None  # the face the last target came from (x, y, w, h); None: the mask's
         self.crop: Crop | None = None
 
-    def target(self, small: np.ndarray, width: int, height: int) -> np.ndarray | None:
+    def target(self, small: np.ndarray, width: int, height: int, frame=None) -> np.ndarray | None:
         """What one matte asks for: (the head's centre x, the top of the head, the crop's width) in frame
-        pixels, the width within the zoom limits; None: no person."""
-        if small.dtype == np.uint8:
-            person = cv2.threshold(small, 127, 1, cv2.THRESH_BINARY)[1]  # alpha >= 128: 1
-        else:
-            person = (small >= 0.5).view(np.uint8)
-        sh, sw = person.shape
-        rows = _sums(person, 1)
-        area = int(rows.sum())
-        if area < MIN_AREA * person.size:
+        pixels, the width within the zoom limits; None: no person. The head is the face's where a face is
+        held (``frame``: the frame, or its ``Pyramid``, for the search; once in FACE_EVERY seconds), else
+        the mask's."""
+        seen = look(small, width, height)
+        if seen is None:  # (the face held is kept: one frame's matte may miss the person)
+            self.face = None
             return None
-        cols = _sums(person, 0)
-        cum_c, cum_r = np.cumsum(cols), np.cumsum(rows)
-        x0 = int(np.searchsorted(cum_c, EDGE * area, side="right"))
-        x1 = int(np.searchsorted(cum_c, (1 - EDGE) * area)) + 1
-        y0 = int(np.searchsorted(cum_r, TOP * area, side="right"))
-        y1 = int(np.searchsorted(cum_r, (1 - BOTTOM) * area)) + 1
-        head = head_width(rows, y0)
-        band = _sums(person[y0:y0 + max(1, round(HEAD_HEIGHT * head))], 0)
-        sx, sy = width / sw, height / sh
-        cx = (float(band @ np.arange(sw)) / max(1, int(band.sum())) + 0.5) * sx  # the head's centre
-        bx0, bx1, by0, by1 = x0 * sx, x1 * sx, y0 * sy, y1 * sy
+        self.face = self._face(seen, frame, width, height)
+        return self.shot(seen if self.face is None else face_head(self.face), seen, width, height)
+
+    def _face(self, seen: Seen, frame, width: int, height: int) -> np.ndarray | None:
+        faces = self.faces
+        if faces is None:
+            return None
+        face = faces.keep(seen.person, width, height, max(1, round(FACE_APART * self.fps)))
+        if frame is None:
+            return face
+        due = max(1, round(FACE_EVERY[0 if faces.face is not None and faces.tracking else 1] * self.fps))
+        if self._since_search is not None and self._since_search + 1 < due:
+            self._since_search += 1
+            return face
+        self._since_search = 0
+        image_at = frame.at if hasattr(frame, "at") else Pyramid(frame).at
+        return faces.update(image_at, width, height, seen.head, seen.person)
+
+    def shot(self, head: np.ndarray | Seen, seen: Seen, width: int, height: int) -> np.ndarray:
+        """The target for a head (centre x, top, width; or the mask's, given ``seen``): a head-and-shoulders
+        shot, SHOT head widths squared; a person seen whole fits whole, the box at most FILL of the crop's
+        width; within the zoom limits."""
+        cx, top, hw = head.head if isinstance(head, Seen) else head
+        bx0, by0, bx1, by1 = seen.box
         aspect = width / height
-        cw = head * sx * np.sqrt(SHOT * aspect)  # a head-and-shoulders shot: SHOT head widths squared
-        if sh - y1 > 0.02 * sh:  # seen whole (the box ends above the frame's bottom): the whole box fits
+        cw = hw * np.sqrt(SHOT * aspect)  # a head-and-shoulders shot: SHOT head widths squared
+        if seen.whole:  # seen whole (the box ends above the frame's bottom): the whole box fits
             cw = max(cw, (bx1 - bx0) / FILL, (by1 - by0) / (1 - HEAD_ROOM - FOOT_ROOM) * aspect)
-        return np.array([cx, by0, min(max(cw, self.zoom * width), float(width))])
+        return np.array([cx, top, min(max(cw, self.zoom * width), float(width))])
 
     @staticmethod
     def place(cx: float, top: float, cw: float, width: int, height: int) -> np.ndarray:
@@ -182,19 +357,22 @@ class AutoFramer:
         cy = min(max(top - HEAD_ROOM * ch + ch / 2, ch / 2), height - ch / 2)
         return np.array([cx, cy, cw])
 
-    def update(self, small: np.ndarray, width: int, height: int) -> Crop:
-        """One frame: the crop for it, given its newest small matte (uint8 alpha or float probabilities)."""
+    def update(self, small: np.ndarray, width: int, height: int, frame=None) -> Crop:
+        """One frame: the crop for it, given its newest small matte (uint8 alpha or float probabilities)
+        and, for the face search, the frame (an image of ``width`` x ``height``, or its ``Pyramid``)."""
         full = np.array([width / 2, height / 2, float(width)])
         if self._size != (width, height):
             self.reset()
             self._size = (width, height)
             self._pos, self._vel, self._goal = full.copy(), np.zeros(3), full.copy()
-        target = self.target(small, width, height)
+        target = self.target(small, width, height, frame)
         if target is None:
             self._missing += 1
             if self._missing >= MISSING * self.fps:
                 self._recent.clear()
                 self._widths.clear()
+                if self.faces is not None:
+                    self.faces.reset()
                 target = full
         else:
             self._missing = 0

@@ -201,12 +201,13 @@ class FramePath:
             bg = background or self.background
             out = self._out.next((h, w) if bg.channels == 1 else (h, w, bg.channels))
             out = bg.composite(frame, alpha, out, pyramid, small)
-        return self.reframe(out, small), alpha
+        return self.reframe(out, small, pyramid), alpha
 
-    def reframe(self, out: np.ndarray, small: np.ndarray) -> np.ndarray:
+    def reframe(self, out: np.ndarray, small: np.ndarray, pyramid: Pyramid | None = None) -> np.ndarray:
         """auto-frame: the composited output cropped to follow the person in the newest small matte and
         scaled back to its size (one warp into a ring buffer); as it is while the crop is the whole
-        frame, or auto-framing is off. Once per output frame: the crop moves with each call."""
+        frame, or auto-framing is off. Once per output frame: the crop moves with each call. ``pyramid``:
+        the camera frame's, where the framer looks for the face (a few times a second, on a small copy)."""
         if not self.auto_frame:
             self.crop = None
             return out
@@ -214,7 +215,7 @@ class FramePath:
             if self.crop is None:  # just turned on, or after a reset: from the full frame
                 self.framer.reset()
             h, w = out.shape[:2]
-            self.crop = crop = self.framer.update(small, w, h)
+            self.crop = crop = self.framer.update(small, w, h, pyramid)
             if crop.is_full(w, h):
                 return out
             return crop_to(out, crop, self._framed.next(out.shape))
