@@ -49,25 +49,35 @@ MIN_AREA = 0.005  # a matte with fewer confident pixels than this fraction has n
 DEAD_ZONE = 0.08  # the target's position may move this much of the crop's size without moving the crop
 SIZE_DEAD_ZONE = 0.12  # ... and its width this much of the crop's width
 CAUGHT_UP = 0.25  # following ends once the crop is within this fraction of the dead zone of the target
-FOLLOW = 0.5  # seconds: the smooth time of the critically damped follow (the lag behind a steady motion)
+MOVING = 0.5  # seconds: the person is moving when the head moved within this long ...
+MOVE = 0.03  # ... more than this of the crop's width; a move starts only while the person moves ...
+FAR = 2.0  # ... or once the target is this many dead zones away (a slow drift), or to frame a person anew
+FOLLOW = 0.35  # seconds: the smooth time of the critically damped follow (the lag behind a steady motion)
 MISSING = 0.5  # seconds without a person before the crop eases back to the full frame
 STEADY = 0.4  # seconds: the target's position is the median over this long (one frame's odd mask is outvoted)
 STEADY_SIZE = 1.5  # ... and its width over this long
 ZOOM_IN = 1.5  # seconds: the crop narrows only to the widest of those widths over this long (zooming out is at once)
 CREEP = 0.25  # px a frame: the slowest a crop coming to rest moves, so that it arrives exactly, and soon
 FPS = 30.0  # the frame rate assumed until told (FramePath users set ``fps``)
-FACE_EVERY = (0.2, 0.6)  # seconds between face searches: around a face held, and in the head's whole region
-FACE_PX = 26  # px: a face is searched for in a grey copy of the frame where the expected face is this wide ...
-FACE_SIZES = (0.8, 2.0)  # ... from this to this of it (the cascade's window is 24 px)
+FACE_EVERY = (0.2, 0.6)  # seconds between face searches: while the face is found (and once after), and else
+FACE_PX = 34  # px: a face is searched for in a grey copy of the frame where the expected face is this wide ...
+FACE_SIZES = (0.7, 2.0)  # ... from this to this of it (the cascade's window is 24 px; hair makes a head wider)
 FACE_STEP = 1.1  # ... in steps of this (the cascade's scale factor)
-FACE_REGION = (2.0, 0.5, 2.5)  # the head's region searched: this many head widths either side of its centre,
+FACE_REGION = (1.5, 0.25, 2.5)  # the head's region searched: this many head widths either side of its centre,
 # above its top and below it (a raised hand above the head is taken for the head's top: the face is below)
-FACE_TRACK = (0.5, 1.4)  # a held face is looked for within this many face widths of it, up to this much larger
+FACE_TRACK = (0.4, 28, 0.85, 1.3)  # a face held is looked for within this many face widths of it, scaled to this
+# many px wide, from this to this of its size (a fraction of the cost of a search of the head's region)
 FACE_TOP = 0.25  # the top of the head is this many face widths above the top of the face's box ...
-FACE_HEAD = 1.0  # ... and the head this many face widths wide (both measured against the mask on the clips)
+FACE_HEAD = (1.0, 1.5)  # ... and the head this many face widths wide: the mask's head's width when the face is
+# found, within these (both measured against the mask on the clips; hair makes a head wider) ...
+FACE_HAIR = 0.8  # ... or higher, up to this many, where the person's pixels go on above the face (hair): the rows
+HAIR = 0.4  # ... with at least this fraction of the face's columns person, up from the face, when it is found
 FACE_OVERLAP = 0.25  # a face is the person's while at least this fraction of its box is person in the matte ...
 FACE_APART = 1.5  # seconds: ... a face held is let go once it has been apart from the person this long (the network
-# can lose a dark face, or a dark palm held up in front of it, for a second or more)
+# can lose a dark face, or a dark palm held up in front of it, for a second or more) ...
+CARRY = (0.25, 0.8)  # a face held is carried along with the mask's head while that moves less than this many face
+# widths a frame and its width changes by less than this factor (the person moves); it stays where it is while the
+# mask's head jumps (a hand raised, the network losing the person for a moment)
 CASCADE = "haarcascade_frontalface_default.xml"  # OpenCV's frontal face cascade (in its wheel: cv2.data)
 
 
@@ -163,8 +173,12 @@ class FaceFinder:
 
     def reset(self) -> None:
         self.face: np.ndarray | None = None  # (x, y, w, h) in the frame's pixels: the person's face, held
+        self.above = FACE_TOP  # the head's top above the face's, in face widths (``hair``, when it was found)
+        self.wide = FACE_HEAD[0]  # the head's width, in face widths (the mask's head's, when it was found)
         self.tracking = False  # the last search found the face held: the next looks around it only
         self._apart = 0  # frames in a row that the face held has been apart from the person
+        self._ref: np.ndarray | None = None  # the mask's head when the face was last found or carried
+        self.misses = 2  # searches in a row that found no face (after two, they come less often)
 
     def cascade(self) -> cv2.CascadeClassifier | None:
         """The cascade, loaded on first use (some 30 ms; it ships in OpenCV's wheel); None where missing."""
@@ -185,20 +199,20 @@ class FaceFinder:
         try:
             if self.face is not None and self.tracking:
                 x, y, w, h = self.face
-                m = FACE_TRACK[0] * w
-                region = (x - m, y - m, x + w + m, y + h + m)
-                expected, sizes = w, (FACE_SIZES[0], FACE_TRACK[1])
+                m, px, smaller, larger = FACE_TRACK
+                region = (x - m * w, y - m * w, x + w + m * w, y + h + m * w)
+                expected, sizes = w, (smaller, larger)
             else:
                 cx, top, hw = head
                 across, above, below = FACE_REGION
                 region = (cx - across * hw, top - above * hw, cx + across * hw, top + below * hw)
-                expected, sizes = hw, FACE_SIZES
-            s = min(1.0, FACE_PX / max(float(expected), 1.0))
+                expected, sizes, px = hw, FACE_SIZES, FACE_PX
+            s = min(1.0, px / max(float(expected), 1.0))
             sw, sh = max(1, round(width * s)), max(1, round(height * s))
             fx, fy = sw / width, sh / height
             x0, y0 = max(0, int(region[0] * fx)), max(0, int(region[1] * fy))
             x1, y1 = min(sw, int(np.ceil(region[2] * fx))), min(sh, int(np.ceil(region[3] * fy)))
-            smallest = max(24, round(sizes[0] * expected * s))
+            smallest = max(24, round(sizes[0] * expected * s))  # (the cascade's window: 24 px)
             largest = round(sizes[1] * expected * s)
             if x1 - x0 < smallest or y1 - y0 < smallest or largest < smallest:
                 return []
@@ -220,17 +234,29 @@ class FaceFinder:
             if held is not None:
                 faces = [f for f in faces if _meets(f, held)] or faces
             self.face = max(faces, key=lambda f: f[2] * f[3])
-            self._apart = 0
+            self.above = hair(self.face, person, width, height)
+            self.wide = float(np.clip(head[2] / self.face[2], *FACE_HEAD))
+            self._apart, self._ref = 0, np.array(head, np.float64)
         self.tracking = bool(faces)
+        self.misses = 0 if faces else self.misses + 1
         return self.face
 
-    def keep(self, person: np.ndarray, width: int, height: int, frames: int) -> np.ndarray | None:
-        """The face held, while it overlaps the person in the newest matte; let go once it has not for
-        ``frames`` frames in a row."""
+    def keep(self, seen: Seen, width: int, height: int, fps: float) -> np.ndarray | None:
+        """The face held, carried along with the mask's head while that moves on smoothly (CARRY: the
+        person moves; the face's offset from the mask's head and its width's ratio stay as when it was
+        found), left where it is while the mask's head jumps (a hand raised above or before the face: the
+        mask's head is the hand's; the network losing the person for a moment); let go once it has not
+        overlapped the person in the newest matte for FACE_APART seconds in a row."""
         if self.face is not None:
-            apart = overlap(self.face, person, width, height) < FACE_OVERLAP
+            x, y, w, h = self.face
+            if self._ref is not None:
+                step, scale = seen.head[:2] - self._ref[:2], seen.head[2] / max(self._ref[2], 1e-9)
+                if np.all(np.abs(step) <= CARRY[0] * w) and CARRY[1] <= scale <= 1 / CARRY[1]:
+                    self.face = np.array([x + step[0] + w * (1 - scale) / 2, y + step[1], w * scale, h * scale])
+                    self._ref = seen.head.copy()
+            apart = overlap(self.face, seen.person, width, height) < FACE_OVERLAP
             self._apart = self._apart + 1 if apart else 0
-            if self._apart >= frames:
+            if self._apart >= max(1, round(FACE_APART * fps)):
                 self.reset()
         return self.face
 
@@ -275,10 +301,25 @@ def look(small: np.ndarray, width: int, height: int) -> Seen | None:
                 sh - y1 > 0.02 * sh)
 
 
-def face_head(face: np.ndarray) -> np.ndarray:
-    """The head (centre x, top, width) around a face's box (x, y, w, h)."""
+def face_head(face: np.ndarray, above: float = FACE_TOP, wide: float = FACE_HEAD[0]) -> np.ndarray:
+    """The head (centre x, top, width) around a face's box (x, y, w, h), its top ``above`` face widths above
+    the box's."""
     x, y, w, _ = face
-    return np.array([x + w / 2, y - FACE_TOP * w, FACE_HEAD * w])
+    return np.array([x + w / 2, y - above * w, wide * w])
+
+
+def hair(face: np.ndarray, person: np.ndarray, width: int, height: int) -> float:
+    """How far above a face's box (in face widths) the head goes: FACE_TOP, or up the rows above it that
+    are person (the small 0/1 mask) across at least HAIR of the face's columns, at most FACE_HAIR."""
+    sh, sw = person.shape
+    x, y, w, _ = face
+    c0 = int(np.clip(x * sw / width, 0, sw - 1))
+    c1 = int(np.clip(np.ceil((x + w) * sw / width), c0 + 1, sw))
+    r1 = int(np.clip(y * sh / height, 0, sh))
+    r0 = int(np.clip((y - FACE_HAIR * w) * sh / height, 0, r1))
+    rows = person[r0:r1, c0:c1].sum(1, dtype=np.int32)[::-1] >= HAIR * (c1 - c0)  # up from the face
+    up = rows.size if rows.all() else int(np.argmin(rows))
+    return max(FACE_TOP, (y - (r1 - up) * height / sh) / w)
 
 
 class AutoFramer:
@@ -299,6 +340,7 @@ class AutoFramer:
         self._size: tuple[int, int] | None = None
         self._pos = self._vel = self._goal = None
         self.following = False
+        self._framed = False  # a move onto the person has ended since the reset or the person's return
         self._missing = 0
         keep = max(1, round(max(STEADY, STEADY_SIZE) * self.fps))
         self._recent: deque[tuple[float, float, float]] = deque(maxlen=keep)  # the targets, newest last
@@ -319,16 +361,16 @@ class AutoFramer:
             self.face = None
             return None
         self.face = self._face(seen, frame, width, height)
-        return self.shot(seen if self.face is None else face_head(self.face), seen, width, height)
+        return self.shot(seen if self.face is None else face_head(self.face, self.faces.above, self.faces.wide), seen, width, height)
 
     def _face(self, seen: Seen, frame, width: int, height: int) -> np.ndarray | None:
         faces = self.faces
         if faces is None:
             return None
-        face = faces.keep(seen.person, width, height, max(1, round(FACE_APART * self.fps)))
+        face = faces.keep(seen, width, height, self.fps)
         if frame is None:
             return face
-        due = max(1, round(FACE_EVERY[0 if faces.face is not None and faces.tracking else 1] * self.fps))
+        due = max(1, round(FACE_EVERY[0 if faces.misses <= 1 else 1] * self.fps))
         if self._since_search is not None and self._since_search + 1 < due:
             self._since_search += 1
             return face
@@ -371,6 +413,7 @@ class AutoFramer:
             if self._missing >= MISSING * self.fps:
                 self._recent.clear()
                 self._widths.clear()
+                self._framed = False
                 if self.faces is not None:
                     self.faces.reset()
                 target = full
@@ -384,17 +427,31 @@ class AutoFramer:
         if target is not None:
             cw = self._pos[2]
             dead = np.array([DEAD_ZONE * cw, DEAD_ZONE * cw * height / width, SIZE_DEAD_ZONE * cw])
-            if self.following or np.any(np.abs(target - self._goal) > dead):
+            off = np.abs(target - self._goal)
+            if self.following or (np.any(off > dead) and (not self._framed or self._missing or self.moving(cw)
+                                                          or np.any(off > FAR * dead))):
                 self.following = True
                 self._goal = target
                 if np.all(np.abs(target - self._pos) <= CAUGHT_UP * dead):
                     self.following = False  # caught up: rest on this goal
+                    self._framed = not self._missing
         self._step()
         self.crop = self._rect(width, height)
         return self.crop
 
+    def moving(self, cw: float) -> bool:
+        """Whether the head moved more than MOVE of the crop's width ``cw`` in the last MOVING seconds."""
+        recent = list(self._recent)[-max(2, round(MOVING * self.fps)):]
+        if len(recent) < 2:
+            return False
+        cx, top = (np.ptp([t[i] for t in recent]) for i in (0, 1))
+        return max(cx, top) > MOVE * cw
+
     def _step(self) -> None:
-        """The critically damped spring towards the goal, one frame (exact for a still goal; never past it)."""
+        """One frame towards the goal: the critically damped spring (FOLLOW), until braking evenly from the
+        speed it has to stop exactly on the goal would move it further; then that. So the spring's endless
+        tail ends in finite time (the braking takes over where the spring's own slowing down exceeds it, so
+        the speed and its change stay smooth), and never past the goal."""
         pos, vel, goal = self._pos, self._vel, self._goal
         omega = 2.0 / FOLLOW
         dt = 1.0 / max(float(self.fps), 1.0)
@@ -402,17 +459,23 @@ class AutoFramer:
         decay = 1.0 / (1.0 + x + 0.48 * x * x + 0.235 * x * x * x)
         change = pos - goal
         temp = (vel + omega * change) * dt
-        vel = (vel - omega * temp) * decay
+        new_vel = (vel - omega * temp) * decay
         new = goal + (change + temp) * decay
         past = (goal - pos) * (new - goal) > 0  # it would overshoot: stop on the goal
-        new[past], vel[past] = goal[past], 0.0
-        if not self.following:  # coming to rest: the spring's endless tail ends in steps of CREEP px
-            left = goal - pos
-            slow = np.abs(new - pos) < CREEP
-            new[slow] = np.where(np.abs(left[slow]) <= CREEP, goal[slow], pos[slow] + np.sign(left[slow]) * CREEP)
-            vel[slow] = (new[slow] - pos[slow]) / dt
-            vel[new == goal] = 0.0
-        self._pos, self._vel = new, vel
+        new[past], new_vel[past] = goal[past], 0.0
+        left = goal - pos
+        dist, sign = np.abs(left), np.sign(left)
+        speed = vel * sign  # px/s towards the goal
+        braking = speed > 0
+        brake = np.where(braking, speed * speed / (2 * np.maximum(dist, 1e-12)), 0.0)  # the even deceleration
+        after = np.maximum(speed - brake * dt, 0.0)
+        step = (speed + after) / 2 * dt
+        braking &= step > (new - pos) * sign
+        new[braking], new_vel[braking] = (pos + sign * step)[braking], (sign * after)[braking]
+        arrived = (braking & ((after <= 0) | (step >= dist))) | (dist == 0)  # (on the goal: it stays)
+        new[arrived] = goal[arrived]
+        new_vel[new == goal] = 0.0
+        self._pos, self._vel = new, new_vel
 
     def _rect(self, width: int, height: int) -> Crop:
         cx, cy, cw = self._pos
