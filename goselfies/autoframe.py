@@ -76,8 +76,8 @@ FACE_OVERLAP = 0.25  # a face is the person's while at least this fraction of it
 FACE_APART = 1.5  # seconds: ... a face held is let go once it has been apart from the person this long (the network
 # can lose a dark face, or a dark palm held up in front of it, for a second or more) ...
 CARRY = (0.25, 0.8)  # a face held is carried along with the mask's head while that moves less than this many face
-# widths a frame and its width changes by less than this factor (the person moves); it stays where it is while the
-# mask's head jumps (a hand raised, the network losing the person for a moment)
+# widths a frame and its width changes by less than this factor a frame (the person moves); it stays where it is
+# while the mask's head jumps (a hand raised, the network losing the person for a moment)
 CASCADE = "haarcascade_frontalface_default.xml"  # OpenCV's frontal face cascade (in its wheel: cv2.data)
 
 
