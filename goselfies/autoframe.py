@@ -1,27 +1,42 @@
 """Auto-framing: a crop of the frame that keeps the person centred and sized, moved like a calm camera operator.
 
-``AutoFramer.update(small, width, height)`` is fed each frame's newest matte at the network's resolution and
-gives the crop (``Crop``, in the frame's pixels, with the frame's aspect); ``crop_to`` makes the output from
-it: one bilinear warp at the output size, into a reused buffer. ``FramePath`` runs both after compositing,
-so every front end (webcam, window, virtual camera, video files) and every background gets it.
+``AutoFramer.update(small, width, height, frame)`` is fed each frame's newest matte at the network's resolution
+(and the frame, or its ``Pyramid``, for the face search) and gives the crop (``Crop``, in the frame's pixels,
+with the frame's aspect); ``crop_to`` makes the output from it: one bilinear warp at the output size, into a
+reused buffer. ``FramePath`` runs both after compositing, so every front end (webcam, window, virtual camera,
+video files) and every background gets it.
 
-Where the crop wants to be (``AutoFramer.target``): from the box of confident person pixels (alpha >= 0.5;
-the outer EDGE of the person's columns and the top TOP of its rows left out, so a stray blob does not
-count). Its top is the top of the head, which sits HEAD_ROOM of the crop's height below the crop's top; the
-head's width is read from the person's rows below it (``head_width``), and the crop is centred on the head
-(the HEAD_HEIGHT head widths below its top). Its size is a head-and-shoulders shot, SHOT head widths squared
-of area; a person seen whole (the box ends above the frame's bottom) fits whole, the box at most FILL of the
-crop's width. Never narrower than ``zoom`` of the frame (``--frame-zoom``), never wider than the frame. The
-target is steadied: its position is the median over STEADY seconds, its width over STEADY_SIZE, and the
-crop narrows only to the widest of those widths over ZOOM_IN seconds (zooming out is at once).
+Where the head is. From the mask (``look``): the box of confident person pixels (alpha >= 0.5; the outer EDGE
+of the person's columns and the top TOP of its rows left out, so a stray blob does not count); its top is the
+top of the head, the head's width is read from the person's rows below it (``head_width``), its centre from
+the HEAD_HEIGHT head widths below its top. A hand held up above the head is then taken for it, so where a face
+is found the head is the face's (``FaceFinder``): OpenCV's frontal Haar cascade (it ships in OpenCV's wheel),
+run a few times a second (FACE_EVERY) on a small grey copy of the head's region only (the pyramid's), scaled so
+that the face expected there is FACE_PX wide; around a face it holds, a smaller region at its own size
+(FACE_TRACK). A face counts only where it overlaps the person's matte (FACE_OVERLAP). When it is found, the
+head's top and width are read against it from the matte (the hair above it, ``hair``; FACE_HEAD), so the face's
+framing and the mask's agree. Between finds it is held: carried along with the mask's head while that moves on
+smoothly (CARRY: the person moves, or turns from the camera), left where it is while the mask's head jumps (a
+hand raised, a moment when the network loses the person), let go once the matte has not overlapped it for
+FACE_APART seconds. No face (a person turned away, too small, a face the cascade misses): the mask's head.
 
-How it gets there: while the target stays within the dead zone of the goal the crop rests on (DEAD_ZONE of
-the crop's width and height for the position, SIZE_DEAD_ZONE for the width), the goal does not move, so
-small motion and the mask's own noise move nothing. Once the target leaves the dead zone the goal follows
-it until the crop has caught up (within CAUGHT_UP of the dead zone), then rests again. The crop moves towards
-the goal as a critically damped spring (FOLLOW seconds), clamped at the goal so that it never overshoots;
-coming to rest, it never creeps slower than CREEP px a frame, so it arrives exactly and then stands still.
-No person for MISSING seconds: it eases back to the full frame.
+Where the crop wants to be (``AutoFramer.shot``): the top of the head sits HEAD_ROOM of the crop's height below
+the crop's top, and the crop is centred on the head. Its size is a head-and-shoulders shot, SHOT head widths
+squared of area; a person seen whole (the box ends above the frame's bottom) fits whole, the box at most FILL of
+the crop's width. Never narrower than ``zoom`` of the frame (``--frame-zoom``), never wider than the frame. The
+target is steadied: its position is the median over STEADY seconds, its width over STEADY_SIZE, and the crop
+narrows only to the widest of those widths over ZOOM_IN seconds (zooming out is at once).
+
+How it gets there. While the target stays within the dead zone of the goal the crop rests on (DEAD_ZONE of the
+crop's width and height for the position, SIZE_DEAD_ZONE for the width), the goal does not move, so small motion
+and the mask's own noise move nothing. A move starts only while the person moves (the head moved more than MOVE
+of the crop within MOVING seconds), or to frame a person anew, or once the target is FAR dead zones off (a slow
+drift): a still person is never reframed, not even by a zoom-in whose wait ends while they sit still. Once
+moving, the goal follows the target until the crop has caught up (within CAUGHT_UP of the dead zone), then rests
+again. The crop moves towards the goal as a critically damped spring (FOLLOW seconds) until braking evenly from
+its speed onto the goal would move it further, then brakes so: it arrives in finite time (about 2.4 FOLLOW after
+a jump of the goal), never past the goal, and then stands still. No person for MISSING seconds: it eases back to
+the full frame.
 """
 from __future__ import annotations
 
@@ -57,29 +72,27 @@ MISSING = 0.5  # seconds without a person before the crop eases back to the full
 STEADY = 0.4  # seconds: the target's position is the median over this long (one frame's odd mask is outvoted)
 STEADY_SIZE = 1.5  # ... and its width over this long
 ZOOM_IN = 1.5  # seconds: the crop narrows only to the widest of those widths over this long (zooming out is at once)
-CREEP = 0.25  # px a frame: the slowest a crop coming to rest moves, so that it arrives exactly, and soon
 FPS = 30.0  # the frame rate assumed until told (FramePath users set ``fps``)
 FACE_EVERY = (0.2, 0.6)  # seconds between face searches: while the face is found (and once after), and else
-FACE_PX = 34  # px: a face is searched for in a grey copy of the frame where the expected face is this wide ...
-FACE_SIZES = (0.7, 2.0)  # ... from this to this of it (the cascade's window is 24 px; hair makes a head wider)
-FACE_STEP = 1.1  # ... in steps of this (the cascade's scale factor)
-FACE_REGION = (1.5, 0.25, 2.5)  # the head's region searched: this many head widths either side of its centre,
-# above its top and below it (a raised hand above the head is taken for the head's top: the face is below)
-FACE_TRACK = (0.4, 28, 0.85, 1.3)  # a face held is looked for within this many face widths of it, scaled to this
-# many px wide, from this to this of its size (a fraction of the cost of a search of the head's region)
-FACE_TOP = 0.25  # the top of the head is this many face widths above the top of the face's box ...
-FACE_HEAD = (1.0, 1.5)  # ... and the head this many face widths wide: the mask's head's width when the face is
-# found, within these (both measured against the mask on the clips; hair makes a head wider) ...
-FACE_HAIR = 0.8  # ... or higher, up to this many, where the person's pixels go on above the face (hair): the rows
-HAIR = 0.4  # ... with at least this fraction of the face's columns person, up from the face, when it is found
-FACE_OVERLAP = 0.25  # a face is the person's while at least this fraction of its box is person in the matte ...
-FACE_APART = 1.5  # seconds: ... a face held is let go once it has been apart from the person this long (the network
-# can lose a dark face, or a dark palm held up in front of it, for a second or more) ...
-CARRY = (0.25, 0.8)  # a face held is carried along with the mask's head while that moves less than this many face
-# widths a frame and its width changes by less than this factor a frame (the person moves); it stays where it is
-# while the mask's head jumps (a hand raised, the network losing the person for a moment)
-CASCADE = "haarcascade_frontalface_default.xml"  # OpenCV's frontal face cascade (in its wheel: cv2.data)
-
+FACE_PX = 34  # px: the head's region is searched in a grey copy of the frame where the expected face is this wide
+FACE_SIZES = (0.7, 2.0)  # ... for faces from this to this of the mask's head's width (the cascade's window: 24 px)
+FACE_STEP = 1.1  # ... in size steps of this (the cascade's scale factor)
+FACE_REGION = (1.5, 0.25, 2.5)  # the head's region: this many of its widths either side of its centre, above its
+# top and below it (a hand held up above the head is taken for the head's top by the mask: the face is below)
+FACE_TRACK = (0.4, 28, 0.85, 1.3)  # around a face held: within this many face widths of it, scaled to this many px
+# wide, from this to this of its size (a fraction of the cost of a search of the head's region)
+FACE_TOP = 0.25  # the top of the head is at least this many face widths above the top of the face's box, ...
+FACE_HAIR = 0.8  # ... and up to this many, up the rows above the face that are person across at least HAIR of
+HAIR = 0.4  # the face's columns (hair), read when it is found
+FACE_HEAD = (1.0, 1.5)  # the head's width in face widths: the mask's head's when the face is found, within these
+# (measured against the mask on the clips: 0.9 to 1.25 with short hair, more with hair or headphones)
+FACE_OVERLAP = 0.25  # a face is the person's where at least this fraction of its box is person in the matte; one
+FACE_APART = 1.5  # held is let go once it has not been for this many seconds (the network can lose a dark face, or
+# a dark palm held up in front of it, for a second or more)
+CARRY = (0.25, 0.8)  # a face held moves with the mask's head while that moves less than this many face widths a
+# frame and its width changes by less than this factor a frame (the person moves); else it stays where it is (the
+# mask's head jumped: a hand raised, the network losing the person for a moment)
+CASCADE = "haarcascade_frontalface_default.xml"  # OpenCV's frontal face cascade (in its wheel, cv2.data)
 
 @dataclass(frozen=True)
 class Crop:
@@ -217,8 +230,9 @@ class FaceFinder:
             if x1 - x0 < smallest or y1 - y0 < smallest or largest < smallest:
                 return []
             roi = image_at(sw, sh)[y0:y1, x0:x1]
-            grey = roi if roi.ndim == 2 else cv2.cvtColor(roi, cv2.COLOR_BGRA2GRAY if roi.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
-            found = cascade.detectMultiScale(grey, FACE_STEP, 3, minSize=(smallest, smallest), maxSize=(largest, largest))
+            if roi.ndim == 3:
+                roi = cv2.cvtColor(roi, cv2.COLOR_BGRA2GRAY if roi.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+            found = cascade.detectMultiScale(roi, FACE_STEP, 3, minSize=(smallest,) * 2, maxSize=(largest,) * 2)
             return [np.array([(bx + x0) / fx, (by + y0) / fy, bw / fx, bh / fy])
                     for bx, by, bw, bh in np.asarray(found, np.float64).reshape(-1, 4)]
         finally:
@@ -228,7 +242,8 @@ class FaceFinder:
     def update(self, image_at, width: int, height: int, head: np.ndarray, person: np.ndarray) -> np.ndarray | None:
         """One search: the face found that is the person's (at least FACE_OVERLAP of its box person in the
         matte; the largest, or the one on the face held), else the face held; None: none."""
-        faces = [f for f in self.search(image_at, width, height, head) if overlap(f, person, width, height) >= FACE_OVERLAP]
+        faces = [f for f in self.search(image_at, width, height, head)
+                 if overlap(f, person, width, height) >= FACE_OVERLAP]
         if faces:
             held = self.face
             if held is not None:
@@ -361,9 +376,11 @@ class AutoFramer:
             self.face = None
             return None
         self.face = self._face(seen, frame, width, height)
-        return self.shot(seen if self.face is None else face_head(self.face, self.faces.above, self.faces.wide), seen, width, height)
+        head = seen.head if self.face is None else face_head(self.face, self.faces.above, self.faces.wide)
+        return self.shot(head, seen, width, height)
 
     def _face(self, seen: Seen, frame, width: int, height: int) -> np.ndarray | None:
+        """The face held, carried or let go on this matte; searched for again when a search is due."""
         faces = self.faces
         if faces is None:
             return None
@@ -378,11 +395,11 @@ class AutoFramer:
         image_at = frame.at if hasattr(frame, "at") else Pyramid(frame).at
         return faces.update(image_at, width, height, seen.head, seen.person)
 
-    def shot(self, head: np.ndarray | Seen, seen: Seen, width: int, height: int) -> np.ndarray:
-        """The target for a head (centre x, top, width; or the mask's, given ``seen``): a head-and-shoulders
-        shot, SHOT head widths squared; a person seen whole fits whole, the box at most FILL of the crop's
-        width; within the zoom limits."""
-        cx, top, hw = head.head if isinstance(head, Seen) else head
+    def shot(self, head: np.ndarray, seen: Seen, width: int, height: int) -> np.ndarray:
+        """The target (centre x, top, width) for a head (centre x, top, width): a head-and-shoulders shot,
+        SHOT head widths squared; a person seen whole fits whole, the box at most FILL of the crop's width;
+        within the zoom limits."""
+        cx, top, hw = head
         bx0, by0, bx1, by1 = seen.box
         aspect = width / height
         cw = hw * np.sqrt(SHOT * aspect)  # a head-and-shoulders shot: SHOT head widths squared
