@@ -15,10 +15,10 @@ run a few times a second (FACE_EVERY) on a small grey copy of the head's region 
 that the face expected there is FACE_PX wide; around a face it holds, a smaller region at its own size
 (FACE_TRACK). A face counts only where it overlaps the person's matte (FACE_OVERLAP). When it is found, the
 head's top and width are read against it from the matte (the hair above it, ``hair``; FACE_HEAD), so the face's
-framing and the mask's agree. Between finds it is held: carried along with the mask's head while that moves on
-smoothly (CARRY: the person moves, or turns from the camera), left where it is while the mask's head jumps (a
-hand raised, a moment when the network loses the person), let go once the matte has not overlapped it for
-FACE_APART seconds. No face (a person turned away, too small, a face the cascade misses): the mask's head.
+framing and the mask's agree. Between finds it is held: carried along with the mask's head's smooth motion
+(CARRY: the person moves, or turns from the camera), not with its jumps (a hand raised, a moment when the
+network loses the person), let go once the matte has not overlapped it for FACE_APART seconds. No face (a
+person turned away from the start, too small, a face the cascade misses): the mask's head.
 
 Where the crop wants to be (``AutoFramer.shot``): the top of the head sits HEAD_ROOM of the crop's height below
 the crop's top, and the crop is centred on the head. Its size is a head-and-shoulders shot, SHOT head widths
@@ -89,9 +89,9 @@ FACE_HEAD = (1.0, 1.5)  # the head's width in face widths: the mask's head's whe
 FACE_OVERLAP = 0.25  # a face is the person's where at least this fraction of its box is person in the matte; one
 FACE_APART = 1.5  # held is let go once it has not been for this many seconds (the network can lose a dark face, or
 # a dark palm held up in front of it, for a second or more)
-CARRY = (0.25, 0.8)  # a face held moves with the mask's head while that moves less than this many face widths a
-# frame and its width changes by less than this factor a frame (the person moves); else it stays where it is (the
-# mask's head jumped: a hand raised, the network losing the person for a moment)
+CARRY = (0.25, 0.8)  # a face held moves with the mask's head from frame to frame where that moves less than this
+# many face widths and its width changes by less than this factor (the person moves); not where it jumps (a hand
+# raised, the network losing the person for a moment)
 CASCADE = "haarcascade_frontalface_default.xml"  # OpenCV's frontal face cascade (in its wheel, cv2.data)
 
 @dataclass(frozen=True)
@@ -180,8 +180,8 @@ class FaceFinder:
 
     def __init__(self):
         self._cascade: cv2.CascadeClassifier | None | bool = None
-        self.searches = 0  # searches run, and the seconds they took (the detector's cost)
-        self.seconds = 0.0
+        self.searches = 0  # searches run, and the seconds they took (the detector's cost): wall, CPU, CPU at most
+        self.seconds = self.cpu_seconds = self.cpu_max = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -190,7 +190,7 @@ class FaceFinder:
         self.wide = FACE_HEAD[0]  # the head's width, in face widths (the mask's head's, when it was found)
         self.tracking = False  # the last search found the face held: the next looks around it only
         self._apart = 0  # frames in a row that the face held has been apart from the person
-        self._ref: np.ndarray | None = None  # the mask's head when the face was last found or carried
+        self._ref: np.ndarray | None = None  # the mask's head on the last frame
         self.misses = 2  # searches in a row that found no face (after two, they come less often)
 
     def cascade(self) -> cv2.CascadeClassifier | None:
@@ -208,7 +208,7 @@ class FaceFinder:
         cascade = self.cascade()
         if cascade is None:
             return []
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             if self.face is not None and self.tracking:
                 x, y, w, h = self.face
@@ -236,8 +236,11 @@ class FaceFinder:
             return [np.array([(bx + x0) / fx, (by + y0) / fy, bw / fx, bh / fy])
                     for bx, by, bw, bh in np.asarray(found, np.float64).reshape(-1, 4)]
         finally:
+            cpu = time.thread_time() - c0
             self.searches += 1
             self.seconds += time.perf_counter() - t0
+            self.cpu_seconds += cpu
+            self.cpu_max = max(self.cpu_max, cpu)
 
     def update(self, image_at, width: int, height: int, head: np.ndarray, person: np.ndarray) -> np.ndarray | None:
         """One search: the face found that is the person's (at least FACE_OVERLAP of its box person in the
@@ -257,18 +260,18 @@ class FaceFinder:
         return self.face
 
     def keep(self, seen: Seen, width: int, height: int, fps: float) -> np.ndarray | None:
-        """The face held, carried along with the mask's head while that moves on smoothly (CARRY: the
-        person moves; the face's offset from the mask's head and its width's ratio stay as when it was
-        found), left where it is while the mask's head jumps (a hand raised above or before the face: the
-        mask's head is the hand's; the network losing the person for a moment); let go once it has not
-        overlapped the person in the newest matte for FACE_APART seconds in a row."""
+        """The face held, carried along with the mask's head's smooth motion (CARRY: the person moves, or
+        turns from the camera; the face keeps its offset from the mask's head and its width's ratio), not with
+        its jumps (a hand raised above or before the face, the network losing the person for a moment: the face
+        stays where it was); let go once it has not overlapped the person in the newest matte for FACE_APART
+        seconds in a row."""
         if self.face is not None:
             x, y, w, h = self.face
             if self._ref is not None:
                 step, scale = seen.head[:2] - self._ref[:2], seen.head[2] / max(self._ref[2], 1e-9)
                 if np.all(np.abs(step) <= CARRY[0] * w) and CARRY[1] <= scale <= 1 / CARRY[1]:
                     self.face = np.array([x + step[0] + w * (1 - scale) / 2, y + step[1], w * scale, h * scale])
-                    self._ref = seen.head.copy()
+            self._ref = seen.head.copy()
             apart = overlap(self.face, seen.person, width, height) < FACE_OVERLAP
             self._apart = self._apart + 1 if apart else 0
             if self._apart >= max(1, round(FACE_APART * fps)):
