@@ -7,7 +7,8 @@ small copy of the frame once, the mask is smoothed and post-processed small, and
 is enlarged, once, to the output, in uint8. Outputs and mattes go into buffers reused from frame to frame
 (a short ring, so a sink may still read the last few), so the steady state allocates no full-size array.
 With auto-framing on, the composited frame is then cropped to follow the person (``autoframe``: the crop
-comes from the newest small matte) and scaled back to the output size: one more warp, into a ring too.
+comes from the newest small matte, and the face found a few times a second in a small copy from the pyramid)
+and scaled back to the output size: one more warp, into a ring too.
 
 """
 from __future__ import annotations
