@@ -7,7 +7,8 @@ small copy of the frame once, the mask is smoothed and post-processed small, and
 is enlarged, once, to the output, in uint8. Outputs and mattes go into buffers reused from frame to frame
 (a short ring, so a sink may still read the last few), so the steady state allocates no full-size array.
 With auto-framing on, the composited frame is then cropped to follow the person (``autoframe``: the crop
-comes from the newest small matte) and scaled back to the output size: one more warp, into a ring too.
+comes from the newest small matte, and the face found a few times a second in a small copy from the pyramid)
+and scaled back to the output size: one more warp, into a ring too.
 
 """
 from __future__ import annotations
@@ -201,12 +202,13 @@ class FramePath:
             bg = background or self.background
             out = self._out.next((h, w) if bg.channels == 1 else (h, w, bg.channels))
             out = bg.composite(frame, alpha, out, pyramid, small)
-        return self.reframe(out, small), alpha
+        return self.reframe(out, small, pyramid), alpha
 
-    def reframe(self, out: np.ndarray, small: np.ndarray) -> np.ndarray:
+    def reframe(self, out: np.ndarray, small: np.ndarray, pyramid: Pyramid | None = None) -> np.ndarray:
         """auto-frame: the composited output cropped to follow the person in the newest small matte and
         scaled back to its size (one warp into a ring buffer); as it is while the crop is the whole
-        frame, or auto-framing is off. Once per output frame: the crop moves with each call."""
+        frame, or auto-framing is off. Once per output frame: the crop moves with each call. ``pyramid``:
+        the camera frame's, where the framer looks for the face (a few times a second, on a small copy)."""
         if not self.auto_frame:
             self.crop = None
             return out
@@ -214,7 +216,7 @@ class FramePath:
             if self.crop is None:  # just turned on, or after a reset: from the full frame
                 self.framer.reset()
             h, w = out.shape[:2]
-            self.crop = crop = self.framer.update(small, w, h)
+            self.crop = crop = self.framer.update(small, w, h, pyramid)
             if crop.is_full(w, h):
                 return out
             return crop_to(out, crop, self._framed.next(out.shape))

@@ -1,6 +1,7 @@
 """Auto-framing on real frames: a P3M cutout over a background photo, in made-up clips where it moves,
-stands still or leaves, through the frame path with the shipped lite network (or, for the plumbing, with
-the cutout's own alpha as the mask); the command-line flags; bad --frame-zoom values."""
+stands still, leaves or holds a hand up, through the frame path with the shipped lite network (or, for the
+plumbing, with the cutout's own alpha as the mask); the face search; when moves start and how they end; the
+command-line flags; bad --frame-zoom values."""
 from __future__ import annotations
 
 import cv2
@@ -65,6 +66,33 @@ def lite():
     return Segmenter(SegmenterConfig(model="lite", device="cpu", backend="onnx"), quiet=True)
 
 
+def small(alpha: np.ndarray) -> np.ndarray:
+    """A mask at a network's size (the framer reads the network-size matte)."""
+    return cv2.resize(alpha, (224, 126), interpolation=cv2.INTER_AREA)
+
+
+def hand_up(img: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A hand held up above the head and to its side, on an arm up from the shoulder, in skin colour: in the
+    picture, and in the mask (as a network takes it for the person)."""
+    hx, top, box = head(alpha)
+    hw = box[2] - box[0]
+    img, alpha = img.copy(), alpha.copy()
+    palm, axes = (int(hx + 0.7 * hw), int(top - 0.5 * hw)), (int(0.3 * hw), int(0.55 * hw))
+    elbow = (int(hx + 0.9 * hw), int(top + 2.2 * hw))
+    for target, colour in ((img, (140, 170, 210)), (alpha, 255)):
+        cv2.ellipse(target, palm, axes, 0, 0, 360, colour, -1, cv2.LINE_AA)
+        cv2.line(target, palm, elbow, colour, int(0.3 * hw), cv2.LINE_AA)
+    return img, alpha
+
+
+def inside(face: np.ndarray, alpha: np.ndarray) -> bool:
+    """Whether a face box (x, y, w, h) lies on the person's head: its centre within the head's top tenth's
+    columns and at most 1.5 face widths below the top of the head."""
+    hx, top, box = head(alpha)
+    x, y, w, h = face
+    return bool(box[0] <= x + w / 2 <= box[2] and top <= y + h / 2 <= top + 1.5 * w)
+
+
 def framed_path(segment, **kw) -> FramePath:
     return FramePath(segment, PathConfig(**{"background": "blur", "auto_frame": True, "fps": FPS, **kw}))
 
@@ -76,7 +104,8 @@ def centre(crop: Crop) -> float:
 def test_a_person_moving_across_is_followed_with_bounded_lag(scene, lite):
     """Still for 2 s at a third of the width, 2 s walking right at 2.2 px a frame, then still for 2 s: the
     crop zooms in on the head, follows it no further behind than the dead zone plus the follow's own lag,
-    only ever moves right (no overshoot, no jitter back), keeps the head in the picture, and settles on it."""
+    only ever moves right (no overshoot, no jitter back), keeps the head in the picture, and settles on it,
+    at rest within a second of the person stopping."""
     start, end, walk = 0.35 * W, 0.55 * W, 60
     xs = [start] * 60 + list(np.linspace(start, end, walk)) + [end] * 60
     speed = (end - start) / (walk - 1)
@@ -103,7 +132,7 @@ def test_a_person_moving_across_is_followed_with_bounded_lag(scene, lite):
         x0, y0, x1, y1 = c.corners
         assert x0 <= box[0] and box[2] <= x1 and y0 <= box[1] and box[3] <= y1
     assert lag[-1] <= af.DEAD_ZONE * widths[-1]  # settled on the head
-    assert len({(c.x, c.y, c.w) for c in crops[-15:]}) == 1  # ... and at rest
+    assert len({(c.x, c.y, c.w) for c in crops[120 + 30:]}) == 1  # ... and at rest within a second of stopping
 
 
 @pytest.mark.parametrize("skip", [False, True])
@@ -157,7 +186,6 @@ def test_the_follow_never_overshoots_a_jump(scene):
     """The person jumps from the left to the right of the frame (its true alpha as the mask): the crop
     slides right, decelerates into place and stops there, never beyond."""
     framer = AutoFramer(fps=FPS)
-    small = lambda a: cv2.resize(a, (224, 126), interpolation=cv2.INTER_AREA)  # noqa: E731 - a network's size
     for _ in range(90):
         framer.update(small(scene.frame(0.3 * W)[1]), W, H)
     left = centre(framer.crop)
@@ -170,6 +198,137 @@ def test_the_follow_never_overshoots_a_jump(scene):
     peak = int(np.argmax(steps))
     assert np.all(np.diff(steps[peak:]) <= 1e-9)  # ... and slows down steadily into place
     assert steps.max() < 0.05 * W and cx[-30:] == [goal] * 30
+
+
+def test_a_hand_held_up_is_not_taken_for_the_head(scene):
+    """The person is framed on the face, then holds a hand up above the head for 4 s (the hand in the mask
+    too, as the network takes it for the person): the crop stays exactly where it was, on the face. The mask
+    alone (no face search) takes the hand's top for the head's and moves up to the hand; the face search
+    runs a few times a second, not on every frame."""
+    img0, alpha0 = scene.frame(0.4 * W)
+    img1, alpha1 = hand_up(img0, alpha0)
+    frames = [(img0, alpha0)] * 45 + [(img1, alpha1)] * 120
+    crops = {}
+    for faces in (True, False):
+        framer = AutoFramer(fps=FPS, faces=faces)
+        crops[faces] = [framer.update(small(a), W, H, img) for img, a in frames]
+        if faces:
+            assert framer.face is not None and inside(framer.face, alpha0)  # the face, held all along
+            assert framer.faces.searches <= len(frames) / (af.FACE_EVERY[0] * FPS) + 1
+    with_face, mask_only = crops[True], crops[False]
+    assert with_face[44].w < 0.85 * W  # framed on the person
+    assert len(set(with_face[44:])) == 1  # the hand moves nothing
+    assert mask_only[-1].y < mask_only[44].y - 0.15 * H  # the mask alone: up to the hand
+    assert centre(mask_only[-1]) > centre(mask_only[44]) + 0.1 * W  # ... and across to it
+
+
+def test_the_face_is_found_and_frames_the_head(scene, lite):
+    """Through the frame path with the network: the face is found on the person's head, and the crop is
+    centred on it with head room above the hair (the head's top, read from the matte above the face)."""
+    path = framed_path(lite, skip=False)
+    for _ in range(60):
+        img, alpha = scene.frame(0.4 * W)
+        path(img)
+    face, c = path.framer.face, path.crop
+    assert face is not None and inside(face, alpha)
+    x, y, w, h = face
+    assert abs(centre(c) - (x + w / 2)) <= af.DEAD_ZONE * c.w
+    _, top, _ = head(alpha)
+    assert c.y < top < y  # the hair above the face is in the picture
+
+
+def test_a_face_off_the_person_is_ignored(scene):
+    """Faces the search finds that do not overlap the person's matte (a face on a poster, a face-like
+    pattern in the room) are ignored; the person's own face is taken."""
+    img, alpha = scene.frame(0.4 * W)
+    hx, top, box = head(alpha)
+    hw = box[2] - box[0]
+    own = np.array([hx - 0.4 * hw, top + 0.5 * hw, 0.8 * hw, 0.8 * hw])
+    poster = np.array([0.85 * W, top + 0.5 * hw, 0.8 * hw, 0.8 * hw])  # on the background, beside the person
+    assert af.overlap(own, small(alpha) // 255, W, H) > 0.9 and af.overlap(poster, small(alpha) // 255, W, H) == 0
+    for found, expected in (([poster], None), ([poster, own], own), ([own, poster], own)):
+        framer = AutoFramer(fps=FPS)
+        framer.faces.search = lambda *args, found=found: [f.copy() for f in found]
+        framer.update(small(alpha), W, H, img)
+        assert (framer.face is None) if expected is None else np.array_equal(framer.face, expected)
+
+
+def test_without_a_face_the_mask_frames_the_head(data_dir):
+    """A person whose face the cascade does not find (here a P3M cutout looking down and away): the search
+    runs, finds nothing, and the crop is exactly the mask's framing."""
+    other = Scene(data_dir, person="p3m_p_07141906")
+    crops = {}
+    for faces in (True, False):
+        framer = AutoFramer(fps=FPS, faces=faces)
+        crops[faces] = [framer.update(small(a), W, H, img) for img, a in (other.frame(0.35 * W + i) for i in range(60))]
+        if faces:
+            assert framer.faces.searches > 0 and framer.face is None
+    assert crops[True] == crops[False] and crops[True][-1].w < 0.85 * W
+
+
+def test_a_face_held_moves_with_the_person_and_stays_put_under_a_hand(scene):
+    """The face is found once, then no more (the person turned away): while the person moves on, the face
+    held is carried along with the mask's head; when a hand goes up (the mask's head jumps to it), it stays
+    where it was; once the person is gone from it for FACE_APART seconds, it is let go."""
+    framer = AutoFramer(fps=FPS)
+    search = framer.faces.search
+    calls = []
+
+    def once(*args):
+        calls.append(1)
+        return search(*args) if len(calls) == 1 else []
+
+    framer.faces.search = once
+    x0 = 0.4 * W
+    img, alpha = scene.frame(x0)
+    framer.update(small(alpha), W, H, img)
+    first = framer.face.copy()
+    for i in range(1, 41):  # 2 px a frame to the right
+        img, alpha = scene.frame(x0 + 2 * i)
+        framer.update(small(alpha), W, H, img)
+    assert len(calls) > 3 and abs(framer.face[0] - first[0] - 80) < 0.1 * first[2]  # carried along
+    assert abs(framer.face[1] - first[1]) < 0.1 * first[2] and inside(framer.face, alpha)
+    held = framer.face.copy()
+    img, alpha = hand_up(img, alpha)
+    for _ in range(30):
+        framer.update(small(alpha), W, H, img)
+    assert np.array_equal(framer.face, held)  # the hand moves nothing
+    gone = np.zeros_like(alpha)
+    gone[-80:, :60] = 255  # only someone's shoulder at the edge: the person has left the face
+    for _ in range(round(af.FACE_APART * FPS)):
+        framer.update(small(gone), W, H, img)
+    assert framer.face is None
+
+
+def test_a_move_starts_only_while_the_person_moves():
+    """The framer's own targets, made up: a person framed and at rest; then, while the head stays still, a
+    narrower crop is asked for (a later zoom-in, a change in the mask): nothing moves. Once the head moves,
+    the crop moves (zooming too) and comes to rest within a second of the head stopping, never past its
+    goal. A drift too slow to count as moving still moves the crop once it is two dead zones off."""
+    framer = AutoFramer(fps=FPS, faces=False)
+    targets: list = []
+    framer.target = lambda *args: np.array(targets.pop(0))
+    none = np.zeros((126, 224), np.uint8)
+
+    def run(ts) -> list[Crop]:
+        targets.extend(ts)
+        return [framer.update(none, W, H) for _ in ts]
+
+    rest = run([(300.0, 100.0, 400.0)] * 60)
+    assert rest[-1].w == 400 and len(set(rest[-15:])) == 1  # framed and at rest
+    still = run([(300.0, 100.0, 340.0)] * 120)  # a narrower crop asked for, the head still
+    assert set(still) == {rest[-1]}
+    ramp = [(300.0 + 2 * i, 100.0, 340.0) for i in range(1, 21)]
+    moved = run(ramp + [ramp[-1]] * 60)
+    assert moved[19] != rest[-1]  # moving while the head moves
+    assert len(set(moved[20 + 30:])) == 1  # at rest within a second of the head stopping
+    end = moved[-1]
+    assert abs(end.w - 340) < 1e-6 and abs(centre(end) - 340) < af.DEAD_ZONE * end.w
+    xs = [centre(c) for c in moved]
+    assert np.all(np.diff(xs) >= -1e-9) and max(xs) <= xs[-1] + 1e-9  # never past the goal
+    drift = run([(340.0 + 0.3 * i, 100.0, 340.0) for i in range(1, 241)])  # 9 px a second
+    assert not framer.moving(end.w)
+    assert centre(drift[-1]) > centre(end) + af.DEAD_ZONE * end.w  # it followed the drift in the end
 
 
 @pytest.mark.parametrize("spec", ["blur", "color:#00ff00", "transparent", "mask", "image"])

@@ -13,11 +13,14 @@ then the mask of the auto-framed output, and the path's matte the mask of the ou
   p99, over all frames and over the still stretches: frames whose last second (and the frame itself) kept
   the person's box and centre in the full-frame mask within STILL of the frame's larger side (the
   person did not move, so a crop that moves there is jitter);
-- how far it zoomed (the crop's width / the frame's) and the share of frames with a crop at all.
+- how far it zoomed (the crop's width / the frame's) and the share of frames with a crop at all;
+- the face search: the share of frames framed on a face (found, or held), and its CPU time per frame (all
+  searches over all frames) and per search (mean and most).
 
 ``--strip PNG`` draws the before/after picture of the README (blurred background, the crop drawn on the
 left of each pair) from frames at fixed places in the clips; ``--cost`` times the crop per frame at 640x480
-and 1280x720 (``FramePath.reframe``: the framer and the warp; the warp alone beside it).
+and 1280x720 (``FramePath.reframe``: the face search, the framer and the warp; the framer and the warp alone
+beside it, and the warp alone) and the face search's CPU time per frame there.
 """
 from __future__ import annotations
 
@@ -79,7 +82,7 @@ def measure(video: Path, segment, zoom: float, max_frames: int = 0, keep: set[in
     from goselfies.media import VideoReader
 
     rows = {"without": [], "with": []}
-    corners, zooms, descriptors, kept = [], [], [], {}
+    corners, zooms, descriptors, kept, faces = [], [], [], {}, 0
     with VideoReader(video) as reader:
         fps = reader.fps
         path = FramePath(segment, PathConfig(background="mask", auto_frame=True, frame_zoom=zoom, fps=fps))
@@ -89,6 +92,7 @@ def measure(video: Path, segment, zoom: float, max_frames: int = 0, keep: set[in
             framed, matte, _ = path(frame)
             h, w = matte.shape
             crop = path.crop or Crop.full(w, h)
+            faces += path.framer.face is not None
             corners.append(crop.corners)
             zooms.append(crop.w / w)
             whole = person(matte)
@@ -117,7 +121,20 @@ def measure(video: Path, segment, zoom: float, max_frames: int = 0, keep: set[in
     row["still_moving_share"] = round(float(np.mean(motion[still] > 0)), 3) if still.any() else float("nan")
     row["crop_width_mean"] = round(float(np.mean(zooms)), 3)
     row["cropped_share"] = round(float(np.mean(np.array(zooms) < 1)), 3)
+    row.update(face_stats(path.framer.faces, len(corners)))
+    row["face_share"] = round(faces / max(1, len(corners)), 3)
     return row, kept
+
+
+def face_stats(finder, frames: int) -> dict:
+    """The face search's cost: searches, CPU ms per frame (all searches over ``frames``), per search (mean,
+    most)."""
+    if finder is None:  # (a framer without the face search)
+        return {}
+    n = finder.searches
+    return {"face_searches": n, "face_cpu_ms_per_frame": round(1000 * finder.cpu_seconds / max(1, frames), 3),
+            "face_cpu_ms_per_search": round(1000 * finder.cpu_seconds / max(1, n), 2),
+            "face_cpu_ms_max": round(1000 * finder.cpu_max, 2)}
 
 
 def strip(clips: list[tuple[str, dict]], path: Path) -> Path:
@@ -189,9 +206,10 @@ def strip_frames(frames: int, width: int, height: int) -> set[int]:
 def cost(segment, video: Path, sizes=((640, 480), (1280, 720)), frames: int = 300, zoom: float = 0.5) -> list[dict]:
     """The crop's cost per frame at each size, on the clip's frames fitted into it (black bars, never
     stretched: a person's shape is what the framer reads), blurred background: ``FramePath.reframe`` (the
-    framer and the warp) as the path times it in the loop, over the frames that were cropped, with the
-    compositing beside it; then the same mattes replayed through ``reframe`` alone (no network between the
-    calls), and the warp alone (``crop_to``) on a fixed half-frame crop."""
+    face search, the framer and the warp) as the path times it in the loop, over the frames that were
+    cropped, with the compositing beside it, and the face search's CPU time per frame over all frames; then
+    the same mattes replayed through ``reframe`` alone (no network between the calls, no face search), and the
+    warp alone (``crop_to``) on a fixed half-frame crop."""
     from goselfies.autoframe import Crop, crop_to
     from goselfies.benchmarks.stats import summarize, time_calls
     from goselfies.framepath import FramePath, PathConfig
@@ -210,6 +228,7 @@ def cost(segment, video: Path, sizes=((640, 480), (1280, 720)), frames: int = 30
                     reframe.append(path.timings.timer("autoframe").stats().last_ms)
                     composite.append(path.timings.timer("composite").stats().last_ms)
         out = out.copy()
+        face = face_stats(path.framer.faces, frames)
         replay = FramePath(segment, PathConfig(background="blur", auto_frame=True, frame_zoom=zoom))
         alone = []
         for small in mattes:
@@ -225,7 +244,7 @@ def cost(segment, video: Path, sizes=((640, 480), (1280, 720)), frames: int = 30
         rows.append({"size": f"{w}x{h}", "frames": frames, "cropped_frames": len(reframe),
                      "reframe_mean_ms": rf_mean, "reframe_p99_ms": rf_p99, "composite_mean_ms": cp_mean,
                      "reframe_alone_mean_ms": al_mean, "reframe_alone_p99_ms": al_p99,
-                     "warp_alone_median_ms": round(warp.median_ms, 3)})
+                     "warp_alone_median_ms": round(warp.median_ms, 3), **face})
     return rows
 
 
