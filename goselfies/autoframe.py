@@ -197,7 +197,8 @@ class FaceFinder:
         """The cascade, loaded on first use (some 30 ms; it ships in OpenCV's wheel); None where missing."""
         if self._cascade is None:
             base = getattr(getattr(cv2, "data", None), "haarcascades", "")
-            c = cv2.CascadeClassifier(base + CASCADE) if base else None
+            make = getattr(cv2, "CascadeClassifier", None)  # OpenCV 5 moved it (and the files) to contrib
+            c = make(base + CASCADE) if base and make else None
             self._cascade = c if c is not None and not c.empty() else False
         return self._cascade or None
 
