@@ -10,8 +10,8 @@ import pytest
 
 from goselfies import autoframe as af
 from goselfies.autoframe import AutoFramer, Crop, crop_to
-from goselfies.backgrounds import cover_fit
 from goselfies.cli import main
+from goselfies.fitting import cover_fit
 from goselfies.framepath import RING, FramePath, PathConfig
 from goselfies.media import VideoReader, read_image
 
@@ -264,6 +264,17 @@ def test_without_a_face_the_mask_frames_the_head(data_dir):
         if faces:
             assert framer.faces.searches > 0 and framer.face is None
     assert crops[True] == crops[False] and crops[True][-1].w < 0.85 * W
+
+
+def test_an_opencv_without_the_cascade_frames_by_the_mask(scene, monkeypatch):
+    """OpenCV 5's headless wheel has no Haar cascade: the framer runs on the mask's head instead of failing."""
+    monkeypatch.delattr(cv2, "CascadeClassifier", raising=False)
+    crops = {}
+    for faces in (True, False):
+        framer = AutoFramer(fps=FPS, faces=faces)
+        crops[faces] = [framer.update(small(a), W, H, img) for img, a in (scene.frame(0.35 * W + i) for i in range(40))]
+    assert framer.faces is None and AutoFramer(fps=FPS).faces.cascade() is None
+    assert crops[True] == crops[False] and crops[True][-1].w < 0.95 * W
 
 
 def test_a_face_held_moves_with_the_person_and_stays_put_under_a_hand(scene):
