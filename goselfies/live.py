@@ -153,7 +153,7 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
         on_message(getattr(source, "describe", lambda: "")())
         config = PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing,
                                 skip=s.skip, effect=s.effect, max_frames=s.frames or None,
-                                auto_frame=s.auto_frame, frame_zoom=s.frame_zoom, fps=capture.fps)
+                                auto_frame=s.auto_frame, frame_zoom=s.frame_zoom)  # its fps: Pipeline.run's
         pipeline = Pipeline(capture, segment, config)
         if s.record:  # a transparent background is recorded with its alpha
             alpha = bool(getattr(pipeline.background, "alpha", False))

@@ -77,8 +77,8 @@ def _probabilities(model):
 
 
 def write_metadata(path: str | Path, meta: dict[str, Any]) -> None:
-    """Replace an ONNX file's metadata with ``meta`` (values as JSON), in place."""
-    require("onnx", "writing ONNX files")
+    """Replace an ONNX file's metadata with ``meta`` (values as JSON), in place (the callers, export and
+    int8 quantisation, have checked that onnx is installed)."""
     import onnx
 
     proto = onnx.load(str(path))

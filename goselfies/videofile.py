@@ -49,7 +49,7 @@ class VideoJob:
 
     def __init__(self, input: str | Path, output: str | Path, *, background: str = "blur",
                  smoothing: float = SMOOTHING, motion: float = MOTION, lookahead: int = 2, audio: bool = True,
-                 auto_frame: bool = False, frame_zoom: float = ZOOM):
+                 auto_frame: bool = False, frame_zoom: float | str = ZOOM):
         if not 0.0 <= smoothing < 1.0:
             raise GoSelfiesError(f"--smoothing must be in [0, 1), got {smoothing:g}")
         if lookahead < 0:

@@ -41,7 +41,8 @@ def shipped_weights(name: str) -> Path | None:
 
 
 def shipped_models() -> list[str]:
-    """The registry's models that ship weights in the package: the ones that run without a file."""
+    """The registry's models that ship weights in the package (``segmenter.runnable_models``: those of them
+    that can run here)."""
     return [name for name in sorted(MODELS) if shipped_weights(name) is not None]
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..smoothing import SMOOTHING
-from .common import (add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args, make_segmenter,
-                     post_from_args)
+from .common import add_frame_arguments, add_segmenter_arguments, make_segmenter, post_from_args
 
 
 def add_arguments(p) -> None:
@@ -34,7 +33,7 @@ def run(args) -> int:
     try:
         job = VideoJob(args.input, args.output, background=args.background, smoothing=args.smoothing,
                        lookahead=args.lookahead, audio=not args.no_audio, auto_frame=args.auto_frame,
-                       frame_zoom=frame_zoom_from_args(args))
+                       frame_zoom=args.frame_zoom)  # VideoJob checks it (one line for a bad value)
     except StillImageError as exc:
         raise GoSelfiesError(f"{exc}; for images use `goselfies photo`") from None
     with job:
