@@ -15,7 +15,10 @@ from .pyramid import Pyramid
 
 THUMB_WIDTH = 64  # px; the height follows the frame's aspect
 BLOCKS = (8, 6)  # columns x rows of the comparison grid
-THRESHOLD = 1.5  # mean absolute grey-level change of one block that counts as a change
+# Mean absolute grey-level change of one block that counts as a change. Swept with
+# ``python -m goselfies.benchmarks.skip`` (BENCHMARKS.md run 12): 2.5 keeps every clip's worst frame where 1.5
+# did (0.958 on the gestures clip) with 7-10 % fewer network runs; 3.5 let a gesture through (worst 0.85).
+THRESHOLD = 2.5
 MAX_AGE = 15  # frames in a row that may reuse a mask before the network runs anyway
 
 
