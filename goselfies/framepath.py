@@ -44,6 +44,7 @@ class PathConfig:
     motion: float = MOTION
     skip: bool = True  # reuse the last mask while the picture does not change (change.ChangeDetector)
     max_age: int | None = None  # with skip: most frames in a row on one mask (None: change.MAX_AGE)
+    change_threshold: float | None = None  # with skip: a block change that counts (None: change.THRESHOLD)
     auto_frame: bool = False  # crop the output to follow the person (autoframe.AutoFramer)
     frame_zoom: float = ZOOM  # the narrowest crop, as a fraction of the frame's width
     fps: float = 30.0  # the frame rate, for auto-framing's timing
@@ -89,7 +90,8 @@ class FramePath:
         self.background: Background = parse_background(bg) if isinstance(bg, str) else bg
         self.set_post(self.config.post)
         self.smoother = MaskSmoother(self.config.smoothing, self.config.motion)
-        self.detector = ChangeDetector(**({} if self.config.max_age is None else {"max_age": self.config.max_age}))
+        given = {"max_age": self.config.max_age, "threshold": self.config.change_threshold}
+        self.detector = ChangeDetector(**{k: v for k, v in given.items() if v is not None})
         self.skip = self.config.skip
         self.framer = AutoFramer(self.config.frame_zoom, self.config.fps)
         self.auto_frame = self.config.auto_frame

@@ -87,6 +87,22 @@ def test_a_hand_moving_in_one_corner_makes_the_network_run(webcam_frames, data_d
     assert det(Pyramid(with_hand(22)))  # 48 px of a 640 px frame, 12 px further: a change
 
 
+def test_the_change_threshold_decides_how_often_the_network_runs(webcam_frames):
+    """PathConfig.change_threshold reaches the detector: on 40 real webcam frames a lower bound runs the network
+    more often than the default, and an unreachable one only on the first frame."""
+    def seg(img):
+        mask = np.full(img.shape[:2], 0.02, np.float32)
+        mask[:, : img.shape[1] // 2] = 0.98
+        return mask
+
+    def runs(threshold):
+        path = FramePath(seg, PathConfig(background="mask", change_threshold=threshold, max_age=100))
+        return sum(path(f)[2] for f in webcam_frames)
+
+    low, default, never = runs(0.5), runs(None), runs(1e9)
+    assert low > default > never == 1
+
+
 def test_skip_reuses_the_matte_only_while_nothing_moves(webcam_frames):
     calls = []
 
