@@ -38,7 +38,8 @@ def compare(video: Path, segment, max_frames: int = 0, threshold: float | None =
             flicker[False].add(b * (1 / 255.0))
             ious.append(scores(*confusion(a >= 128, b >= 128))["iou"])
     ious = np.array(ious)
-    return {"clip": video.name, "threshold": on.detector.threshold, "frames": len(ious), "segmented": runs, "segmented_share": round(runs / len(ious), 3),
+    return {"clip": video.name, "threshold": on.detector.threshold, "frames": len(ious), "segmented": runs,
+            "segmented_share": round(runs / len(ious), 3),
             "iou_mean": round(float(ious.mean()), 4), "iou_worst": round(float(ious.min()), 4),
             "flicker_skip": round(flicker[True].value, 5), "flicker_every_frame": round(flicker[False].value, 5)}
 
