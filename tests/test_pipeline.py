@@ -60,7 +60,9 @@ def test_desk_video_live_with_real_segmenter(data_dir, segmenter, tmp_path):
         alpha = info.mask
         assert alpha.shape == (540, 960) and alpha.dtype == np.uint8
         person, background = alpha == 255, alpha == 0
-        assert background.mean() > 0.3  # a room around the desk
+        # a room around the desk: at least a fifth of every frame (with every frame segmented its exact-0 share
+        # falls to 0.23 around frame 213, which a slow machine's dropped frames reach within 200 outputs)
+        assert background.mean() > 0.2
         with_person += person.mean() > 0.02  # the person leaves the desk for a while in this clip
         np.testing.assert_array_equal(frame[person], info.input[person])
         assert (frame[background] == RED).all()
