@@ -180,8 +180,8 @@ class FaceFinder:
 
     def __init__(self):
         self._cascade: cv2.CascadeClassifier | None | bool = None
-        self.searches = 0  # searches run, and the seconds they took (the detector's cost): wall, CPU, CPU at most
-        self.seconds = self.cpu_seconds = self.cpu_max = 0.0
+        self.searches = 0  # searches run, and the CPU seconds they took (the detector's cost): in all, at most
+        self.cpu_seconds = self.cpu_max = 0.0
         self.reset()
 
     def reset(self) -> None:
@@ -209,7 +209,7 @@ class FaceFinder:
         cascade = self.cascade()
         if cascade is None:
             return []
-        t0, c0 = time.perf_counter(), time.thread_time()
+        c0 = time.thread_time()
         try:
             if self.face is not None and self.tracking:
                 x, y, w, h = self.face
@@ -239,7 +239,6 @@ class FaceFinder:
         finally:
             cpu = time.thread_time() - c0
             self.searches += 1
-            self.seconds += time.perf_counter() - t0
             self.cpu_seconds += cpu
             self.cpu_max = max(self.cpu_max, cpu)
 
