@@ -11,7 +11,7 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
-from .blend import paste
+from .blend import Tiles, paste
 from .errors import GoSelfiesError
 from .fitting import cover_fit
 from .pyramid import Pyramid
@@ -100,6 +100,7 @@ class Blended:
 
     alpha = False
     channels = 3
+    _tiles: Tiles | None = None  # the last matte's (an unchanged picture composites with the same matte)
 
     def composite(self, frame, mask, out=None, pyramid=None, small=None):
         alpha = to_alpha(mask)
@@ -107,7 +108,9 @@ class Blended:
         if out is None:
             out = np.empty_like(frame)
         self.fill(out, pyramid or Pyramid(frame), small)
-        paste(out, frame, alpha, small)
+        h, w = alpha.shape
+        tiles = self._tiles = self._tiles.for_matte(small, w, h) if self._tiles else Tiles(small, w, h)
+        paste(out, frame, alpha, tiles)
         return out
 
     def fill(self, out: np.ndarray, pyramid: Pyramid, small: np.ndarray) -> None:

@@ -49,27 +49,48 @@ def tile_classes(alpha_small: np.ndarray, width: int, height: int, tile: int = T
     return inside, edge
 
 
-def paste(out: np.ndarray, frame: np.ndarray, alpha: np.ndarray, alpha_small: np.ndarray, t: int = TILE) -> None:
+class Tiles:
+    """How a matte enlarged from ``alpha_small`` to width x height falls on the tile grid: the mask of the
+    tiles wholly inside the person (at pixel resolution) and the indices of the edge tiles. An unchanged
+    picture keeps its matte, and with it these (``for_matte`` returns the last ones again)."""
+
+    def __init__(self, alpha_small: np.ndarray, width: int, height: int, t: int = TILE):
+        self.source, self.size, self.t = alpha_small, (width, height), t
+        self.gx, self.gy = width // t, height // t
+        if self.gx == 0 or self.gy == 0:
+            self.whole = self.edge = None
+            return
+        inside, edge = tile_classes(alpha_small, width, height, t)
+        # tiles wholly inside the person: the frame itself, through the tile grid enlarged as a mask
+        self.whole = cv2.resize(inside.view(np.uint8), (self.gx * t, self.gy * t), interpolation=cv2.INTER_NEAREST)
+        self.edge = np.nonzero(edge)
+
+    def for_matte(self, alpha_small: np.ndarray, width: int, height: int) -> "Tiles":
+        """These tiles if they were made for this very matte at this size, else new ones."""
+        if alpha_small is self.source and self.size == (width, height):
+            return self
+        return Tiles(alpha_small, width, height, self.t)
+
+
+def paste(out: np.ndarray, frame: np.ndarray, alpha: np.ndarray, alpha_small: np.ndarray | Tiles) -> None:
     """The person over the background already in ``out``, in place. ``alpha`` is the matte at the frame's
-    size, ``alpha_small`` the matte it was enlarged from (bilinear); ``t`` the tile size."""
+    size, ``alpha_small`` the matte it was enlarged from (bilinear), or its ``Tiles``."""
     h, w = alpha.shape
-    gx, gy = w // t, h // t
-    if gx == 0 or gy == 0:
+    tiles = alpha_small if isinstance(alpha_small, Tiles) else Tiles(alpha_small, w, h)
+    t, gx, gy = tiles.t, tiles.gx, tiles.gy
+    if tiles.whole is None:
         blend_u8(frame, out, alpha, out)
         return
-    inside, edge = tile_classes(alpha_small, w, h, t)
     H, W = gy * t, gx * t
-    # tiles wholly inside the person: the frame itself, through the tile grid enlarged as a mask
-    whole = cv2.resize(inside.view(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST)
-    cv2.copyTo(frame[:H, :W], whole, out[:H, :W])
+    cv2.copyTo(frame[:H, :W], tiles.whole, out[:H, :W])
     # tiles on the edge band: gathered, blended, scattered back in one go
-    ty, tx = np.nonzero(edge)
+    ty, tx = tiles.edge
     if ty.size:
-        def tiles(img):
+        def grid(img):
             return img[:H, :W].reshape(gy, t, gx, t, *img.shape[2:])
-        o = tiles(out)
+        o = grid(out)
         blended = np.empty((ty.size, t, t, 3), np.uint8)
-        blend_u8(tiles(frame)[ty, :, tx], o[ty, :, tx], tiles(alpha)[ty, :, tx], blended)
+        blend_u8(grid(frame)[ty, :, tx], o[ty, :, tx], grid(alpha)[ty, :, tx], blended)
         o[ty, :, tx] = blended
     # the strips the whole tiles leave at the right and bottom: blended plainly
     for ys, xs in ((slice(0, h), slice(gx * t, w)), (slice(gy * t, h), slice(0, gx * t))):

@@ -30,7 +30,6 @@ from .smoothing import MOTION, SMOOTHING, MaskSmoother
 from .timing import Timings
 
 UNSURE = 0.4  # with skip: a mask this unsure is never kept (see needs_mask)
-SETTLED = 1 / 255  # with skip: a smoothed mask that moved less than this keeps its matte (no refine)
 RING = 3  # output buffers in rotation: a sink may hold the last RING - 1 frames without copying
 
 Segment = Callable[[np.ndarray], np.ndarray]  # uint8 BGR image -> float32 probabilities of its size
@@ -106,7 +105,7 @@ class FramePath:
         self._post = post
         size = getattr(self.segment, "size", None)  # a Segmenter's network input: the refine grid follows it
         self.post = post.for_network(size) if size else post
-        self.settled, self._smoothed = False, None  # the kept matte was made with the old settings
+        self.current = False  # the kept matte was made with the old settings
 
     def set_segment(self, segment: Segment) -> None:
         """Another network from the next matte on (call it from the thread that makes the mattes): its
@@ -114,11 +113,11 @@ class FramePath:
         self.segment = segment
         self.set_post(self._post)
         self.smoother.reset()
-        self._raw = self._smoothed = self._matte = None
+        self._raw = self._matte = None
 
     def set_smoothing(self, strength: float) -> None:
         self.smoother.strength = float(strength)
-        self.settled = False
+        self.current = False
 
     def set_skip(self, on: bool) -> None:
         self.skip = bool(on)
@@ -133,8 +132,8 @@ class FramePath:
         """Forget the past (a camera change or loss: the scene is not the same)."""
         self.smoother.reset()
         self.detector.reset()
-        self._raw = self._smoothed = self._matte = None
-        self.settled = False
+        self._raw = self._matte = None
+        self.current = False
         self.crop = None  # the framing starts again from the full frame
 
     # -- the steps ----------------------------------------------------------------------------
@@ -169,22 +168,19 @@ class FramePath:
             return cv2.convertScaleAbs(mask, alpha=255.0)
 
     def matte(self, pyramid: Pyramid, network: bool = True) -> np.ndarray:
-        """segment -> smooth -> post-process. ``network=False`` (an unchanged picture): the last
-        probabilities again instead of the network's, so the smoothing and the edge still follow the
-        frame exactly as if it had run (on a repeated frame it would have given the same)."""
-        if not network and self.settled and self._matte is not None:
-            return self._matte  # settled on these probabilities: smoothing them again changes nothing
-        self.settled = False
+        """segment -> smooth -> post-process. ``network=False`` (an unchanged picture): the last matte
+        stands; after a change of settings the last probabilities are smoothed and post-processed anew.
+
+        Not smoothing on towards the last answer while the picture stands still leaves the matte within a few
+        levels of where per-frame smoothing would take it (on the shared clips every such step was under 8 of
+        255), and it spares the refine on those frames (BENCHMARKS.md run 13)."""
+        if not network and self.current and self._matte is not None:
+            return self._matte
         if network or self._raw is None:
             self._raw = prob = self.probabilities(pyramid)
             self.unsure = float(np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size))
-        smoothed = self.smooth(self._raw)
-        last = self._smoothed
-        if (not network and self._matte is not None and last is not None and last.shape == smoothed.shape
-                and cv2.norm(smoothed, last, cv2.NORM_INF) < SETTLED):
-            self.settled = True  # the same mask on the same picture: the same matte, without the refine
-            return self._matte
-        self._smoothed, self._matte = smoothed, self.finish(smoothed, pyramid)
+        self._matte = self.finish(self.smooth(self._raw), pyramid)
+        self.current = True
         return self._matte
 
     def compose(self, pyramid: Pyramid, small: np.ndarray,
@@ -195,12 +191,15 @@ class FramePath:
         with self.timings.measure("composite"):
             frame = pyramid.frame
             h, w = frame.shape[:2]
-            if small.shape == (h, w):
-                alpha = small
-            else:
-                alpha = cv2.resize(small, (w, h), dst=self._alpha.next((h, w)), interpolation=cv2.INTER_LINEAR)
-            if self.post.threshold is not None and not self.post.feather:  # hard edges at full size too
-                cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY, dst=alpha)
+            last_small, alpha = self._enlarged
+            if small is not last_small or alpha.shape != (h, w):  # else: an unchanged picture's matte
+                if small.shape == (h, w):
+                    alpha = small
+                else:
+                    alpha = cv2.resize(small, (w, h), dst=self._alpha.next((h, w)), interpolation=cv2.INTER_LINEAR)
+                if self.post.threshold is not None and not self.post.feather:  # hard edges at full size too
+                    cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY, dst=alpha)
+                self._enlarged = small, alpha
             bg = background or self.background
             out = self._out.next((h, w) if bg.channels == 1 else (h, w, bg.channels))
             out = bg.composite(frame, alpha, out, pyramid, small)
@@ -235,7 +234,7 @@ class FramePath:
         return out, alpha, network
 
     _raw: np.ndarray | None = None  # the network's last probabilities
-    _smoothed: np.ndarray | None = None  # ... smoothed, and their finished matte
-    _matte: np.ndarray | None = None
-    settled: bool = False  # the smoothing has settled on the network's last answer: its matte stands
+    _matte: np.ndarray | None = None  # ... smoothed and post-processed
+    _enlarged: tuple[np.ndarray | None, np.ndarray] = (None, np.empty(0, np.uint8))  # the last matte composited, enlarged
+    current: bool = False  # the kept matte was made with the settings in force: it stands while nothing changes
     unsure: float = 0.0  # their pixels between 0.2 and 0.8, per pixel of person (at least 1 % of the frame)

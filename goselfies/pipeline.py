@@ -214,8 +214,8 @@ class Pipeline:
         pyramid = Pyramid(frame.image)
         network = self.path.needs_mask(pyramid) or self._mask is None
         self.skipped += not network
-        if not network and self.path.settled and self._mask[0] == self._handed and self._new_segment is None:
-            # nothing in flight and the matte settled on an unchanged picture: it stands, no hand-over
+        if not network and self.path.current and self._mask[0] == self._handed and self._new_segment is None:
+            # nothing in flight and an unchanged picture: the last matte stands, no hand-over
             # (and it is as new as the picture: its age is 0)
             mask_seq, small, _ = self._mask
             return self._compose(frame, pyramid, mask_seq, small, frame.timestamp)
