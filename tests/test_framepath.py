@@ -169,3 +169,15 @@ def test_a_kept_matte_follows_new_mask_settings(webcam_frames):
     path.set_post(PostProcess(refine=False, feather=8.0))
     feathered = path(frame)[1]
     assert np.count_nonzero((feathered > 0) & (feathered < 255)) > 2 * np.count_nonzero((soft > 0) & (soft < 255))
+
+
+def test_an_unchanged_picture_keeps_its_matte_without_post_processing_again(webcam_frames):
+    """With skip on, a frame the network skips shows the last matte as it is (no smoothing, no refine), its
+    enlargement too; the next changed frame makes a new one."""
+    path = FramePath(lambda img: np.full(img.shape[:2], 0.9, np.float32), PathConfig(background="mask"))
+    still, moved = webcam_frames[0], webcam_frames[0][:, ::-1].copy()
+    alphas = [path(still)[1] for _ in range(4)]
+    assert path.timings.timer("post").count == 1 and path.timings.timer("smooth").count == 1
+    assert all(a is alphas[0] for a in alphas)
+    path(moved)
+    assert path.timings.timer("post").count == 2
