@@ -26,6 +26,7 @@ from .errors import GoSelfiesError
 from .fastpre import fit, shrink
 from .postprocess import PostProcess
 from .pyramid import Pyramid
+from .secondpass import look_closer
 from .smoothing import MOTION, SMOOTHING, MaskSmoother
 from .timing import Timings
 
@@ -47,6 +48,7 @@ class PathConfig:
     auto_frame: bool = False  # crop the output to follow the person (autoframe.AutoFramer)
     frame_zoom: float = ZOOM  # the narrowest crop, as a fraction of the frame's width
     fps: float = 30.0  # the frame rate, for auto-framing's timing
+    second_pass: bool = False  # run the network again on a person small in the frame (secondpass; photos, files)
 
 
 @dataclass
@@ -154,7 +156,10 @@ class FramePath:
             nh, nw = fit(h, w, size)
             if getattr(self.segment, "full_frame", False):  # it resizes for itself (MediaPipe)
                 return shrink(self.segment(pyramid.frame), nw, nh)
-            return self.segment(pyramid.at(nw, nh))
+            prob = self.segment(pyramid.at(nw, nh))
+            if self.config.second_pass and hasattr(self.segment, "sized"):
+                prob = look_closer(self.segment, pyramid, prob)
+            return prob
 
     def smooth(self, prob: np.ndarray) -> np.ndarray:
         with self.timings.measure("smooth"):

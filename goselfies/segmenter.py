@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,16 @@ class Segmenter:
     def describe(self) -> str:
         extra = ", flip-averaged" if self.config.flip else ""
         return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px{extra}"
+
+    @contextmanager
+    def sized(self, size: int):
+        """The network at another input size (longer side) for the calls inside (``secondpass``). One caller
+        at a time, as for every call of a Segmenter."""
+        old, self.prep.size = self.prep.size, int(min(max(size, 32), MAX_SIZE))
+        try:
+            yield self
+        finally:
+            self.prep.size = old
 
     def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
         """(resized h, resized w, padded h, padded w) for a frame of h x w."""

@@ -49,7 +49,7 @@ class VideoJob:
 
     def __init__(self, input: str | Path, output: str | Path, *, background: str = "blur",
                  smoothing: float = SMOOTHING, motion: float = MOTION, lookahead: int = 2, audio: bool = True,
-                 auto_frame: bool = False, frame_zoom: float | str = ZOOM):
+                 auto_frame: bool = False, frame_zoom: float | str = ZOOM, second_pass: bool = False):
         if not 0.0 <= smoothing < 1.0:
             raise GoSelfiesError(f"--smoothing must be in [0, 1), got {smoothing:g}")
         if lookahead < 0:
@@ -66,6 +66,7 @@ class VideoJob:
             raise GoSelfiesError(f"{sequence[0]}: is a file; a PNG sequence needs a folder")
         self.smoothing, self.motion, self.lookahead = smoothing, motion, lookahead
         self.auto_frame, self.frame_zoom = auto_frame, parse_zoom(frame_zoom)
+        self.second_pass = second_pass
         self.audio = audio
         self.reader = VideoReader(self.input)
 
@@ -82,7 +83,8 @@ class VideoJob:
         r = self.reader
         path = FramePath(segment, PathConfig(background=self.background, post=post or PostProcess.none(),
                                              smoothing=self.smoothing, motion=self.motion, skip=False,
-                                             auto_frame=self.auto_frame, frame_zoom=self.frame_zoom, fps=r.fps))
+                                             auto_frame=self.auto_frame, frame_zoom=self.frame_zoom, fps=r.fps,
+                                             second_pass=self.second_pass))
         smoother = LookaheadSmoother(self.smoothing, self.motion, self.lookahead)  # the path's, plus the future
         raw_meter, meter = FlickerMeter(), FlickerMeter()
         frames: Iterator = iter(r.timed())

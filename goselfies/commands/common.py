@@ -5,7 +5,9 @@ import argparse
 import sys
 
 
-def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None = "blur", flip: bool = False) -> None:
+def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None = "blur", flip: bool = False,
+                            second_pass: bool | None = None) -> None:
+    """``second_pass``: offer --second-pass with this default (None: not offered; live sessions)."""
     from ..models import MODELS
 
     g = p.add_argument_group("model")
@@ -22,6 +24,10 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
                    help="lay the mask edge onto the image's edges (colour guided filter; default on)")
     g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip,
                    help=f"average with the mirrored image's mask: cleaner edges, twice the time (default {'on' if flip else 'off'})")
+    if second_pass is not None:
+        g.add_argument("--second-pass", action=argparse.BooleanOptionalAction, default=second_pass,
+                       help="run the network again, closer, on a person small in the frame (standing back, full "
+                            f"body): up to twice the time on such images (default {'on' if second_pass else 'off'})")
     if background is not None:
         p.add_argument("--background", "-b", default=background, metavar="SPEC",
                        help="blur[:STRENGTH], color:#RRGGBB or a name (blue, white, green...), image:PATH, "
@@ -72,4 +78,5 @@ def make_path(args, seg, background: str | None = None):
     from ..framepath import FramePath, PathConfig
 
     return FramePath(seg, PathConfig(background=background or getattr(args, "background", "blur"),
-                                     post=post_from_args(args), smoothing=0.0, skip=False))
+                                     post=post_from_args(args), smoothing=0.0, skip=False,
+                                     second_pass=getattr(args, "second_pass", False)))

@@ -11,7 +11,7 @@ SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
 def add_arguments(p) -> None:
     p.add_argument("-o", "--outdir", default="goselfies-demo", help="output folder (default goselfies-demo)")
-    add_segmenter_arguments(p, background=None, flip=True)
+    add_segmenter_arguments(p, background=None, flip=True, second_pass=True)
 
 
 def run(args) -> int:

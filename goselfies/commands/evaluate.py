@@ -13,7 +13,7 @@ def add_arguments(p) -> None:
                    help="folder with images/ and masks/ (same stems), or a folder of such folders (a set of video "
                         "sequences); repeat to report several")
     p.add_argument("--json", metavar="PATH", help="also write the metrics to this JSON file")
-    add_segmenter_arguments(p, background=None)
+    add_segmenter_arguments(p, background=None, second_pass=True)
 
 
 def run(args) -> int:

@@ -13,7 +13,7 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="output: .mp4, .mov, .mkv (H.264), .webm (VP9); with -b transparent .webm or .mov; "
                         "or a PNG sequence (a folder or NAME_%%05d.png)")
-    add_segmenter_arguments(p)
+    add_segmenter_arguments(p, second_pass=True)
     g = p.add_argument_group("video")
     g.add_argument("--smoothing", type=float, default=SMOOTHING, metavar="S",
                    help=f"temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default {SMOOTHING:g}, as live)")
@@ -33,7 +33,7 @@ def run(args) -> int:
     try:
         job = VideoJob(args.input, args.output, background=args.background, smoothing=args.smoothing,
                        lookahead=args.lookahead, audio=not args.no_audio, auto_frame=args.auto_frame,
-                       frame_zoom=args.frame_zoom)  # VideoJob checks it (one line for a bad value)
+                       frame_zoom=args.frame_zoom, second_pass=args.second_pass)  # VideoJob checks it (one line for a bad value)
     except StillImageError as exc:
         raise GoSelfiesError(f"{exc}; for images use `goselfies photo`") from None
     with job:
