@@ -5,7 +5,8 @@ exactly 0 or 255 away from the person's edge (the post-processing clamps its tai
 made in 16 px tiles: the background is already in the output buffer, tiles wholly inside the person are
 copied from the frame (one masked copy), and only the tiles on the edge band are blended, in int16 with
 exact rounding of (f*a + b*(255-a)) / 255. The tiles are classified on the small
-matte, before it is enlarged, so the classification costs next to nothing.
+matte, before it is enlarged, so the classification costs next to nothing, and an unchanged picture keeps its
+classification (``Tiles``) with its matte.
 """
 from __future__ import annotations
 
@@ -72,11 +73,10 @@ class Tiles:
         return Tiles(alpha_small, width, height, self.t)
 
 
-def paste(out: np.ndarray, frame: np.ndarray, alpha: np.ndarray, alpha_small: np.ndarray | Tiles) -> None:
+def paste(out: np.ndarray, frame: np.ndarray, alpha: np.ndarray, tiles: Tiles) -> None:
     """The person over the background already in ``out``, in place. ``alpha`` is the matte at the frame's
-    size, ``alpha_small`` the matte it was enlarged from (bilinear), or its ``Tiles``."""
+    size, ``tiles`` those of the small matte it was enlarged from (bilinear)."""
     h, w = alpha.shape
-    tiles = alpha_small if isinstance(alpha_small, Tiles) else Tiles(alpha_small, w, h)
     t, gx, gy = tiles.t, tiles.gx, tiles.gy
     if tiles.whole is None:
         blend_u8(frame, out, alpha, out)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from goselfies.backgrounds import blend, parse_background
-from goselfies.blend import blend_u8, paste
+from goselfies.blend import Tiles, blend_u8, paste
 from goselfies.capture import Capture, VideoFileSource
 from goselfies.change import ChangeDetector
 from goselfies.framepath import FramePath, PathConfig
@@ -36,7 +36,7 @@ def test_uint8_composite_within_one_level_of_the_float_blend(photo, data_dir, si
     alpha = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     bg = cv2.resize(read_image(data_dir / "composite/backgrounds/bgmv2_mountain.jpg"), (w, h))
     out = bg.copy()
-    paste(out, img, alpha, small)
+    paste(out, img, alpha, Tiles(small, w, h))
     reference = blend(img, bg, alpha.astype(np.float32) / 255)
     assert np.abs(out.astype(int) - reference).max() <= 1
     assert 0.01 < ((alpha > 0) & (alpha < 255)).mean() < 0.5  # a real edge band was blended
