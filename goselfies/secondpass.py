@@ -50,6 +50,8 @@ def look_closer(segment, pyramid: Pyramid, prob: np.ndarray) -> np.ndarray:
     fw, fh = pyramid.size
     sx, sy = fw / gw, fh / gh
     crop = pyramid.frame[round(y0 * sy):round(y1 * sy), round(x0 * sx):round(x1 * sx)]
+    if crop.shape[0] < 2 or crop.shape[1] < 2:  # a speck in a frame smaller than the network's input
+        return prob
     side = round(max(x1 - x0, y1 - y0) * zoom)
     nh, nw = fit(*crop.shape[:2], side)
     with segment.sized(side):

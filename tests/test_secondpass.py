@@ -54,3 +54,12 @@ def test_person_box_grows_by_the_margin_and_stays_in_the_frame():
     prob[40:60, 10:30] = 0.9
     assert person_box(prob, 0.5) == (0, 30, 40, 70)
     assert person_box(prob, 0.0) == (10, 40, 30, 60)
+
+
+def test_a_speck_in_a_tiny_image_gets_no_second_pass(quality):
+    """A frame smaller than the network's input (enlarged for the first pass): a one-pixel person maps to no
+    frame pixel, so there is nothing to look at closer."""
+    frame = np.zeros((10, 8, 3), np.uint8)
+    prob = np.zeros((320, 256), np.float32)
+    prob[100, 100] = 0.9
+    assert look_closer(quality, Pyramid(frame), prob) is prob
