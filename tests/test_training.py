@@ -462,6 +462,36 @@ def test_training_with_a_teacher_runs_and_a_missing_teacher_is_one_line(tiny, tm
     assert_one_line_error(rc, err, "train", "--teacher-weight")
 
 
+def test_each_pair_learns_from_its_own_folders_teacher(tiny, tmp_path, capsys, lite_weights):
+    """``--teacher-for DIR=NAME``: a teacher's soft masks reach only its pairs' rows of a batch; the rows of
+    pairs without a teacher are IGNORE (no distillation loss). A run with two folders, one of them taught by
+    ``none``, trains and records the choice; a folder that is not a --data folder is one line."""
+    from goselfies.models import model_info
+    from goselfies.training.data import IGNORE
+    from goselfies.training.distill import Teacher, Teachers
+
+    student = model_info("lite")
+    teachers = Teachers([None, str(lite_weights), None, str(lite_weights)], student, torch.device("cpu"))
+    x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    soft = teachers(x, torch.tensor([0, 1, 2, 3]))
+    direct = Teacher(lite_weights, student, torch.device("cpu"))(x[[1, 3]])
+    assert (soft[[0, 2]] == IGNORE).all()
+    assert torch.allclose(soft[[1, 3]], direct, atol=1e-6) and (direct != IGNORE).all()
+    assert not Teachers([None, None], student, torch.device("cpu"))
+
+    second = tmp_path / "second"
+    shutil.copytree(tiny, second)
+    out = tmp_path / "run"
+    rc, _, err = cli(capsys, "train", "--data", tiny, "--data", second, "--teacher", lite_weights,
+                     "--teacher-for", f"{second}=none", "--out", out, "--model", "lite", "--size", 64,
+                     "--epochs", 1, "--batch", 2, "--max-steps", 2, "--device", "cpu")
+    assert rc == 0, err
+    assert json.loads((out / "config.json").read_text())["teachers"] == {str(second): "none"}
+    rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher-for", f"{tmp_path / 'elsewhere'}=mediapipe",
+                     "--out", tmp_path / "r", "--model", "lite", "--size", 64)
+    assert_one_line_error(rc, err, "train", "--teacher-for", "not one of the --data folders")
+
+
 def test_mediapipe_teacher_without_mediapipe_is_one_line(tiny, tmp_path, capsys, monkeypatch):
     """``--teacher mediapipe`` where mediapipe is not installed says what to install, in one line."""
     import goselfies.benchmarks.reference as reference

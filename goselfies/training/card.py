@@ -21,7 +21,7 @@ from goselfies.metrics import KEYS
 
 # Flags worth showing in a stage's command when they differ from TrainConfig's defaults.
 SHOWN = ("base_lr", "schedule", "cycle_epochs", "encoder_weights", "init_weights", "freeze_encoder_epochs",
-         "encoder_lr_scale", "teacher", "teacher_weight")
+         "encoder_lr_scale", "teacher", "teachers", "teacher_weight")
 
 
 def read_run(run: Path) -> tuple[dict, list[dict]]:
@@ -40,7 +40,9 @@ def stage_command(config: dict) -> str:
            + f" --lr {config['lr']:g}")
     for k in SHOWN:
         v = config.get(k)
-        if v is not None and v != getattr(default, k):
+        if isinstance(v, dict):
+            cmd += "".join(f" --teacher-for {d}={name}" for d, name in v.items())
+        elif v is not None and v != getattr(default, k):
             cmd += f" --{k.replace('_', '-')} {v:g}" if isinstance(v, float) else f" --{k.replace('_', '-')} {v}"
     return cmd + " --out RUN"
 

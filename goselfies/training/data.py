@@ -125,8 +125,10 @@ class PairDataset(torch.utils.data.Dataset):
     so a corrupt file mid-epoch does not stop training.
     """
 
-    def __init__(self, pairs: list[Pair], size: int, augment: bool, model: ModelInfo, cache_side: int | None = None):
+    def __init__(self, pairs: list[Pair], size: int, augment: bool, model: ModelInfo, cache_side: int | None = None,
+                 indexed: bool = False):
         self.pairs = pairs
+        self.indexed = indexed  # items are (x, y, index of the pair they came from): per-pair teachers
         self.size = size
         self.mean, self.std = list(model.mean), list(model.std)  # the model's own normalisation
         self.transform = train_transform(size, model.mean) if augment else eval_transform(size)
@@ -157,7 +159,8 @@ class PairDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i: int):
         for j in range(len(self.pairs)):
-            item = self._load((i + j) % len(self.pairs))
+            used = (i + j) % len(self.pairs)
+            item = self._load(used)
             if item is not None:
                 break
         else:
@@ -167,5 +170,6 @@ class PairDataset(torch.utils.data.Dataset):
         mask_t = tv_tensors.Mask(torch.from_numpy(mask)[None])
         img_t, mask_t = self.transform(img_t, mask_t)
         x = v2.functional.normalize(img_t.float() / 255.0, self.mean, self.std)
-        return x.as_subclass(torch.Tensor), mask_t.float().as_subclass(torch.Tensor)  # 0, 1 or IGNORE
+        x, y = x.as_subclass(torch.Tensor), mask_t.float().as_subclass(torch.Tensor)  # y: 0, 1 or IGNORE
+        return (x, y, used) if self.indexed else (x, y)
 

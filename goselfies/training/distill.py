@@ -1,6 +1,6 @@
 """Distillation: a teacher's soft masks as an extra target for the network being trained.
 
-Two kinds of teacher, by what ``--teacher`` names (``make_teacher``):
+Two kinds of teacher, by what ``--teacher`` (or ``--teacher-for DIR=NAME``, one folder's pairs) names (``make_teacher``):
 - a Go-selfies weights file (the issue's resunet34 from the quality tier): the teacher sees the student's
   crop in its own normalisation at its own input size, so a 0.5/0.5 EfficientNet teacher can teach an
   ImageNet-normalised ResNet;
@@ -19,6 +19,8 @@ from goselfies.fastpre import fit, padded
 from goselfies.models import ModelInfo
 from goselfies.networks import create_model
 from goselfies.weights import input_spec, read_metadata
+
+from .data import IGNORE
 
 
 def per_channel(v, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -73,3 +75,26 @@ def make_teacher(name: str, student: ModelInfo, device: torch.device):
     if name == "mediapipe":
         return MediaPipeTeacher(student, device)
     return Teacher(name, student, device)
+
+
+class Teachers:
+    """Each training pair's teacher, by index: ``names[i]`` is pair i's (None: no distillation for it). Each
+    distinct teacher loads once and sees only its own pairs' crops."""
+
+    def __init__(self, names: list[str | None], student: ModelInfo, device: torch.device):
+        distinct = sorted({n for n in names if n})
+        self.nets = [make_teacher(n, student, device) for n in distinct]
+        self.of_pair = torch.tensor([distinct.index(n) if n else -1 for n in names])
+
+    def __bool__(self) -> bool:
+        return bool(self.nets)
+
+    def __call__(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """Soft masks (N,1,H,W) for the batch ``x`` of pairs ``index``; IGNORE where a pair has no teacher."""
+        which = self.of_pair[index.cpu()]
+        soft = torch.full_like(x[:, :1], IGNORE)
+        for t, net in enumerate(self.nets):
+            rows = (which == t).nonzero().flatten()
+            if len(rows):
+                soft[rows.to(x.device)] = net(x[rows.to(x.device)]).to(soft.dtype)
+        return soft

@@ -19,7 +19,7 @@ from goselfies.models import model_info
 from goselfies.networks import create_model
 
 from .data import IGNORE, PairDataset, find_pairs, split
-from .distill import make_teacher
+from .distill import Teachers
 from .schedule import triangular_lr
 
 import torch  # noqa: E402  (data.py already made torchvision importable)
@@ -46,6 +46,7 @@ class TrainConfig:
     init_weights: str | None = None  # start from a Go-selfies weights file (fine-tuning)
     teacher: str | None = None  # distillation: a Go-selfies weights file, or mediapipe, whose soft masks are an extra target
     teacher_weight: float = 1.0  # the distillation term's weight beside the labels' loss
+    teachers: dict[str, str] = field(default_factory=dict)  # a --data folder -> its own teacher (or "none"), not ``teacher``
     freeze_encoder_epochs: int = 0  # fine-tuning: train decoder only for this many epochs
     encoder_lr_scale: float = 1.0  # after unfreezing, the encoder trains at lr * this
     device: str = "auto"
@@ -148,7 +149,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         raise GoSelfiesError(f"--size must be a multiple of 32, got {cfg.size}")
     if not cfg.data:
         raise GoSelfiesError("no training data: pass --data DIR (a folder with images/ and masks/)")
-    pairs = [p for d in cfg.data for p in find_pairs(d)]
+    folder_of = {p: d for d in cfg.data for p in find_pairs(d)}
+    pairs = list(folder_of)
     train_pairs, val_pairs = split(pairs, cfg.val_fraction, cfg.seed, cfg.fold)
     if not train_pairs:
         raise GoSelfiesError(f"only {len(pairs)} image/mask pair(s): none left for training after the validation split")
@@ -186,9 +188,10 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         # The held-out pairs, so that a run can be evaluated on exactly what it never trained on.
         (out / "split.json").write_text(json.dumps({"val": [str(p.image) for p in val_pairs]}, indent=2))
 
-    train_ds = PairDataset(train_pairs, cfg.size, True, info)
+    train_ds = PairDataset(train_pairs, cfg.size, True, info, indexed=True)
     val_ds = PairDataset(val_pairs, cfg.size, False, info)
-    teacher = make_teacher(cfg.teacher, info, device) if cfg.teacher else None
+    taught_by = [cfg.teachers.get(folder_of[p], cfg.teacher) for p in train_pairs]
+    teachers = Teachers([None if t in (None, "none") else t for t in taught_by], info, device)
     steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
@@ -219,7 +222,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         )
         bar = _bar(steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", progress and dist.is_main)
         t0, running, done = time.time(), 0.0, 0
-        for i, (x, y) in enumerate(loader):
+        for i, (x, y, index) in enumerate(loader):
             if i >= steps_per_epoch:
                 break
             lr = triangular_lr(step, base_lr, cfg.lr, step_size, decay=cfg.schedule == "triangular2")
@@ -231,8 +234,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                 logits = net(x)
             loss = loss_fn(logits.float(), y, cfg.dice_loss)
-            if teacher is not None:
-                soft = torch.where(y == IGNORE, y, teacher(x))  # the teacher's mask; made-up pixels stay IGNORE
+            if teachers:
+                soft = torch.where(y == IGNORE, y, teachers(x, index))  # made-up pixels and untaught pairs: IGNORE
                 loss = loss + cfg.teacher_weight * loss_fn(logits.float(), soft, dice=False)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

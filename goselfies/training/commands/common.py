@@ -29,11 +29,24 @@ def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
                    help="add Dice loss to binary cross-entropy (default on)")
 
 
+class TeacherFor(argparse.Action):
+    """``--teacher-for DIR=NAME``, repeatable, into one {DIR: NAME} dict."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        folder, sep, name = value.rpartition("=")
+        if not sep or not folder or not name:
+            parser.error(f"{option_string} takes DIR=TEACHER, got {value!r}")
+        setattr(namespace, self.dest, {**(getattr(namespace, self.dest) or {}), folder: name})
+
+
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     add_data_model_arguments(p)
     p.add_argument("--teacher", metavar="WEIGHTS|mediapipe",
                    help="distillation: a Go-selfies .safetensors file, or mediapipe (MediaPipe's selfie segmenter, "
                         "pip install \".[mediapipe]\"), whose soft masks are an extra target")
+    p.add_argument("--teacher-for", dest="teachers", action=TeacherFor, metavar="DIR=WEIGHTS|mediapipe|none",
+                   help="the pairs of one --data folder learn from this teacher instead of --teacher (none: no "
+                        "distillation for them); repeat for several folders")
     p.add_argument("--teacher-weight", type=float, metavar="W", help="weight of the distillation term (default 1)")
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (default 50, as in the paper)")
     p.add_argument("--out", metavar="RUN", help="run folder: checkpoints, log.csv, curves.png, config.json, weights")
@@ -106,6 +119,11 @@ def check_config(cfg) -> None:
         raise GoSelfiesError(f"--val-fraction must be in [0, 1), got {cfg.val_fraction}")
     if cfg.fold is not None and not 0 <= cfg.fold < 5:
         raise GoSelfiesError(f"--fold must be 0..4 (5-fold cross-validation), got {cfg.fold}")
+    if not isinstance(cfg.teachers, dict) or not all(isinstance(v, str) for v in cfg.teachers.values()):
+        raise GoSelfiesError("config 'teachers' must map --data folders to a teacher name")
+    strays = sorted(set(cfg.teachers) - set(cfg.data))
+    if strays:
+        raise GoSelfiesError(f"--teacher-for {strays[0]}: not one of the --data folders")
     if cfg.teacher_weight < 0:
         raise GoSelfiesError(f"--teacher-weight must be at least 0, got {cfg.teacher_weight:g}")
     if cfg.max_steps is not None and cfg.max_steps < 1:
