@@ -473,10 +473,10 @@ def test_each_pair_learns_from_its_own_folders_teacher(tiny, tmp_path, capsys, l
     student = model_info("lite")
     teachers = Teachers([None, str(lite_weights), None, str(lite_weights)], student, torch.device("cpu"))
     x = torch.randn(4, 3, 64, 64, generator=torch.Generator().manual_seed(0))
-    soft = teachers(x, torch.tensor([0, 1, 2, 3]))
-    direct = Teacher(lite_weights, student, torch.device("cpu"))(x[[1, 3]])
-    assert (soft[[0, 2]] == IGNORE).all()
-    assert torch.allclose(soft[[1, 3]], direct, atol=1e-6) and (direct != IGNORE).all()
+    soft = teachers(x, torch.tensor([3, 2, 1, 0]))  # rows 0 and 2 are pairs 3 and 1: taught
+    direct = Teacher(lite_weights, student, torch.device("cpu"))(x[[0, 2]])
+    assert (soft[[1, 3]] == IGNORE).all()
+    assert torch.allclose(soft[[0, 2]], direct, atol=1e-6) and (direct != IGNORE).all()
     assert not Teachers([None, None], student, torch.device("cpu"))
 
     second = tmp_path / "second"
@@ -487,6 +487,11 @@ def test_each_pair_learns_from_its_own_folders_teacher(tiny, tmp_path, capsys, l
                      "--epochs", 1, "--batch", 2, "--max-steps", 2, "--device", "cpu")
     assert rc == 0, err
     assert json.loads((out / "config.json").read_text())["teachers"] == {str(second): "none"}
+    # Every folder on none: the --teacher named (a file that does not exist) is never loaded.
+    rc, _, err = cli(capsys, "train", "--data", tiny, "--data", second, "--teacher", tmp_path / "missing.safetensors",
+                     "--teacher-for", f"{tiny}/=none", "--teacher-for", f"{second}=none", "--out", tmp_path / "r2",
+                     "--model", "lite", "--size", 64, "--epochs", 1, "--batch", 2, "--max-steps", 2, "--device", "cpu")
+    assert rc == 0, err
     rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher-for", f"{tmp_path / 'elsewhere'}=mediapipe",
                      "--out", tmp_path / "r", "--model", "lite", "--size", 64)
     assert_one_line_error(rc, err, "train", "--teacher-for", "not one of the --data folders")

@@ -89,8 +89,9 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
     name = meta["arch"]
     last_config = stages[-1][0]
     hours = sum(r["seconds"] for _, log in stages for r in log) / 3600
-    teacher = (f" (+ {last_config['teacher_weight']:g} x BCE towards {Path(last_config['teacher']).name}'s soft masks "
-               "where a stage names a teacher: distillation)" if last_config.get("teacher") else "")
+    named = [t for t in [last_config.get("teacher"), *last_config.get("teachers", {}).values()] if t and t != "none"]
+    teacher = (f" (+ {last_config['teacher_weight']:g} x BCE towards {' / '.join(dict.fromkeys(Path(t).name for t in named))}'s "
+               "soft masks where a stage names a teacher: distillation)" if named else "")
     lines = [
         f"# Model card: `{name}`",
         "",

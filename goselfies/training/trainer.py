@@ -46,7 +46,9 @@ class TrainConfig:
     init_weights: str | None = None  # start from a Go-selfies weights file (fine-tuning)
     teacher: str | None = None  # distillation: a Go-selfies weights file, or mediapipe, whose soft masks are an extra target
     teacher_weight: float = 1.0  # the distillation term's weight beside the labels' loss
-    teachers: dict[str, str] = field(default_factory=dict)  # a --data folder -> its own teacher (or "none"), not ``teacher``
+    # A --data folder -> its own teacher (or "none"), instead of ``teacher``. The distillation term is a mean over the
+    # taught pixels of a batch, so with untaught folders its weight per taught pixel varies with the batch's mix.
+    teachers: dict[str, str] = field(default_factory=dict)
     freeze_encoder_epochs: int = 0  # fine-tuning: train decoder only for this many epochs
     encoder_lr_scale: float = 1.0  # after unfreezing, the encoder trains at lr * this
     device: str = "auto"
@@ -149,8 +151,11 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
         raise GoSelfiesError(f"--size must be a multiple of 32, got {cfg.size}")
     if not cfg.data:
         raise GoSelfiesError("no training data: pass --data DIR (a folder with images/ and masks/)")
-    folder_of = {p: d for d in cfg.data for p in find_pairs(d)}
-    pairs = list(folder_of)
+    pairs, folder_of = [], {}
+    for d in cfg.data:
+        found = find_pairs(d)
+        pairs += found
+        folder_of.update((p, Path(d)) for p in found)
     train_pairs, val_pairs = split(pairs, cfg.val_fraction, cfg.seed, cfg.fold)
     if not train_pairs:
         raise GoSelfiesError(f"only {len(pairs)} image/mask pair(s): none left for training after the validation split")
@@ -190,7 +195,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
 
     train_ds = PairDataset(train_pairs, cfg.size, True, info, indexed=True)
     val_ds = PairDataset(val_pairs, cfg.size, False, info)
-    taught_by = [cfg.teachers.get(folder_of[p], cfg.teacher) for p in train_pairs]
+    by_folder = {Path(d): t for d, t in cfg.teachers.items()}
+    taught_by = [by_folder.get(folder_of[p], cfg.teacher) for p in train_pairs]
     teachers = Teachers([None if t in (None, "none") else t for t in taught_by], info, device)
     steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
     if cfg.max_steps:

@@ -121,7 +121,7 @@ def check_config(cfg) -> None:
         raise GoSelfiesError(f"--fold must be 0..4 (5-fold cross-validation), got {cfg.fold}")
     if not isinstance(cfg.teachers, dict) or not all(isinstance(v, str) for v in cfg.teachers.values()):
         raise GoSelfiesError("config 'teachers' must map --data folders to a teacher name")
-    strays = sorted(set(cfg.teachers) - set(cfg.data))
+    strays = sorted(d for d in cfg.teachers if Path(d) not in {Path(x) for x in cfg.data})
     if strays:
         raise GoSelfiesError(f"--teacher-for {strays[0]}: not one of the --data folders")
     if cfg.teacher_weight < 0:
