@@ -89,7 +89,9 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
     name = meta["arch"]
     last_config = stages[-1][0]
     hours = sum(r["seconds"] for _, log in stages for r in log) / 3600
-    named = [t for t in [last_config.get("teacher"), *last_config.get("teachers", {}).values()] if t and t != "none"]
+    from goselfies.training.distill import NO_TEACHER
+
+    named = [t for t in [last_config.get("teacher"), *last_config.get("teachers", {}).values()] if t and t != NO_TEACHER]
     teacher = (f" (+ {last_config['teacher_weight']:g} x BCE towards {' / '.join(dict.fromkeys(Path(t).name for t in named))}'s "
                "soft masks where a stage names a teacher: distillation)" if named else "")
     lines = [

@@ -22,6 +22,8 @@ from goselfies.weights import input_spec, read_metadata
 
 from .data import IGNORE
 
+NO_TEACHER = "none"  # --teacher-for DIR=none: that folder's pairs get no distillation
+
 
 def per_channel(v, device: torch.device | str = "cpu") -> torch.Tensor:
     """A mean or std as a (1,C,1,1) tensor, to broadcast over a batch."""
@@ -78,10 +80,11 @@ def make_teacher(name: str, student: ModelInfo, device: torch.device):
 
 
 class Teachers:
-    """Each training pair's teacher, by index: ``names[i]`` is pair i's (None: no distillation for it). Each
-    distinct teacher loads once and sees only its own pairs' crops."""
+    """Each training pair's teacher, by index: ``names[i]`` is pair i's (None or ``NO_TEACHER``: no distillation
+    for it). Each distinct teacher loads once and sees only its own pairs' crops."""
 
     def __init__(self, names: list[str | None], student: ModelInfo, device: torch.device):
+        names = [None if n == NO_TEACHER else n for n in names]
         distinct = sorted({n for n in names if n})
         self.nets = [make_teacher(n, student, device) for n in distinct]
         self.of_pair = torch.tensor([distinct.index(n) if n else -1 for n in names])
@@ -94,7 +97,7 @@ class Teachers:
         which = self.of_pair[index.cpu()]
         soft = torch.full_like(x[:, :1], IGNORE)
         for t, net in enumerate(self.nets):
-            rows = (which == t).nonzero().flatten()
+            rows = (which == t).nonzero().flatten().to(x.device)
             if len(rows):
-                soft[rows.to(x.device)] = net(x[rows.to(x.device)]).to(soft.dtype)
+                soft[rows] = net(x[rows]).to(soft.dtype)
         return soft

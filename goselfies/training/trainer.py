@@ -46,7 +46,7 @@ class TrainConfig:
     init_weights: str | None = None  # start from a Go-selfies weights file (fine-tuning)
     teacher: str | None = None  # distillation: a Go-selfies weights file, or mediapipe, whose soft masks are an extra target
     teacher_weight: float = 1.0  # the distillation term's weight beside the labels' loss
-    # A --data folder -> its own teacher (or "none"), instead of ``teacher``. The distillation term is a mean over the
+    # A --data folder -> its own teacher (or distill.NO_TEACHER), instead of ``teacher``. The distillation term is a mean over the
     # taught pixels of a batch, so with untaught folders its weight per taught pixel varies with the batch's mix.
     teachers: dict[str, str] = field(default_factory=dict)
     freeze_encoder_epochs: int = 0  # fine-tuning: train decoder only for this many epochs
@@ -197,7 +197,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     val_ds = PairDataset(val_pairs, cfg.size, False, info)
     by_folder = {Path(d): t for d, t in cfg.teachers.items()}
     taught_by = [by_folder.get(folder_of[p], cfg.teacher) for p in train_pairs]
-    teachers = Teachers([None if t in (None, "none") else t for t in taught_by], info, device)
+    teachers = Teachers(taught_by, info, device)
     steps_per_epoch = max(1, len(train_ds) // (cfg.batch * dist.world))
     if cfg.max_steps:
         steps_per_epoch = min(steps_per_epoch, cfg.max_steps)
