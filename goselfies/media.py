@@ -80,12 +80,31 @@ def _turns(degrees: float) -> int:
     return round(degrees / 90) % 4
 
 
+# PyAV up to 18 decodes container and stream metadata strictly unless told otherwise, so a file with a
+# non-UTF-8 tag (old camcorders, some .mov artwork) would not open; PyAV 19 dropped the keyword and decodes
+# metadata with surrogateescape, which never fails. The keyword is passed while this PyAV takes it.
+_LENIENT_METADATA: dict = {"metadata_errors": "ignore"}
+
+
+def open_input(path: Path):
+    """``av.open`` for reading, tolerant of undecodable metadata on every PyAV that pyproject allows."""
+    import av
+
+    try:
+        return av.open(str(path), **_LENIENT_METADATA)
+    except TypeError:
+        if not _LENIENT_METADATA:
+            raise
+        _LENIENT_METADATA.clear()  # this PyAV has no such keyword: it decodes metadata leniently itself
+        return av.open(str(path))
+
+
 def _open_video(path: Path, paced: bool = False):
     """(container, first video stream) of a file; an image, a non-video or a broken file is one line."""
     import av
 
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = open_input(path)
     except (av.FFmpegError, OSError):
         raise GoSelfiesError(f"{path}: not a readable video (empty, corrupt or unsupported)") from None
     fmt = container.format.name
@@ -242,9 +261,7 @@ class _AudioTrack:
     @classmethod
     def open(cls, source: Path, output) -> "_AudioTrack | None":
         """The first audio stream of ``source`` added to ``output``; None if it has no sound."""
-        import av
-
-        container = av.open(str(source), metadata_errors="ignore")
+        container = open_input(source)
         if not container.streams.audio:
             container.close()
             return None

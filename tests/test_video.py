@@ -42,15 +42,18 @@ def real_frames(data_dir: Path, name: str, n: int, size: tuple[int, int]) -> lis
 
 
 def make_clip(path: Path, frames: list[np.ndarray], *, tone: str | None = "aac", pts: list[int] | None = None,
-              rotation: int = 0, time_base: Fraction = Fraction(1, 12800)) -> Path:
+              rotation: int = 0, time_base: Fraction = Fraction(1, 12800), title: str | None = None) -> Path:
     """An H.264 clip of ``frames`` with (optionally) a 440 Hz tone as long as the video, written with
-    PyAV; ``pts`` (in ``time_base``) makes it variable-frame-rate; ``rotation`` is its display rotation."""
+    PyAV; ``pts`` (in ``time_base``) makes it variable-frame-rate; ``rotation`` is its display rotation;
+    ``title`` its container title tag."""
     h, w = frames[0].shape[:2]
     if rotation % 180:
         frames = [cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE) for f in frames]  # stored sideways, shown upright
         h, w = w, h
     pts = pts or [round(i / FPS / time_base) for i in range(len(frames))]
     with av.open(str(path), "w") as c:
+        if title:
+            c.metadata["title"] = title
         v = c.add_stream("libx264", rate=FPS, options={"crf": "18", "preset": "ultrafast"})
         v.width, v.height, v.pix_fmt = w, h, "yuv420p"
         v.codec_context.time_base = v.time_base = time_base
@@ -170,6 +173,23 @@ def test_no_audio_drops_the_sound(clip, tmp_path, lite_weights, capsys):
     out = probe(dst)
     assert out["format"].startswith("matroska") and out["video"]["codec"] == "h264" and out["audio"] is None
     assert out["video"]["frames"] == 12
+
+
+def test_a_file_whose_metadata_is_not_utf8_still_opens(data_dir, tmp_path, capsys):
+    """Old camcorders and some .mov artwork write tags in other encodings: PyAV up to 18 refuses them unless
+    told to be lenient, PyAV 19 has no such keyword (it is always lenient). Both must open the file, sound
+    and all (issue: every video input died with a TypeError on PyAV 19)."""
+    frames = real_frames(data_dir, "webcam_headphones_640x480.mp4", 6, (96, 64))
+    src = make_clip(tmp_path / "latin1.mp4", frames, title="TITLE_TO_PATCH")
+    data = src.read_bytes()
+    assert data.count(b"TITLE_TO_PATCH") == 1
+    src.write_bytes(data.replace(b"TITLE_TO_PATCH", "Caf\xe9 f\xfcr Z\xfcrich".encode("latin-1")[:14]))
+    with VideoReader(src) as r:
+        assert len(list(r)) == 6 and r.has_audio
+    with VideoJob(src, tmp_path / "out.mp4", background="white", smoothing=0.0) as job:
+        result = job.run(MovingDisc())
+    assert result.frames == 6 and result.audio == "sound copied (aac)"
+    assert probe(tmp_path / "out.mp4")["audio"]["codec"] == "aac"
 
 
 def test_variable_frame_rate_timestamps_are_kept(data_dir, tmp_path):
