@@ -9,14 +9,15 @@ import sys
 from . import __version__
 from .errors import exit_status
 
-# name -> (module, one-line help). Modules keep heavy imports (torch, Qt) inside run().
+# name -> (module, one-line help). Modules keep heavy imports (torch, Qt) inside run(). The dispatcher is the
+# one place that knows every front end (commands, gui, training, benchmarks); they never import each other.
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("goselfies.commands.demo", "segment the shipped sample photos (no camera or GPU needed)"),
     "photo": ("goselfies.commands.photo", "remove or replace the background of photos"),
     "video": ("goselfies.commands.video", "remove or replace the background of a video file"),
     "evaluate": ("goselfies.commands.evaluate", "measure Dice/IoU/accuracy on images/ + masks/"),
     "webcam": ("goselfies.commands.webcam", "live: webcam (or --source VIDEO) to a window, virtual camera or file"),
-    "gui": ("goselfies.commands.gui", "the live window: preview, controls, virtual camera"),
+    "gui": ("goselfies.gui.app", "the live window: preview, controls, virtual camera"),
     "train": ("goselfies.training.commands.train", "train or resume a model on images/ + masks/ folders"),
     "lr-find": ("goselfies.training.commands.lr_find", "learning-rate range test: plot loss against LR, suggest an LR"),
     "grid": ("goselfies.training.commands.grid", "the paper's 8-model comparison (Table I) as a markdown table"),
@@ -38,8 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
         mod = importlib.import_module(module)
         p = sub.add_parser(name, help=help_text, description=help_text)
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_run=mod.run, window=window)
     return parser
+
+
+def window(session):
+    """``goselfies webcam``'s preview: the gui front end's window around a built live session (its final stats)."""
+    from .gui.app import run_preview
+
+    return run_preview(session)
 
 
 def main(argv: list[str] | None = None) -> int:

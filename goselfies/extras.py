@@ -9,20 +9,22 @@ import importlib.util
 
 from .errors import GoSelfiesError
 
-# module -> the extra that installs it
-EXTRAS = {
-    "torch": "gpu",
-    "torchvision": "gpu",
-    "segmentation_models_pytorch": "gpu",
-    "onnx": "train",
-    "matplotlib": "train",
-    "openvino": "openvino",
-    "mediapipe": "mediapipe",
+# extra -> the modules it brings that the code imports (pyproject's optional-dependencies say the packages)
+EXTRA_MODULES: dict[str, tuple[str, ...]] = {
+    "gpu": ("torch", "torchvision", "segmentation_models_pytorch"),
+    "openvino": ("openvino",),
+    "mediapipe": ("mediapipe",),
 }
+EXTRA_MODULES["train"] = (*EXTRA_MODULES["gpu"], "onnx", "matplotlib")
+# module -> the smallest extra that installs it
+EXTRAS: dict[str, str] = {m: extra for extra in ("train", "mediapipe", "openvino", "gpu") for m in EXTRA_MODULES[extra]}
 
 
 def available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ValueError:  # in sys.modules without a spec: a module blocked on purpose (None there) or half-made
+        return False
 
 
 def require(module: str, what: str, extra: str | None = None) -> None:
@@ -30,3 +32,9 @@ def require(module: str, what: str, extra: str | None = None) -> None:
     if not available(module):
         extra = extra or EXTRAS[module]
         raise GoSelfiesError(f"{what} needs {module}, which this install lacks: pip install \"goselfies[{extra}]\"")
+
+
+def require_extra(extra: str, what: str) -> None:
+    """``require`` for every module of ``extra``: the first one missing is named, with the extra."""
+    for module in EXTRA_MODULES[extra]:
+        require(module, what, extra)

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import GoSelfiesError
-from .paths import atomic_path
+from .paths import atomic_path, cannot_write, output_folder, remove_quietly
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -56,8 +56,11 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
     ok, buf = cv2.imencode(path.suffix or ".png", image)
     if not ok:
         raise GoSelfiesError(f"{path}: cannot encode image")
-    with atomic_path(path) as tmp:
-        buf.tofile(tmp)
+    try:
+        with atomic_path(path) as tmp:
+            buf.tofile(tmp)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
 
 
 # --- video files: PyAV (FFmpeg's libraries; its wheels bring H.264, VP9 with alpha, ProRes and AAC) ---
@@ -364,7 +367,7 @@ class VideoWriter:
         self._step = max(1, round(1 / (rate * self.time_base)))  # one frame in time_base ticks
         self._last_pts: int | None = None
         self._audio: _AudioTrack | None = None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        output_folder(self.path.parent)
         self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
         self.container = None
         try:
@@ -438,7 +441,11 @@ class VideoWriter:
                 self.container = None
                 if self._audio is not None:
                     self._audio.close()
-                os.replace(self.tmp, self.path)
+                try:
+                    os.replace(self.tmp, self.path)
+                except OSError as exc:
+                    remove_quietly(self.tmp)
+                    raise cannot_write(self.path, exc) from None
 
     def _discard(self) -> None:
         for closing in (self.container, self._audio):
@@ -448,7 +455,7 @@ class VideoWriter:
             except Exception:  # noqa: BLE001 - an aborted file is removed anyway
                 pass
         self.container = None
-        self.tmp.unlink(missing_ok=True)
+        remove_quietly(self.tmp)
 
     def __enter__(self):
         return self
@@ -493,8 +500,12 @@ class ImageSequenceWriter:
             raise GoSelfiesError(f"{self.folder}: is a file; a PNG sequence needs a folder")
         self.tmp = (self.folder / ".goselfies.partial" if self._into_existing
                     else self.folder.with_name(f".{self.folder.name}.partial"))
+        output_folder(self.tmp.parent)
         shutil.rmtree(self.tmp, ignore_errors=True)  # left by a killed run
-        self.tmp.mkdir(parents=True)
+        try:
+            self.tmp.mkdir()
+        except OSError as exc:
+            raise cannot_write(self.folder, exc) from None
 
     def write(self, frame: np.ndarray, pts: int | None = None) -> None:
         ok, buf = cv2.imencode(".png", frame)
@@ -503,7 +514,7 @@ class ImageSequenceWriter:
         try:
             buf.tofile(self.tmp / (self.pattern % (self.frames + 1)))
         except OSError as exc:
-            raise GoSelfiesError(f"{self.folder}: cannot write ({exc.strerror or exc})") from None
+            raise cannot_write(self.folder, exc) from None
         self.frames += 1
 
     def close(self, ok: bool = True) -> None:
@@ -511,13 +522,17 @@ class ImageSequenceWriter:
         if self.tmp is None:
             return
         tmp, self.tmp = self.tmp, None
-        if ok and self.frames:
-            if not self._into_existing:
-                os.replace(tmp, self.folder)
-                return
-            for f in sorted(tmp.iterdir()):
-                os.replace(f, self.folder / f.name)
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            if ok and self.frames:
+                if not self._into_existing:
+                    os.replace(tmp, self.folder)
+                    return
+                for f in sorted(tmp.iterdir()):
+                    os.replace(f, self.folder / f.name)
+        except OSError as exc:
+            raise cannot_write(self.folder, exc) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def __enter__(self):
         return self

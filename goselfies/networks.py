@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .encoders import imagenet_encoder
 from .errors import GoSelfiesError
-from .extras import require
+from .extras import require_extra
 from .models import model_info
 from .weights import load_encoder_weights, load_weights
 
@@ -24,7 +24,7 @@ def create_model(
     smp's download where the network allows) or a local safetensors file of ``model.encoder``.
     """
     info = model_info(name)
-    require("torch", f"the PyTorch model '{name}'")
+    require_extra("gpu", f"the PyTorch model '{name}'")
     model = info.build()
     if encoder_weights == "imagenet":
         encoder_weights = imagenet_encoder(info, model)

@@ -2,10 +2,13 @@
 writes files so that a crash never leaves a half-written one."""
 from __future__ import annotations
 
+import errno
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from .errors import GoSelfiesError
 
 
 def cache_dir(kind: str) -> Path:
@@ -16,6 +19,53 @@ def cache_dir(kind: str) -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("goselfies")) / kind
+
+
+def why(exc: OSError) -> str:
+    """What an OSError means for an output, in a few words."""
+    if isinstance(exc, (NotADirectoryError, FileExistsError)) or exc.errno in (errno.ENOTDIR, errno.EEXIST):
+        return "a file stands where a folder is needed"
+    return (exc.strerror or str(exc)).lower()
+
+
+def cannot_write(path: str | Path, exc: OSError) -> GoSelfiesError:
+    """One line naming the output and the reason it cannot be written."""
+    return GoSelfiesError(f"{path}: cannot write ({why(exc)})")
+
+
+def check_output_folder(folder: str | Path) -> Path:
+    """One line naming ``folder`` and the reason, before any work is done, where no output can be made in it:
+    a file in the way, a read-only file system, no permission. Nothing is made; a place that only the attempt
+    refuses (/proc) is reported when the writer makes the folder (``output_folder``)."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise cannot_write(folder, NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+    if not os.access(existing, os.W_OK | os.X_OK):  # a read-only mount, or no permission
+        code = errno.EROFS if hasattr(os, "statvfs") and os.statvfs(existing).f_flag & os.ST_RDONLY else errno.EACCES
+        raise cannot_write(folder, OSError(code, os.strerror(code)))
+    return folder
+
+
+def output_folder(folder: str | Path) -> Path:
+    """``folder`` made (with its parents) for output, or one line naming it and the reason."""
+    folder = check_output_folder(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(folder, exc) from None
+    return folder
+
+
+def remove_quietly(path: Path) -> None:
+    """Remove a half-written file; where even that fails (the file system went read-only) there is
+    nothing more to do, and the error that stopped the writing is the one to report."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 @contextmanager
@@ -32,5 +82,4 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        remove_quietly(tmp)

@@ -6,6 +6,8 @@ image. New outputs register with ``@register_sink(name)``.
 """
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -39,6 +41,21 @@ class Sink(Protocol):
 
 
 SINKS: dict[str, Callable[..., Sink]] = {}
+
+
+def has_display() -> bool:
+    """False on a Linux box with no X11/Wayland session (a window cannot open there; Qt would abort)."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True  # the user (or a test) chose a platform plugin, e.g. offscreen
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def ensure_display(hint: str) -> None:
+    """One line, before a camera light goes on, where a window cannot open."""
+    if not has_display():
+        raise GoSelfiesError(f"no display found (DISPLAY and WAYLAND_DISPLAY are unset); {hint}")
 
 
 def register_sink(name: str):

@@ -20,6 +20,7 @@ from .backgrounds import parse_background
 from .errors import GoSelfiesError
 from .framepath import FramePath, PathConfig
 from .media import ImageSequenceWriter, VideoReader, open_video_output, sequence_target, video_encoding
+from .paths import check_output_folder
 from .postprocess import PostProcess
 from .pyramid import Pyramid
 from .smoothing import MOTION, SMOOTHING, FlickerMeter, LookaheadSmoother
@@ -59,11 +60,14 @@ class VideoJob:
             raise GoSelfiesError("output would overwrite the input")
         self.background = parse_background(background)
         self.alpha = bool(getattr(self.background, "alpha", False))
-        sequence = sequence_target(self.output)  # refuse a format or a PNG folder now, before any work
+        sequence = sequence_target(self.output)  # refuse a format, a PNG folder or a place to write now, before any work
         if sequence is None:
             video_encoding(self.output, self.alpha)
+            check_output_folder(self.output.parent)
         elif sequence[0].exists() and not sequence[0].is_dir():
             raise GoSelfiesError(f"{sequence[0]}: is a file; a PNG sequence needs a folder")
+        else:
+            check_output_folder(sequence[0] if sequence[0].is_dir() else sequence[0].parent)
         self.smoothing, self.motion, self.lookahead = smoothing, motion, lookahead
         self.auto_frame, self.frame_zoom = auto_frame, parse_zoom(frame_zoom)
         self.second_pass = second_pass

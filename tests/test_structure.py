@@ -1,7 +1,8 @@
-"""The package's shape: no import cycle among goselfies modules, counting the imports inside functions
-too (a lazy import only hides a cycle), and the engine (everything but the CLI commands, the GUI,
-training and benchmarks) imports no Qt, training or benchmark code at module level. Imports are read
-from the source with ``ast``."""
+"""The package's shape: no import cycle among goselfies modules at any depth, counting the imports inside
+functions (a lazy import only hides a cycle) and a submodule's imports of its own package; the engine
+(everything but the command line, the GUI, training and benchmarks) imports no Qt, training or benchmark
+code; no front end imports another (only the dispatcher, ``cli``, knows them all). Imports are read from
+the source with ``ast``."""
 from __future__ import annotations
 
 import ast
@@ -12,19 +13,21 @@ import goselfies
 ROOT = Path(goselfies.__file__).parent
 FRONT_ENDS = ("goselfies.cli", "goselfies.__main__", "goselfies.commands", "goselfies.gui",
               "goselfies.training", "goselfies.benchmarks")
+# the front ends that must not import one another (``cli`` dispatches to each of them by name)
+SEPARATE_FRONT_ENDS = ("goselfies.commands", "goselfies.gui", "goselfies.training", "goselfies.benchmarks")
 FORBIDDEN_IN_ENGINE = ("PySide6", "goselfies.gui", "goselfies.training", "goselfies.benchmarks")
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+def module_name(path: Path, root: Path = ROOT) -> str:
+    parts = path.relative_to(root.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def top_level_imports(path: Path, inside_functions: bool = False) -> set[str]:
+def top_level_imports(path: Path, inside_functions: bool = False, root: Path = ROOT) -> set[str]:
     """Absolute names of what the module imports when it is imported (not inside functions, unless
     ``inside_functions``, nor under ``if TYPE_CHECKING:``); ``from . import x`` counts as the submodule
     ``x`` where there is one."""
-    name = module_name(path)
+    name = module_name(path, root)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
@@ -61,16 +64,22 @@ def top_level_imports(path: Path, inside_functions: bool = False) -> set[str]:
     return found
 
 
-def import_graph(inside_functions: bool = False) -> dict[str, set[str]]:
-    files = {module_name(p): p for p in ROOT.rglob("*.py") if "assets" not in p.parts}
+def import_graph(inside_functions: bool = False, root: Path = ROOT) -> dict[str, set[str]]:
+    """module -> the modules its import statements run. A submodule's import of its own package counts: a
+    package whose ``__init__`` imports one of its submodules, even inside a function, while that submodule
+    imports the package back, is a circle (the runners' registry and ``runners.onnx`` were one)."""
+    files = {module_name(p, root): p for p in root.rglob("*.py") if "assets" not in p.parts}
     graph = {}
     for name, path in files.items():
         deps = set()
-        for imported in top_level_imports(path, inside_functions):
+        for imported in top_level_imports(path, inside_functions, root):
             # importing a.b.c runs a/__init__, a/b/__init__ and a/b/c: each is a dependency
             parts = imported.split(".")
             deps.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
-        graph[name] = {d for d in deps if d in files and d != name and not name.startswith(d + ".")}
+        # the packages above a module are run before it whatever it imports: not an edge of its own
+        ancestors = {name.rsplit(".", i)[0] for i in range(1, name.count(".") + 1)}
+        explicit = {d for d in top_level_imports(path, inside_functions, root) if d in files}
+        graph[name] = {d for d in deps if d in files and d != name and (d not in ancestors or d in explicit)}
     return graph
 
 
@@ -112,6 +121,57 @@ def test_no_import_cycle_counting_imports_inside_functions():
     assert "goselfies.networks" in lazy["goselfies.onnx_file"]  # export builds the network inside a function
     assert "goselfies.networks" not in import_graph()["goselfies.onnx_file"]
     assert find_cycle(lazy) is None
+
+
+def write_package(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root / next(iter(files)).split("/")[0]
+
+
+def test_a_circle_through_a_function_level_import_of_a_child_is_found(tmp_path):
+    """The runners' old circle: the package's __init__ imports a child inside a function, and the child
+    imports the package. And one three modules deep, through a grandchild."""
+    pkg = write_package(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/run/__init__.py": "def make():\n    from .onnx import Options\n",
+        "pkg/run/onnx.py": "from . import Model\n",
+        "pkg/deep/__init__.py": "",
+        "pkg/deep/a.py": "from .b import x\n",
+        "pkg/deep/b/__init__.py": "",
+        "pkg/deep/b/c.py": "def f():\n    from ..a import y\n",
+    })
+    lazy = import_graph(inside_functions=True, root=pkg)
+    assert find_cycle(lazy) == ["pkg.run", "pkg.run.onnx", "pkg.run"]
+    assert find_cycle(import_graph(root=pkg)) is None  # at module level there is none
+    assert "pkg.deep.a" in lazy["pkg.deep.b.c"] and "pkg.deep.b" in lazy["pkg.deep.a"]
+    lazy["pkg.run"].clear()
+    assert find_cycle(lazy) is None  # a.py -> b/__init__ only: b.c is not imported by a
+
+
+def front_end(name: str) -> str | None:
+    return next((f for f in SEPARATE_FRONT_ENDS if name == f or name.startswith(f + ".")), None)
+
+
+def front_ends_importing_others(graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    bad = {}
+    for name, deps in graph.items():
+        mine = front_end(name)
+        others = sorted(d for d in deps if front_end(d) not in (None, mine)) if mine else []
+        if others:
+            bad[name] = others
+    return bad
+
+
+def test_no_front_end_imports_another_even_inside_a_function(tmp_path):
+    assert front_ends_importing_others(import_graph(inside_functions=True)) == {}
+    pkg = write_package(tmp_path, {  # the check itself sees one: a lazy import of gui from a command
+        "goselfies/__init__.py": "", "goselfies/commands/__init__.py": "", "goselfies/gui/__init__.py": "",
+        "goselfies/gui/app.py": "", "goselfies/commands/webcam.py": "def run():\n    from ..gui.app import x\n",
+    })
+    assert front_ends_importing_others(import_graph(True, pkg)) == {"goselfies.commands.webcam": ["goselfies.gui",
+                                                                                                 "goselfies.gui.app"]}
 
 
 def test_engine_imports_no_qt_training_or_benchmarks_at_module_level():

@@ -424,7 +424,7 @@ def test_mediapipe_teacher_sees_the_crop_as_mediapipe_does(data_dir, tiny, tmp_p
     the teacher's mask is MediaPipe's own mask of that crop; and a tiny run trains with it."""
     import numpy as np
 
-    from goselfies.benchmarks.reference import MediaPipeSelfie, mediapipe_available
+    from goselfies.mediapipe_selfie import MediaPipeSelfie, mediapipe_available
     from goselfies.models import model_info
     from goselfies.training.distill import MediaPipeTeacher, make_teacher
     from goselfies.training.trainer import train
@@ -495,13 +495,3 @@ def test_each_pair_learns_from_its_own_folders_teacher(tiny, tmp_path, capsys, l
     rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher-for", f"{tmp_path / 'elsewhere'}=mediapipe",
                      "--out", tmp_path / "r", "--model", "lite", "--size", 64)
     assert_one_line_error(rc, err, "train", "--teacher-for", "not one of the --data folders")
-
-
-def test_mediapipe_teacher_without_mediapipe_is_one_line(tiny, tmp_path, capsys, monkeypatch):
-    """``--teacher mediapipe`` where mediapipe is not installed says what to install, in one line."""
-    import goselfies.benchmarks.reference as reference
-
-    monkeypatch.setattr(reference, "mediapipe_available", lambda: False)
-    rc, _, err = cli(capsys, "train", "--data", tiny, "--teacher", "mediapipe",
-                     "--out", tmp_path / "r", "--model", "lite", "--size", 64)
-    assert_one_line_error(rc, err, "train", "mediapipe is not installed", "pip install")

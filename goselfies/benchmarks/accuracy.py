@@ -15,7 +15,7 @@ from goselfies.evaluate import evaluate
 from goselfies.framepath import FramePath, PathConfig
 from goselfies.metrics import KEYS
 
-from .reference import VARIANTS, MediaPipeSelfie
+from ..mediapipe_selfie import VARIANTS, MediaPipeSelfie
 
 
 def main(argv: list[str] | None = None) -> int:

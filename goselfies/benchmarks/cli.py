@@ -287,7 +287,7 @@ def run_model_mode(plan: Plan, weights: dict[str, tuple[Path, str]], say) -> lis
 
 
 def model_mode_reference(plan: Plan, frame, say) -> list[dict]:
-    from .reference import MediaPipeSelfie
+    from ..mediapipe_selfie import MediaPipeSelfie
     from .report import make_row
     from .stats import summarize, time_calls
 
@@ -316,7 +316,7 @@ def _mp_input(variant: str) -> str:
 
 
 def _mediapipe_variant(plan: Plan) -> str | None:
-    from .reference import mediapipe_available
+    from ..mediapipe_selfie import mediapipe_available
 
     if plan.mediapipe == "off":
         return None
@@ -365,7 +365,7 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
                         fused=lambda frame, g=GpuComposite(runner.engine), c=colour: g(frame, c)))
     variant = _mediapipe_variant(plan)
     if variant:
-        from .reference import MediaPipeSelfie
+        from ..mediapipe_selfie import MediaPipeSelfie
 
         ref = MediaPipeSelfie(variant)
         runs.append(PipelineRun(PipelineSpec("mediapipe", 256, variant, "cpu", "fp32"), ref, shared or FrameSource(video, plan.resize),
@@ -453,7 +453,7 @@ def run_live_mode(args) -> int:
 
     from .live import default_configs, format_rows, make_clip, run_live
     from .machine import describe, machine_info
-    from .reference import mediapipe_available
+    from ..mediapipe_selfie import mediapipe_available
 
     if not args.video or not Path(args.video).is_file():
         raise GoSelfiesError("live mode plays a video as the camera: give --video PATH (a clip of a person)")

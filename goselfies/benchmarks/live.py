@@ -147,7 +147,7 @@ def run_ours(config: LiveConfig, clip: Path, warmup: float, seconds: float) -> d
     settings = replace(LiveSettings(), source=str(clip), **config.settings)
     factory = None
     if config.mediapipe:
-        from .reference import MediaPipeSelfie
+        from ..mediapipe_selfie import MediaPipeSelfie
 
         factory = lambda s: MediaPipeSelfie("general")  # noqa: E731
     saved = os.environ.get("GOSELFIES_ORT_THREADS")
@@ -181,7 +181,7 @@ def run_reference(clip: Path, warmup: float, seconds: float, strength: float = B
     same paced capture as ours, one loop."""
     from goselfies.capture import Capture, VideoFileSource
 
-    from .reference import MediaPipeSelfie
+    from ..mediapipe_selfie import MediaPipeSelfie
 
     cv2.setNumThreads(-1)  # OpenCV's default pool, as such a script runs (our sessions set one thread)
     seg = MediaPipeSelfie("general")

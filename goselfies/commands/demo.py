@@ -19,13 +19,14 @@ def run(args) -> int:
 
     from ..backgrounds import parse_background
     from ..media import list_images, read_image, write_image
+    from ..paths import check_output_folder
     from ..pyramid import Pyramid
 
+    out = check_output_folder(args.outdir)
     seg = make_segmenter(args, realtime=False)
     frame_path = make_path(args, seg)
     images, _ = list_images([SAMPLES])
     looks = [parse_background(s) for s in ("blur:25", "color:blue", "transparent")]
-    out = Path(args.outdir)
     for path in images:
         frame = read_image(path)
         pyramid = Pyramid(frame)

@@ -17,6 +17,7 @@ def run(args) -> int:
     from ..backgrounds import parse_background
     from ..errors import GoSelfiesError
     from ..media import list_images, read_image, write_image
+    from ..paths import check_output_folder
 
     background = parse_background(args.background)
     images, errors = list_images(args.inputs)
@@ -25,7 +26,7 @@ def run(args) -> int:
     if not images:
         print("goselfies photo: error: no images to process", file=sys.stderr)
         return 1
-    outdir = Path(args.outdir)
+    outdir = check_output_folder(args.outdir)  # one line now, before the model loads, if nothing can be written there
     inputs = {p.resolve() for p in images}
     seg = make_segmenter(args, realtime=False)
     frame_path = make_path(args, seg, background)

@@ -38,6 +38,7 @@ def run(args) -> int:
     from ..backgrounds import parse_background
     from ..errors import GoSelfiesError
     from ..live import build_session
+    from ..sinks import ensure_display
 
     if args.camera is not None and args.source:
         raise GoSelfiesError("use either --camera or --source, not both")
@@ -49,8 +50,6 @@ def run(args) -> int:
         raise GoSelfiesError("--once only applies to --source VIDEO")
     frame_zoom_from_args(args)
     if not args.no_window:
-        from goselfies.gui.app import ensure_display
-
         ensure_display("add --no-window to run headless (the virtual camera and --record still work)")
     parse_background(args.background)  # a bad spec fails before the camera light goes on
     settings = settings_from_args(args)
@@ -70,9 +69,7 @@ def run(args) -> int:
         if args.no_window:
             stats = pipeline.run()
         else:
-            from goselfies.gui.app import run_preview
-
-            stats = run_preview(session)
+            stats = args.window(session)  # the gui front end's preview, handed over by the dispatcher (cli)
     except KeyboardInterrupt:
         stats = pipeline.stats()  # Ctrl-C ends a live session: everything is already released
         print("stopped (Ctrl-C)", file=sys.stderr)

@@ -8,20 +8,7 @@ import signal
 import sys
 
 from goselfies.errors import GoSelfiesError, exit_status
-
-
-def has_display() -> bool:
-    """False on a Linux box with no X11/Wayland session (Qt would abort there)."""
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True  # the user (or a test) chose a platform plugin, e.g. offscreen
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
-
-
-def ensure_display(hint: str) -> None:
-    if not has_display():
-        raise GoSelfiesError(f"no display found (DISPLAY and WAYLAND_DISPLAY are unset); {hint}")
+from goselfies.sinks import ensure_display
 
 
 def debian_package(soname: str) -> str:

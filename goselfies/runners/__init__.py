@@ -13,36 +13,15 @@ never the Segmenter: post-processing, validation and model choice stay there.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
 
 from ..errors import GoSelfiesError
 from ..extras import available
 from ..fastpre import Prep
 from ..onnx_file import is_onnx
+from .base import ModelFile, OrtOptions, Runner
 
-
-@dataclass(frozen=True)
-class ModelFile:
-    """Which network (registry name) from which file (.safetensors, or .onnx), with its metadata."""
-
-    name: str
-    path: Path
-    meta: dict[str, Any] = field(default_factory=dict, compare=False)
-
-
-class Runner(Protocol):
-    name: str  # the backend, as --backend names it
-    threads: int | None  # ONNX Runtime's intra-op threads; None where it does not apply
-    timings: dict[str, float]  # the last frame's pre/infer/post seconds, where measured separately
-
-    def __init__(self, model: ModelFile, prep: Prep, device: str) -> None: ...
-
-    def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
-        """uint8 (H,W,3) frame -> float32 (H,W) probabilities; no post-processing."""
+__all__ = ["BACKENDS", "RUNNERS", "ModelFile", "OrtOptions", "Runner", "choose_backend", "make_runner", "runner_class"]
 
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")  # what --backend takes (besides auto)
@@ -94,8 +73,6 @@ def make_runner(backend: str, model: ModelFile, prep: Prep, device: str, threads
     chosen = choose_backend(backend, device, model.path, realtime)
     try:
         if chosen in ("onnx", "onnx-int8", "openvino") and threads:
-            from .onnx import OrtOptions
-
             return runner_class(chosen, device)(model, prep, device, OrtOptions(threads=threads))
         return runner_class(chosen, device)(model, prep, device)
     except GoSelfiesError as exc:

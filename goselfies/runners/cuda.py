@@ -17,7 +17,7 @@ import numpy as np
 
 from ..fastpre import Prep
 from ..networks import create_model
-from . import ModelFile
+from .base import ModelFile
 
 _MISSING = object()
 

@@ -4,9 +4,7 @@ Runs an explicit ``.onnx`` file, or the cached export of the weights (``onnx_fil
 """
 from __future__ import annotations
 
-import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,28 +12,7 @@ import numpy as np
 from ..errors import GoSelfiesError
 from ..fastpre import Prep
 from ..onnx_file import INPUT, OUTPUT, cached_export, is_onnx
-from . import ModelFile
-
-
-@dataclass
-class OrtOptions:
-    """ONNX Runtime session settings, tuned for small CPUs (the 2-core laptop case)."""
-
-    threads: int = 0  # intra-op threads; 0: the usable cores, at most 8 ($GOSELFIES_ORT_THREADS overrides)
-    spin: bool = False  # busy-wait between ops: lower latency alone, but it steals the cores that
-    # decode, composite and encode need in the pipeline, so it is off by default
-
-    def resolve_threads(self) -> int:
-        env = os.environ.get("GOSELFIES_ORT_THREADS")
-        if env and env.isdigit() and int(env) > 0:
-            return int(env)
-        if self.threads > 0:
-            return self.threads
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except AttributeError:  # not Linux
-            cores = os.cpu_count() or 1
-        return max(1, min(cores, 8))
+from .base import ModelFile, OrtOptions
 
 
 def make_session(path: str | Path, device: str = "cpu", options: OrtOptions | None = None):

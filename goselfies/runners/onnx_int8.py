@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import GoSelfiesError
 from ..onnx_file import is_onnx
 from ..quantize import cached_int8
-from . import ModelFile
+from .base import ModelFile
 from .onnx import OnnxRunner
 
 

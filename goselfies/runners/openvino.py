@@ -12,8 +12,8 @@ import numpy as np
 from ..errors import GoSelfiesError
 from ..extras import require
 from ..fastpre import Prep
-from . import ModelFile
-from .onnx import OnnxRunner, OrtOptions
+from .base import ModelFile, OrtOptions
+from .onnx import OnnxRunner
 
 
 class OpenVinoRunner(OnnxRunner):

@@ -6,7 +6,7 @@ import numpy as np
 from ..extras import require
 from ..fastpre import Prep
 from ..networks import create_model
-from . import ModelFile
+from .base import ModelFile
 
 
 class TorchRunner:

@@ -59,7 +59,7 @@ class MediaPipeTeacher:
     """MediaPipe's selfie segmenter on each crop of the batch, as uint8 RGB (it resizes to 256 itself)."""
 
     def __init__(self, student: ModelInfo, device: torch.device):
-        from goselfies.benchmarks.reference import MediaPipeSelfie
+        from goselfies.mediapipe_selfie import MediaPipeSelfie
 
         self.seg = MediaPipeSelfie("general")
         self.mean, self.std = per_channel(student.mean), per_channel(student.std)

@@ -11,9 +11,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from goselfies.extras import require
+    from goselfies.extras import require_extra
 
-    require("torch", "goselfies export-weights", extra="train")
+    require_extra("train", "goselfies export-weights")
     from goselfies.errors import GoSelfiesError
     from goselfies.weights import read_metadata
     from goselfies.training.commands.common import read_config_file

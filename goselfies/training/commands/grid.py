@@ -27,9 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from goselfies.extras import require
+    from goselfies.extras import require_extra
 
-    require("torch", "goselfies grid", extra="train")
+    require_extra("train", "goselfies grid")
     from goselfies.errors import GoSelfiesError
     from goselfies.training.grid import GridSpec, markdown_table, run_grid
 

@@ -17,9 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from goselfies.extras import require
+    from goselfies.extras import require_extra
 
-    require("torch", "goselfies lr-find", extra="train")
+    require_extra("train", "goselfies lr-find")
     from goselfies.training.lr_find import run_lr_find
 
     cfg = resolve_config(args)

@@ -17,9 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from goselfies.extras import require
+    from goselfies.extras import require_extra
 
-    require("torch", "goselfies train", extra="train")
+    require_extra("train", "goselfies train")
     from goselfies.errors import GoSelfiesError
     from goselfies.training.trainer import train
 

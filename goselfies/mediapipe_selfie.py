@@ -1,4 +1,4 @@
-"""MediaPipe's selfie segmenter as the reference that every Go-selfies number is compared with.
+"""MediaPipe's selfie segmenter: the reference every Go-selfies number is compared with, and a teacher.
 
 It is what most video-call background effects run on a CPU, so "how many times MediaPipe's time"
 is the number a user understands. It is optional (``pip install ".[mediapipe]"`` or
@@ -8,7 +8,6 @@ float mask of the frame's size out, the same contract as ``Segmenter``.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import tempfile
@@ -18,14 +17,15 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from goselfies.errors import GoSelfiesError
+from .errors import GoSelfiesError
+from .extras import available, require
 
 VARIANTS = {"general": 0, "landscape": 1}  # 256x256 input, and the 144x256 one made for 16:9 calls
 INPUT_SIDE = 256  # the longer side of either variant's input
 
 
 def mediapipe_available() -> bool:
-    return importlib.util.find_spec("mediapipe") is not None
+    return available("mediapipe")
 
 
 @contextmanager
@@ -58,8 +58,7 @@ class MediaPipeSelfie:
     def __init__(self, variant: str = "general"):
         if variant not in VARIANTS:
             raise GoSelfiesError(f"unknown MediaPipe variant '{variant}'; use {' or '.join(VARIANTS)}")
-        if not mediapipe_available():
-            raise GoSelfiesError("mediapipe is not installed: pip install mediapipe==0.10.14")
+        require("mediapipe", "MediaPipe's selfie segmenter")
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.variant = variant
