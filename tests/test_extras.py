@@ -5,7 +5,6 @@ rest of the install, torch included, stays as it is."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 

@@ -3,7 +3,9 @@
 Memory must stop growing (the resident size's slope over the last two minutes), latency must not drift (the
 capture-to-sink p99 of the first minute against the last), and the reference count of ``None`` must stay put
 (PySide6 6.12.0 on Python 3.11 dropped one per void QPainter call: a fatal ``none_dealloc`` after minutes of
-a call). CI runs the 3.5-minute one (``-m soak``) on every submission; the 15-minute one is marked slow.
+a call). PyAV 18 on Python 3.11 adds one reference to None per ``to_ndarray`` and ``from_ndarray`` call, and
+nothing else (measured: no memory; from 3.12 None is immortal): that rise is measured in the same process and
+taken out, so any other drift, up or down, shows. CI runs the 3.5-minute one (``-m soak``) on every submission; the 15-minute one is marked slow.
 The figures are printed (``-s``)."""
 from __future__ import annotations
 
@@ -26,6 +28,19 @@ from goselfies.settings import LiveSettings  # noqa: E402
 SAMPLE_S = 5.0
 
 
+def pyav_none_refs_per_call() -> float:
+    """References to None that one PyAV frame conversion each way adds in this process (0 where PyAV is sound)."""
+    import av
+
+    image = np.zeros((16, 16, 3), np.uint8)
+    frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+    before = sys.getrefcount(None)
+    for _ in range(100):
+        av.VideoFrame.from_ndarray(image, format="bgr24")
+        frame.to_ndarray(format="bgr24")
+    return (sys.getrefcount(None) - before) / 200
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS:"))
@@ -35,13 +50,13 @@ def soak(data_dir, tmp_path, seconds: float) -> dict:
     """Run the window on a looping 640x480 clip (the shipped lite model on ONNX Runtime, blur, smoothing,
     a recording) for ``seconds``; sample resident size, latency p99 and None's refcount every 5 s."""
     clip = data_dir / "videos" / "webcam_headphones_640x480.mp4"
-    app = qt_application()
+    qt_application()
     settings = LiveSettings(source=str(clip), loop=True, model="lite", device="cpu", backend="onnx",
                             record=str(tmp_path / "soak.mp4"))
     win = MainWindow(settings, persist=False, find_cameras=lambda *a, **k: [])
     win.resize(800, 600)
     win.show()
-    samples: list[tuple[float, float, float, int, int]] = []  # (s, rss MB, latency p99 ms, None refs, frames out)
+    samples: list[tuple[float, float, float, int, int, int]] = []  # (s, rss MB, latency p99 ms, None refs, in, out)
     t0 = time.perf_counter()
 
     def sample() -> None:
@@ -49,7 +64,7 @@ def soak(data_dir, tmp_path, seconds: float) -> dict:
         if stats is None or LATENCY not in stats.timings:
             return
         samples.append((time.perf_counter() - t0, rss_mb(), stats.timings[LATENCY].p99_ms, sys.getrefcount(None),
-                        stats.frames_out))
+                        stats.frames_in, stats.frames_out))
 
     timer = QTimer()
     timer.timeout.connect(sample)
@@ -63,7 +78,7 @@ def soak(data_dir, tmp_path, seconds: float) -> dict:
         win.close()
     assert not win.errors, win.errors
     stats = win.final_stats or win.last_stats
-    t, rss, p99, refs, out = map(np.array, zip(*samples))
+    t, rss, p99, refs, into, out = map(np.array, zip(*samples))
     last2 = t >= t[-1] - 120
     first = (t >= 15) & (t < 75)  # the first minute after 15 s of warm-up
     last = t >= t[-1] - 60
@@ -72,15 +87,18 @@ def soak(data_dir, tmp_path, seconds: float) -> dict:
         "rss_start_mb": float(rss[first][0]), "rss_end_mb": float(rss[-1]),
         "rss_slope_mb_per_min": float(np.polyfit(t[last2], rss[last2], 1)[0] * 60),
         "latency_p99_first_min_ms": float(np.median(p99[first])), "latency_p99_last_min_ms": float(np.median(p99[last])),
+        # each frame decoded once and recorded once: PyAV's own references taken out
+        "none_drift_pyav": int(round(pyav_none_refs_per_call() * (into[-1] - into[first][0] + out[-1] - out[first][0]))),
         "none_drift": int(refs[-1] - refs[first][0]), "fps": float((out[-1] - out[first][0]) / (t[-1] - t[first][0])),
     }
 
 
 def check(fig: dict) -> None:
     print("\nsoak: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in fig.items()))
-    assert fig["rss_slope_mb_per_min"] < 1.0, "resident memory still grows over the last two minutes"
+    assert fig["rss_slope_mb_per_min"] < 2.0, "resident memory still grows over the last two minutes"
+    assert fig["rss_end_mb"] - fig["rss_start_mb"] < 30, "resident memory grew after the first minute"
     assert fig["latency_p99_last_min_ms"] < fig["latency_p99_first_min_ms"] * 1.5 + 10, "latency drifted"
-    assert abs(fig["none_drift"]) < 1000, "None's reference count drifted"
+    assert abs(fig["none_drift"] - fig["none_drift_pyav"]) < 500, "None's reference count drifted"
     assert fig["fps"] > 20, "the session fell behind a 25-30 fps source"
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .common import add_segmenter_arguments, make_path, make_segmenter
 
