@@ -1,8 +1,8 @@
 """The one frame path: pyramid -> (change?) -> segment -> smooth -> post-process -> composite.
 
 Every front end runs these same steps on a frame: the live pipeline (split over its two threads), a
-video file (with the look-ahead smoother between segment and post-process), a photo, ``evaluate`` and
-``benchmark-fps``. Everything but the last step works at the network's resolution: the pyramid gives each
+video file (``push``/``flush``: the smoother also looks ``lookahead`` frames ahead; with 0 the output is the
+live one), a photo, ``evaluate`` and ``benchmark-fps``. Everything but the last step works at the network's resolution: the pyramid gives each
 small copy of the frame once, the mask is smoothed and post-processed small, and only the finished matte
 is enlarged, once, to the output, in uint8. Outputs and mattes go into buffers reused from frame to frame
 (a short ring, so a sink may still read the last few), so the steady state allocates no full-size array.
@@ -14,7 +14,7 @@ and scaled back to the output size: one more warp, into a ring too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -27,7 +27,7 @@ from .fastpre import fit, shrink
 from .postprocess import PostProcess
 from .pyramid import Pyramid
 from .secondpass import look_closer
-from .smoothing import MOTION, SMOOTHING, MaskSmoother
+from .smoothing import MOTION, SMOOTHING, FlickerMeter, LookaheadSmoother
 from .timing import Timings
 
 UNSURE = 0.4  # with skip: a mask this unsure is never kept (see needs_mask)
@@ -49,6 +49,8 @@ class PathConfig:
     frame_zoom: float = ZOOM  # the narrowest crop, as a fraction of the frame's width
     fps: float = 30.0  # the frame rate, for auto-framing's timing
     second_pass: bool = False  # run the network again on a person small in the frame (secondpass; photos, files)
+    lookahead: int = 0  # with push/flush (a file): frames ahead the smoother also looks at (0: the past only, as live)
+    ring: int = RING  # output buffers in rotation: more where a consumer holds frames in a queue (a file's encoder)
 
 
 @dataclass
@@ -90,14 +92,19 @@ class FramePath:
         bg = self.config.background
         self.background: Background = parse_background(bg) if isinstance(bg, str) else bg
         self.set_post(self.config.post)
-        self.smoother = MaskSmoother(self.config.smoothing, self.config.motion)
+        if self.config.lookahead < 0:
+            raise GoSelfiesError(f"--lookahead must be 0 or more, got {self.config.lookahead}")
+        # one smoother: the past (``smoother``, what live frames get) plus the frames ahead (push/flush)
+        self.ahead = LookaheadSmoother(self.config.smoothing, self.config.motion, self.config.lookahead)
+        self.smoother = self.ahead.live
+        self.flicker, self.raw_flicker = FlickerMeter(), FlickerMeter()  # of push's mattes, and of the network's
         given = {"max_age": self.config.max_age, "threshold": self.config.change_threshold}
         self.detector = ChangeDetector(**{k: v for k, v in given.items() if v is not None})
         self.skip = self.config.skip
         self.framer = AutoFramer(self.config.frame_zoom, self.config.fps)
         self.auto_frame = self.config.auto_frame
         self.crop: Crop | None = None  # the last frame's crop (None: auto-framing was off)
-        self._out, self._alpha, self._framed = _Ring(), _Ring(), _Ring()
+        self._out, self._alpha, self._framed = (_Ring(self.config.ring) for _ in range(3))
 
     # -- settings, safe to change between frames -------------------------------------------
     def set_background(self, spec: str) -> None:
@@ -230,6 +237,27 @@ class FramePath:
     def mask(self, frame: np.ndarray) -> np.ndarray:
         """The finished matte at the frame's size as float32 in [0, 1] (``evaluate``, tests)."""
         return self(frame)[1] * np.float32(1 / 255.0)
+
+    def push(self, frame: np.ndarray, item: Any = None) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+        """The next frame of a file, where every frame gets the network and the smoother may look ahead:
+        yields (item, output, matte at the frame's size) for each frame now complete, oldest first, composited
+        as each is taken (``ring`` outputs may be held at once). ``lookahead`` frames stay behind until
+        ``flush``. With look-ahead 0 the output is what ``__call__`` (live, skip off) gives."""
+        pyramid = Pyramid(frame)
+        raw = self.probabilities(pyramid)
+        self.raw_flicker.add(raw)
+        self._raw, self.current = raw, False
+        yield from self._finished(self.ahead.push(raw, (pyramid, item)))
+
+    def flush(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+        """The frames still held for the look-ahead, at the end of a file."""
+        yield from self._finished(self.ahead.flush())
+
+    def _finished(self, ready) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+        for (pyramid, item), prob in ready:
+            small = self.finish(prob, pyramid)
+            self.flicker.add(small * (1 / 255.0))
+            yield (item, *self.compose(pyramid, small))
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Every step on one frame: (output, matte at the frame's size, whether the network ran)."""

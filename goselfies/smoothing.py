@@ -18,6 +18,7 @@ import numpy as np
 
 SMOOTHING = 0.6  # the default strength, live and for video files alike
 MOTION = 0.3  # a per-pixel change this large or larger counts as motion and is not smoothed
+LOOKAHEAD = 2  # video files: frames ahead the smoother also looks at (live: none)
 
 
 @dataclass
@@ -61,7 +62,7 @@ class LookaheadSmoother:
     steadier. Output is ``lookahead`` frames late: ``push`` returns what is ready, ``flush`` the rest.
     """
 
-    def __init__(self, strength: float = SMOOTHING, motion: float = MOTION, lookahead: int = 2):
+    def __init__(self, strength: float = SMOOTHING, motion: float = MOTION, lookahead: int = LOOKAHEAD):
         self.live = MaskSmoother(strength, motion)
         self.lookahead = max(0, int(lookahead)) if strength > 0 else 0
         self._queue: deque[tuple[Any, np.ndarray]] = deque()

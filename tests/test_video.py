@@ -459,3 +459,87 @@ def test_real_sigint_to_goselfies_video_leaves_nothing(data_dir, lite_weights, t
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert list(out_dir.iterdir()) == []
+
+
+# --- one frame loop, pipelined (issue: the GPU engine end to end) -----------------------------------
+
+def test_live_output_equals_file_output_with_lookahead_0(data_dir):
+    """The file path (push: every frame segmented, look-ahead 0) gives what the live path gives for the same
+    frames with skip off: one frame loop, the same steps in the same order."""
+    from goselfies.framepath import FramePath, PathConfig
+    from goselfies.postprocess import PostProcess
+    from goselfies.segmenter import Segmenter, SegmenterConfig
+
+    seg = Segmenter(SegmenterConfig(model="lite", device="cpu", backend="onnx"), quiet=True)
+    frames = real_frames(data_dir, "desk_960x540.mp4", 8, (480, 270))
+    config = dict(background="blur", post=PostProcess(), smoothing=0.6, skip=False)
+    live, file = FramePath(seg, PathConfig(**config)), FramePath(seg, PathConfig(**config, lookahead=0))
+    for i, frame in enumerate(frames):
+        out_live, alpha_live, _ = live(frame)
+        (item, out_file, alpha_file), = list(file.push(frame, i))
+        assert item == i
+        assert np.array_equal(out_live, out_file) and np.array_equal(alpha_live, alpha_file)
+    assert list(file.flush()) == []
+    ahead = FramePath(seg, PathConfig(**config, lookahead=2))
+    assert [len(list(ahead.push(f, i))) for i, f in enumerate(frames[:4])] == [0, 0, 1, 1]
+    assert [item for item, *_ in ahead.flush()] == [2, 3]
+
+
+def test_pipelined_job_writes_what_the_serial_job_writes(clip, tmp_path, monkeypatch):
+    """Decoding and encoding on their own threads change nothing: the frames the encoder gets (pixel for
+    pixel, in order, with their timestamps) and the file's frame times and sound. (x264's own bits may differ
+    from one encoder to the next in a process, so the pixels are compared where they enter it.)"""
+    encoded: dict[bool, list] = {}
+    real_write = VideoWriter.write
+
+    def write(self, frame, pts=None):
+        encoded[pipelined].append((frame.copy(), pts))
+        real_write(self, frame, pts)
+
+    monkeypatch.setattr(VideoWriter, "write", write)
+    outs = {}
+    for pipelined in (False, True):
+        encoded[pipelined] = []
+        dst = tmp_path / f"{'pipelined' if pipelined else 'serial'}.mp4"
+        with VideoJob(clip, dst, background="blur", lookahead=2) as job:
+            result = job.run(MovingDisc(), pipelined=pipelined)
+        assert result.frames == 12 and result.audio == "sound copied (aac)"
+        outs[pipelined] = dst
+    assert [pts for _, pts in encoded[True]] == [pts for _, pts in encoded[False]] == sorted({p for _, p in encoded[True]})
+    for (x, _), (y, _) in zip(encoded[False], encoded[True], strict=True):
+        assert np.array_equal(x, y)
+    a, b = probe(outs[False]), probe(outs[True])
+    assert a["video"]["frames"] == b["video"]["frames"] == 12
+    assert a["video"]["times"] == b["video"]["times"] and a["audio"]["packets"] == b["audio"]["packets"]
+
+
+@pytest.mark.parametrize("fail_at", ["segment", "write"])
+def test_an_error_on_any_stage_of_the_pipelined_job_leaves_nothing(clip, tmp_path, monkeypatch, fail_at):
+    """An error in the frame path (the caller's thread) or in the encoder (its own thread) is raised once,
+    both threads stop, and no output or partial file is left."""
+    import threading
+
+    seg = MovingDisc()
+
+    def segment(frame):
+        if fail_at == "segment" and seg.calls == 5:
+            raise GoSelfiesError("the network failed")
+        return seg(frame)
+
+    written = []
+
+    def write(self, frame, pts=None):
+        written.append(pts)
+        if len(written) == 4:
+            raise GoSelfiesError("disk full")
+        real_write(self, frame, pts)
+
+    real_write = VideoWriter.write
+    if fail_at == "write":
+        monkeypatch.setattr(VideoWriter, "write", write)
+    threads = threading.active_count()
+    with pytest.raises(GoSelfiesError, match="the network failed" if fail_at == "segment" else "disk full"):
+        with VideoJob(clip, tmp_path / "out.mp4", background="white", smoothing=0.0) as job:
+            job.run(segment)
+    assert list(tmp_path.iterdir()) == []
+    assert threading.active_count() == threads
