@@ -2,8 +2,8 @@
 
 Every front end runs these same steps on a frame: the live pipeline (split over its two threads), a
 video file (``push``/``flush``: the smoother also looks ``lookahead`` frames ahead; with 0 the output is the
-live one), a photo, ``evaluate`` and ``benchmark-fps``. Everything but the last step works at the network's resolution: the pyramid gives each
-small copy of the frame once, the mask is smoothed and post-processed small, and only the finished matte
+live one), a photo, ``evaluate`` and ``benchmark-fps``. Everything but the last step works at the network's
+resolution: the pyramid gives each small copy of the frame once, the mask is smoothed and post-processed small, and only the finished matte
 is enlarged, once, to the output, in uint8. Outputs and mattes go into buffers reused from frame to frame
 (a short ring, so a sink may still read the last few), so the steady state allocates no full-size array.
 With auto-framing on, the composited frame is then cropped to follow the person (``autoframe``: the crop
@@ -92,8 +92,6 @@ class FramePath:
         bg = self.config.background
         self.background: Background = parse_background(bg) if isinstance(bg, str) else bg
         self.set_post(self.config.post)
-        if self.config.lookahead < 0:
-            raise GoSelfiesError(f"--lookahead must be 0 or more, got {self.config.lookahead}")
         # one smoother: the past (``smoother``, what live frames get) plus the frames ahead (push/flush)
         self.ahead = LookaheadSmoother(self.config.smoothing, self.config.motion, self.config.lookahead)
         self.smoother = self.ahead.live

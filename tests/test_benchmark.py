@@ -88,7 +88,7 @@ def test_mediapipe_accuracy_with_and_without_our_refine(data_dir, tmp_path):
 def test_live_mode_runs_the_real_session_on_a_shared_clip(data_dir, tmp_path, capsys):
     """benchmark-fps live --quick: our live session (and its no-skip twin) on a real clip made 320x240@30."""
     out = tmp_path / "live"
-    rc = main(["benchmark-fps", "live", "--quick", "--mediapipe", "off", "--seconds", "2",
+    rc = main(["benchmark-fps", "live", "--quick", "--mediapipe", "off", "--seconds", "2", "--device", "cpu",
                "--video", str(data_dir / "videos/webcam_headphones_640x480.mp4"), "-o", str(out)])
     assert rc == 0
     assert "CPU ms/frame" in capsys.readouterr().out
@@ -97,6 +97,7 @@ def test_live_mode_runs_the_real_session_on_a_shared_clip(data_dir, tmp_path, ca
     for r in rows.values():
         assert r["clip"] == "320x240@30" and r["frames_out"] >= 20 and r["cpu_ms_per_frame"] > 0
         assert 0 < r["latency_p50_ms"] <= r["latency_p99_ms"]
+        assert r["engine"].startswith("lite (") and ", cpu)" in r["engine"]  # the device and backend of the row
     # without the skip no frame is found unchanged; with it, the still clip keeps masks (how many: the benchmark's)
     assert rows["lite no-skip"]["skipped"] == 0 < rows["lite"]["skipped"]
     assert (out / "clips" / "webcam_headphones_640x480_320x240_30.mp4").is_file()

@@ -464,14 +464,14 @@ def run_live_mode(args) -> int:
     warmup = 1.0 if q else 3.0
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    machine = machine_info("cpu")
+    machine = machine_info(args.device)
     print(f"benchmark-fps live on {describe(machine)}", file=sys.stderr)
     say = _progress(quiet=False)
     clips = [(f"{w}x{h}@{args.fps:g}", make_clip(Path(args.video), w, h, args.fps, out / "clips", seconds + 10))
              for w, h in resolutions]
     mediapipe = args.mediapipe != "off" and mediapipe_available()
     configs = default_configs(args.models or ["lite"], args.sizes or [0], args.backends or ["auto"],
-                              args.ort_threads or [None], mediapipe)
+                              args.ort_threads or [None], mediapipe, args.device)
     rows = run_live(configs, clips, seconds, warmup, rounds, say)
     table = format_rows(rows)
     print(table)

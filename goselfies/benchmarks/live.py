@@ -40,9 +40,9 @@ class LiveConfig:
 
 
 def default_configs(models: list[str], sizes: list[int], backends: list[str], threads: list[int | None],
-                    mediapipe: bool) -> list[LiveConfig]:
-    """Ours for each model x size x backend x threads with change detection, the first also without;
-    MediaPipe in our pipeline (on and off) and the lfbw-style loop when mediapipe is installed."""
+                    mediapipe: bool, device: str = "auto") -> list[LiveConfig]:
+    """Ours for each model x size x backend x threads with change detection, the first also without, on
+    ``device``; MediaPipe in our pipeline (on and off) and the lfbw-style loop when mediapipe is installed."""
     out = []
     for model in models:
         for size in sizes:
@@ -50,7 +50,7 @@ def default_configs(models: list[str], sizes: list[int], backends: list[str], th
                 for t in threads:
                     name = (f"{model}" + (f"@{size}" if size else "") + (f" {backend}" if backend != "auto" else "")
                             + (f" {t} thread{'s' if t > 1 else ''}" if t else ""))
-                    out.append(LiveConfig(name, {"model": model, "size": size, "backend": backend}, t))
+                    out.append(LiveConfig(name, {"model": model, "size": size, "backend": backend, "device": device}, t))
     first = out[0]
     out.insert(1, replace(first, name=first.name + " no-skip", settings={**first.settings, "skip": False}))
     if mediapipe:
@@ -161,6 +161,7 @@ def run_ours(config: LiveConfig, clip: Path, warmup: float, seconds: float) -> d
         else:
             os.environ["GOSELFIES_ORT_THREADS"] = saved
     p = session.pipeline
+    engine = session.describe_model()
     latency = _Latency()
     p.add_sink(latency)
     thread = threading.Thread(target=p.run, daemon=True)
@@ -173,7 +174,7 @@ def run_ours(config: LiveConfig, clip: Path, warmup: float, seconds: float) -> d
         p.stop()
         thread.join(10)
 
-    return _measure(thread.start, stop, counters, latency, warmup, seconds)
+    return {"engine": engine, **_measure(thread.start, stop, counters, latency, warmup, seconds)}
 
 
 def run_reference(clip: Path, warmup: float, seconds: float, strength: float = BLUR_STRENGTH) -> dict:
@@ -246,13 +247,15 @@ def run_live(configs: list[LiveConfig], clips: list[tuple[str, Path]], seconds: 
                      "latency_p99_ms": round(float(np.percentile(lat, 99)), 1),
                      "cpu_ms_per_frame": round(cpu_ms, 2),
                      "cores": round(sum(x["cores"] * x["seconds"] for x in runs) / max(1e-9, total["seconds"]), 3),
-                     "fps": round(total["frames_out"] / max(1e-9, total["seconds"]), 2)})
+                     "fps": round(total["frames_out"] / max(1e-9, total["seconds"]), 2),
+                     "engine": runs[0].get("engine", "MediaPipe + full-size blur (cpu)")})
     return rows
 
 
 def format_rows(rows: list[dict]) -> str:
-    head = ("clip", "config", "in", "out", "dropped", "segmented", "p50 ms", "p99 ms", "CPU ms/frame", "cores")
-    keys = ("clip", "config", "frames_in", "frames_out", "dropped", "segmented", "latency_p50_ms",
+    head = ("clip", "config", "engine", "in", "out", "dropped", "segmented", "p50 ms", "p99 ms", "CPU ms/frame",
+            "cores")
+    keys = ("clip", "config", "engine", "frames_in", "frames_out", "dropped", "segmented", "latency_p50_ms",
             "latency_p99_ms", "cpu_ms_per_frame", "cores")
     table = [head] + [tuple(str(r[k]) for k in keys) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
