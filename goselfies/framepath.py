@@ -170,7 +170,7 @@ class FramePath:
         with self.timings.measure("smooth"):
             return self.smoother(prob)
 
-    def finish(self, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
+    def finish_matte(self, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
         """post-process: the small probabilities -> the small uint8 matte."""
         with self.timings.measure("post"):
             post = self.post
@@ -189,7 +189,7 @@ class FramePath:
         if network or self._raw is None:
             self._raw = prob = self.probabilities(pyramid)
             self.unsure = float(np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size))
-        self._matte = self.finish(self.smooth(self._raw), pyramid)
+        self._matte = self.finish_matte(self.smooth(self._raw), pyramid)
         self.current = True
         return self._matte
 
@@ -232,6 +232,12 @@ class FramePath:
                 return out
             return crop_to(out, crop, self._framed.next(out.shape))
 
+    def looks(self, frame: np.ndarray, backgrounds: list[Background]) -> list[np.ndarray]:
+        """One matte, several backgrounds: the frame composited over each (copies; the demo's before/after)."""
+        pyramid = Pyramid(frame)
+        small = self.matte(pyramid)
+        return [self.compose(pyramid, small, bg)[0].copy() for bg in backgrounds]
+
     def mask(self, frame: np.ndarray) -> np.ndarray:
         """The finished matte at the frame's size as float32 in [0, 1] (``evaluate``, tests)."""
         return self(frame)[1] * np.float32(1 / 255.0)
@@ -253,7 +259,7 @@ class FramePath:
 
     def _finished(self, ready) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
         for (pyramid, item), prob in ready:
-            small = self.finish(prob, pyramid)
+            small = self.finish_matte(prob, pyramid)
             self.flicker.add(small * (1 / 255.0))
             yield (item, *self.compose(pyramid, small))
 

@@ -203,3 +203,32 @@ def test_the_old_loop_stays_broken_even_lazily():
     assert not imports("onnx_file.py") & {"runners", "segmenter"}
     for path in (ROOT / "runners").glob("*.py"):
         assert "segmenter" not in imports(f"runners/{path.name}"), path.name
+
+
+# The frame path's steps: a front end runs them through FramePath (``path(frame)``, ``push``/``flush``, ``looks``,
+# ``mask``), never one by one, so the order of the steps is written once (issue: one frame loop).
+STEPS = {"probabilities", "smooth", "finish_matte", "matte", "compose", "reframe", "needs_mask"}
+# where a front end calls a step by name on purpose, and why
+STEP_CALLS_ALLOWED = {
+    ("goselfies.benchmarks.autoframe", "reframe"): "replays the auto-frame step alone, to time it apart",
+    ("goselfies.benchmarks.gpu_composite", "probabilities"): "the CUDA engine's own method (not the frame path's)",
+}
+
+
+def step_calls(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.func.attr for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr in STEPS}
+
+
+def test_no_front_end_runs_a_step_of_the_frame_path_itself():
+    found = {}
+    for path in ROOT.rglob("*.py"):
+        name = module_name(path)
+        if front_end(name) or name.startswith(("goselfies.cli", "goselfies.__main__")):
+            calls = {c for c in step_calls(path) if (name, c) not in STEP_CALLS_ALLOWED}
+            if calls:
+                found[name] = sorted(calls)
+    assert found == {}
+    # the engine's own live pipeline and file job drive the path through the same methods
+    assert step_calls(ROOT / "videofile.py") == set()

@@ -20,7 +20,6 @@ def run(args) -> int:
     from ..backgrounds import parse_background
     from ..media import list_images, read_image, write_image
     from ..paths import check_output_folder
-    from ..pyramid import Pyramid
 
     out = check_output_folder(args.outdir)
     seg = make_segmenter(args, realtime=False)
@@ -29,9 +28,7 @@ def run(args) -> int:
     looks = [parse_background(s) for s in ("blur:25", "color:blue", "transparent")]
     for path in images:
         frame = read_image(path)
-        pyramid = Pyramid(frame)
-        small = frame_path.matte(pyramid)
-        blur, blue, cutout = [frame_path.compose(pyramid, small, look)[0].copy() for look in looks]
+        blur, blue, cutout = frame_path.looks(frame, looks)
         write_image(out / f"{path.stem}_before_after.jpg", np.hstack([frame, blur, blue]))
         write_image(out / f"{path.stem}_cutout.png", cutout)
         print(f"{out / (path.stem + '_before_after.jpg')}: original | blurred background | ID-photo blue")
