@@ -13,9 +13,11 @@ from dataclasses import replace
 from typing import Callable
 
 import cv2
+import numpy as np
 
 from .capture import Capture, FrameSource, make_source
 from .errors import GoSelfiesError, ModelLoadError
+from .framepath import FramePath
 from .pipeline import Pipeline, PipelineConfig
 from .segmenter import Segmenter, SegmenterConfig
 from .settings import MODEL_FIELDS, LiveSettings
@@ -51,6 +53,27 @@ def load_segmenter(s: LiveSettings) -> Segmenter:
         raise ModelLoadError(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - a backend's own error (a corrupt file, a failed compile)
         raise ModelLoadError(f"{type(exc).__name__}: {exc}") from None
+
+
+def path_config(s: LiveSettings) -> PipelineConfig:
+    """The frame path of a live session with these settings (its fps: ``Pipeline.run``'s)."""
+    return PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing, skip=s.skip,
+                          effect=s.effect, max_frames=s.frames or None, auto_frame=s.auto_frame,
+                          frame_zoom=s.frame_zoom)
+
+
+def still_masks(s: LiveSettings) -> tuple[Segmenter, Callable[[np.ndarray], np.ndarray]]:
+    """What a live session with these settings composites with, one picture at a time (``evaluate --live``): its
+    network (``load_segmenter``: the live model, size and backend, no second pass) and its frame path
+    (``path_config``), each picture the first frame of a scene. Returns (segmenter, picture -> matte in [0, 1])."""
+    segment = load_segmenter(s)
+    path = FramePath(segment, path_config(s))
+
+    def matte(frame: np.ndarray) -> np.ndarray:
+        path.reset()  # a scene of its own: no mask before it to keep or to smooth with
+        return path.mask(frame)
+
+    return segment, matte
 
 
 def describe_model(segment) -> str:
@@ -151,10 +174,7 @@ def build_session(settings: LiveSettings, on_message: Say = _stderr, *, quiet: b
         if not quiet:
             on_message(f"model: {describe_model(segment)}")
         on_message(getattr(source, "describe", lambda: "")())
-        config = PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing,
-                                skip=s.skip, effect=s.effect, max_frames=s.frames or None,
-                                auto_frame=s.auto_frame, frame_zoom=s.frame_zoom)  # its fps: Pipeline.run's
-        pipeline = Pipeline(capture, segment, config)
+        pipeline = Pipeline(capture, segment, path_config(s))
         if s.record:  # a transparent background is recorded with its alpha
             alpha = bool(getattr(pipeline.background, "alpha", False))
             pipeline.add_sink(make_sink("record", path=s.record, fps=capture.fps, alpha=alpha))

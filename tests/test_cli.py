@@ -315,3 +315,54 @@ def test_cli_errors_have_no_traceback(tmp_path):
     assert out.returncode == 1
     assert "Traceback" not in out.stderr
     assert "missing.jpg: no such file or folder" in out.stderr
+
+
+# --- evaluate --live: what a live session composites ------------------------------------------
+
+def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, data_dir, capsys):
+    """``evaluate --live`` runs the live model as a session loads it (lite, one ONNX Runtime thread, no flip, no
+    second pass) through the session's own frame path: its masks are those of a session built by
+    ``build_session`` (the pipeline's FramePath), picture by picture, and differ from the photo path's."""
+    from livefakes import SyntheticSource
+
+    from goselfies.evaluate import evaluate
+    from goselfies.live import build_session, still_masks
+    from goselfies.settings import LiveSettings
+
+    data = tmp_path / "data"
+    for sub in ("images", "masks"):
+        (data / sub).mkdir(parents=True)
+    for folder, s in (("eg1800/test", "00002"), ("ccp_fullbody", "ccp_0001"), ("ccp_fullbody", "ccp_0003")):
+        shutil.copy(data_dir / f"{folder}/images/{s}.jpg", data / "images")
+        shutil.copy(data_dir / f"{folder}/masks/{s}.png", data / "masks")
+    code, out, err = run_cli(capsys, "evaluate", "--data", data, "--live", "--backend", "onnx", "--json",
+                             tmp_path / "live.json")
+    assert code == 0, err
+    live = json.loads((tmp_path / "live.json").read_text())
+    assert live["live"] and live["model"] == "lite" and live["engine"].startswith("lite (onnx, cpu)")
+    assert "flip" not in live["engine"]
+    code, _, err = run_cli(capsys, "evaluate", "--data", data, "--model", "lite", "--backend", "onnx", "--json",
+                           tmp_path / "photo.json")
+    assert code == 0, err
+    photo = json.loads((tmp_path / "photo.json").read_text())
+    assert not photo["live"]
+    # the portrait fills the frame: the same either way; the people standing back get the photo path's second pass
+    assert live["per_image"]["00002.jpg"] == photo["per_image"]["00002.jpg"]
+    assert live["per_image"]["ccp_0001.jpg"] != photo["per_image"]["ccp_0001.jpg"]
+
+    settings = LiveSettings(backend="onnx")
+    session = build_session(settings, source_factory=lambda s: SyntheticSource())
+    try:
+        path = session.pipeline.path
+
+        def session_matte(frame):
+            path.reset()
+            return path.mask(frame)
+
+        _, matte = still_masks(settings)
+        for img in sorted((data / "images").iterdir()):
+            frame = cv2.imread(str(img))
+            assert np.array_equal(matte(frame), session_matte(frame))
+    finally:
+        session.pipeline.capture.stop()
+    assert evaluate(data, session_matte)["per_image"] == live["per_image"]

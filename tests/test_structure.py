@@ -232,3 +232,22 @@ def test_no_front_end_runs_a_step_of_the_frame_path_itself():
     assert found == {}
     # the engine's own live pipeline and file job drive the path through the same methods
     assert step_calls(ROOT / "videofile.py") == set()
+
+
+def names_in(path: Path, function: str) -> set[str]:
+    """The names a module-level function of ``path`` uses (plain names and attributes)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function)
+    return {n.id for n in ast.walk(fn) if isinstance(n, ast.Name)} | {
+        n.attr for n in ast.walk(fn) if isinstance(n, ast.Attribute)}
+
+
+def test_evaluate_live_runs_the_live_sessions_code_path():
+    """``evaluate --live`` scores the live session's own network and frame path: ``live.still_masks`` and
+    ``live.build_session`` both load the network with ``load_segmenter`` (or a factory the window passes) and
+    configure the frame path with ``path_config``; the command reaches them through ``still_masks`` alone."""
+    live = ROOT / "live.py"
+    assert {"load_segmenter", "path_config", "FramePath"} <= names_in(live, "still_masks")
+    assert {"load_segmenter", "path_config", "Pipeline"} <= names_in(live, "build_session")
+    assert "still_masks" in names_in(ROOT / "commands" / "evaluate.py", "run")
+    assert "goselfies.live" in top_level_imports(ROOT / "commands" / "evaluate.py", inside_functions=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .common import add_segmenter_arguments, make_path, make_segmenter
+from .common import add_segmenter_arguments, make_path, make_segmenter, post_from_args
 
 
 def add_arguments(p) -> None:
@@ -13,6 +13,10 @@ def add_arguments(p) -> None:
                    help="folder with images/ and masks/ (same stems), or a folder of such folders (a set of video "
                         "sequences); repeat to report several")
     p.add_argument("--json", metavar="PATH", help="also write the metrics to this JSON file")
+    p.add_argument("--live", action="store_true",
+                   help="score what a live session composites for a picture: the live model, size and backend "
+                        "(--model auto: the live default), the session's frame path with --threshold, --feather and "
+                        "--refine; never flipped, no second pass")
     add_segmenter_arguments(p, background=None, second_pass=True)
 
 
@@ -23,12 +27,23 @@ def run(args) -> int:
     from ..metrics import KEYS
     from ..paths import atomic_path
 
-    seg = make_segmenter(args)
-    path = make_path(args, seg, background="mask")
+    if args.live:
+        from ..live import still_masks
+        from ..settings import LiveSettings
+
+        post = post_from_args(args)  # a bad --threshold fails before the model loads
+        seg, predict = still_masks(LiveSettings(model=args.model, weights=str(args.weights or ""), device=args.device,
+                                                backend=args.backend, size=args.size or 0, flip=False,
+                                                threshold=post.threshold or 0.0, feather=post.feather,
+                                                refine=post.refine))
+        print(f"model: {seg.describe()}, as a live session runs it", file=sys.stderr)
+    else:
+        seg = make_segmenter(args)
+        predict = make_path(args, seg, background="mask").mask
     results = []
     for folder in data_folders(args.data):
         result = evaluate(
-            folder, path.mask,
+            folder, predict,
             on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
             # disable=None: quiet when stderr is not a terminal (a log gets no bar)
             progress=lambda items: tqdm(items, unit="img", desc=folder.name, file=sys.stderr, disable=None),
@@ -37,6 +52,7 @@ def run(args) -> int:
         result["engine"] = seg.describe()  # model, backend, device and size, as the startup line says
         result["model"] = seg.model_name
         result["size"] = seg.size
+        result["live"] = bool(args.live)
         results.append(result)
     if len(results) == 1:
         report = results[0]
