@@ -115,6 +115,20 @@ def auto_model(device: str, realtime: bool = True) -> str:
 
 
 MAX_SIZE = 2048  # network input side; beyond it memory grows with no gain in mask quality
+# what a driver's failure says in PyTorch's RuntimeError (an out-of-memory has a class of its own)
+DRIVER_ERRORS = ("CUDA error", "CUDNN_STATUS", "CUBLAS_STATUS", "cuDNN error", "NVIDIA driver")
+
+
+def gpu_failure(exc: RuntimeError, device: str, size: int) -> GoSelfiesError | None:
+    """One line, with what to try, for a GPU that ran out of memory or whose driver failed; None for any other
+    error (it is not the GPU's)."""
+    first = (str(exc).strip().splitlines() or [""])[0][:160]
+    if type(exc).__name__ == "OutOfMemoryError" or (device.startswith("cuda") and "out of memory" in first.lower()):
+        return GoSelfiesError(f"the GPU ran out of memory at {size} px ({first}); try a smaller --size, "
+                              "or --device cpu")
+    if device.startswith("cuda") and any(s in str(exc) for s in DRIVER_ERRORS):
+        return GoSelfiesError(f"the GPU failed ({first}); try --device cpu, and check the NVIDIA driver (nvidia-smi)")
+    return None
 
 
 class Segmenter:
@@ -137,7 +151,13 @@ class Segmenter:
             raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
         model = ModelFile(self.model_name, self.weights_path, self.meta)
-        self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device, cfg.threads, cfg.realtime)
+        try:
+            self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device, cfg.threads, cfg.realtime)
+        except RuntimeError as exc:  # loading onto a GPU that is full, or whose driver fails
+            failure = gpu_failure(exc, self.device, self.size)
+            if failure is None:
+                raise
+            raise failure from None
 
     def describe(self) -> str:
         extra = ", flip-averaged" if self.config.flip else ""
@@ -162,7 +182,13 @@ class Segmenter:
             raise GoSelfiesError("frame must be a uint8 image of shape (H, W, 3)")
         if frame.shape[2] == 4:
             frame = frame[:, :, :3]
-        mask = self.runner.predict(frame, rgb)
-        if self.config.flip:
-            mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
+        try:
+            mask = self.runner.predict(frame, rgb)
+            if self.config.flip:
+                mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
+        except RuntimeError as exc:
+            failure = gpu_failure(exc, self.device, self.prep.size)
+            if failure is None:
+                raise
+            raise failure from None
         return mask

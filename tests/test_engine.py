@@ -221,3 +221,39 @@ def test_boundary_iou_looks_at_edges_only():
     s = MeanScores()
     s.add(shifted, truth)
     assert s.result()["iou"] > 0.9 > s.result()["boundary_iou"]  # the edge error that IoU hides
+
+
+def test_a_gpu_out_of_memory_or_driver_error_is_one_line_with_what_to_try(data_dir, tmp_path, capsys, monkeypatch):
+    """CUDA running out of memory mid-video (simulated where it is raised: the runner's call, with torch's own
+    exception class) ends ``goselfies video`` with one line naming --size and --device cpu, exit 1, and no output
+    or partial file; a driver error names --device cpu and nvidia-smi; any other error is left alone."""
+    import torch
+
+    from goselfies.cli import main
+    from goselfies.runners.onnx import OnnxRunner
+    from goselfies.segmenter import gpu_failure
+
+    real, calls = OnnxRunner.predict, []
+
+    def predict(self, frame, rgb=False):
+        calls.append(1)
+        if len(calls) == 5:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 139.81 GiB total)")
+        return real(self, frame, rgb)
+
+    monkeypatch.setattr(OnnxRunner, "predict", predict)
+    out = tmp_path / "out"
+    rc = main(["video", str(data_dir / "videos/webcam_headphones_640x480.mp4"), "-o", str(out / "x.mp4"),
+               "--model", "lite", "--backend", "onnx", "--no-second-pass"])
+    err = capsys.readouterr().err
+    lines = [l for l in err.splitlines() if l.startswith("goselfies video: error:")]
+    assert rc == 1 and len(lines) == 1 and "Traceback" not in err, err
+    assert "the GPU ran out of memory at 224 px" in lines[0] and "--size" in lines[0] and "--device cpu" in lines[0]
+    assert not out.exists() or list(out.iterdir()) == []
+
+    driver = gpu_failure(RuntimeError("CUDA error: an illegal memory access was encountered\nCUDA kernel errors..."),
+                         "cuda", 512)
+    assert "the GPU failed (CUDA error: an illegal memory access was encountered)" in str(driver)
+    assert "--device cpu" in str(driver) and "nvidia-smi" in str(driver)
+    assert gpu_failure(RuntimeError("shapes do not match"), "cuda", 512) is None
+    assert gpu_failure(RuntimeError("CUDA error: x"), "cpu", 512) is None
