@@ -65,6 +65,18 @@ def register_sink(name: str):
     return wrap
 
 
+def check_frame(sink: str, frame) -> np.ndarray:
+    """What every sink takes, checked as pyvirtualcam's ``send`` does: a uint8 image (H, W) of gray, (H, W, 3) BGR
+    or (H, W, 4) BGRA, at least 2x2; anything else is one line naming the sink and what it got."""
+    ok = (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and
+          (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (3, 4))) and min(frame.shape[:2]) >= 2)
+    if not ok:
+        got = (f"{frame.dtype} array of shape {frame.shape}" if isinstance(frame, np.ndarray)
+               else type(frame).__name__)
+        raise GoSelfiesError(f"{sink} sink: expected a uint8 image of shape (H, W), (H, W, 3) or (H, W, 4), got a {got}")
+    return frame
+
+
 def make_sink(name: str, **kwargs) -> Sink:
     try:
         factory = SINKS[name]
@@ -85,7 +97,7 @@ class CallbackSink:
         self.callback = callback
 
     def send(self, frame, info):
-        self.callback(frame, info)
+        self.callback(check_frame(self.name, frame), info)
 
     def close(self, ok=True):
         pass
@@ -114,6 +126,7 @@ class RecordSink:
     def send(self, frame, info):
         from .media import VideoWriter
 
+        check_frame(self.name, frame)
         if self.writer is None:
             self.size = (frame.shape[1], frame.shape[0])
             self.writer = VideoWriter(self.path, self.fps, self.size, alpha=self.alpha, realtime=True)
@@ -154,7 +167,7 @@ class VirtualCameraSink:
         return self.camera.device
 
     def send(self, frame, info):
-        self.camera.send(frame)
+        self.camera.send(check_frame(self.name, frame))
 
     def close(self, ok=True):
         self.camera.close()

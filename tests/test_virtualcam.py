@@ -133,3 +133,27 @@ def test_to_bgr():
     rgba[..., :3] = 100
     rgba[..., 3] = 255
     assert (to_bgr(rgba) == 100).all()
+
+
+@pytest.mark.parametrize("bad, said", [(np.zeros((90, 160, 3), np.float32), "float32 array of shape (90, 160, 3)"),
+                                       (np.zeros((90, 160, 2), np.uint8), "uint8 array of shape (90, 160, 2)"),
+                                       (np.zeros((1, 160, 3), np.uint8), "uint8 array of shape (1, 160, 3)"),
+                                       ([[0, 0], [0, 0]], "list")])
+def test_every_sink_checks_what_it_is_sent(tmp_path, bad, said):
+    """As pyvirtualcam's ``send``: a frame that is not a uint8 gray, BGR or BGRA image is one line naming the sink
+    and what it got, before anything is shown, written or sent (the recording's file is not even started)."""
+    import re
+
+    from goselfies.errors import GoSelfiesError
+    from goselfies.sinks import SINKS
+
+    shown = []
+    sinks = {"window": make_sink("window", callback=lambda f, i: shown.append(f)),
+             "record": make_sink("record", path=tmp_path / "rec.mp4"),
+             "virtualcam": make_sink("virtualcam", fps=30, backend="goselfies-recording")}
+    assert set(sinks) == set(SINKS)  # every registered sink
+    for name, sink in sinks.items():
+        with pytest.raises(GoSelfiesError, match=rf"^{name} sink: expected a uint8 image .* got a {re.escape(said)}$"):
+            sink.send(bad, None)
+        sink.close(ok=False)
+    assert shown == [] and RecordingBackend.instances == [] and list(tmp_path.iterdir()) == []
