@@ -26,7 +26,7 @@ from .errors import GoSelfiesError
 from .fastpre import fit, shrink
 from .postprocess import PostProcess
 from .pyramid import Pyramid
-from .secondpass import look_closer
+from .secondpass import LIVE_SIDE, look_closer
 from .smoothing import MOTION, SMOOTHING, FlickerMeter, LookaheadSmoother
 from .timing import Timings
 
@@ -49,6 +49,7 @@ class PathConfig:
     frame_zoom: float = ZOOM  # the narrowest crop, as a fraction of the frame's width
     fps: float = 30.0  # the frame rate, for auto-framing's timing
     second_pass: bool = False  # run the network again on a person small in the frame (secondpass; photos, files)
+    look_closer: bool = False  # live: one extra small run on a person small in the frame (secondpass.LIVE_SIDE)
     lookahead: int = 0  # with push/flush (a file): frames ahead the smoother also looks at (0: the past only, as live)
     ring: int = RING  # output buffers in rotation: more where a consumer holds frames in a queue (a file's encoder)
 
@@ -129,6 +130,9 @@ class FramePath:
     def set_skip(self, on: bool) -> None:
         self.skip = bool(on)
 
+    def set_look_closer(self, on: bool) -> None:
+        self.config.look_closer = bool(on)  # from the next network run on
+
     def set_auto_frame(self, on: bool, zoom: float | None = None) -> None:
         """Auto-framing on or off (turned on, it starts from the full frame); ``zoom``: its limit."""
         if zoom is not None:
@@ -162,8 +166,8 @@ class FramePath:
             if getattr(self.segment, "full_frame", False):  # it resizes for itself (MediaPipe)
                 return shrink(self.segment(pyramid.frame), nw, nh)
             prob = self.segment(pyramid.at(nw, nh))
-            if self.config.second_pass and hasattr(self.segment, "sized"):
-                prob = look_closer(self.segment, pyramid, prob)
+            if (self.config.second_pass or self.config.look_closer) and hasattr(self.segment, "sized"):
+                prob = look_closer(self.segment, pyramid, prob, None if self.config.second_pass else LIVE_SIDE)
             return prob
 
     def smooth(self, prob: np.ndarray) -> np.ndarray:

@@ -59,7 +59,7 @@ def path_config(s: LiveSettings) -> PipelineConfig:
     """The frame path of a live session with these settings (its fps: ``Pipeline.run``'s)."""
     return PipelineConfig(background=s.background_spec(), post=s.post(), smoothing=s.smoothing, skip=s.skip,
                           effect=s.effect, max_frames=s.frames or None, auto_frame=s.auto_frame,
-                          frame_zoom=s.frame_zoom)
+                          frame_zoom=s.frame_zoom, look_closer=s.look_closer)
 
 
 def still_masks(s: LiveSettings) -> tuple[Segmenter, Callable[[np.ndarray], np.ndarray]]:
@@ -118,6 +118,8 @@ class LiveSession:
             p.set_smoothing(new.smoothing)
         if new.skip != old.skip:
             p.set_skip(new.skip)
+        if new.look_closer != old.look_closer:
+            p.set_look_closer(new.look_closer)
         if new.effect != old.effect:
             p.set_effect(new.effect)
         if new.mirror != old.mirror:

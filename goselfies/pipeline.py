@@ -121,6 +121,9 @@ class Pipeline:
     def set_skip(self, on: bool) -> None:
         self.path.set_skip(on)
 
+    def set_look_closer(self, on: bool) -> None:
+        self.path.set_look_closer(on)
+
     def set_segment(self, segment: Callable[[np.ndarray], np.ndarray]) -> None:
         """Another network (a model loaded beside this one): the segmentation thread takes it up before
         its next mask, which it makes with the network whether the picture changed or not."""

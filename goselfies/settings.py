@@ -48,6 +48,7 @@ class LiveSettings:
     refine: bool = True
     smoothing: float = SMOOTHING
     skip: bool = True  # keep the mask while the picture does not change (the network does not run)
+    look_closer: bool = True  # one extra small run on a person standing back (secondpass.LIVE_SIDE; lite.md)
     mirror: bool = False
     auto_frame: bool = False  # crop the picture to follow the person (autoframe)
     frame_zoom: float = ZOOM  # its narrowest crop, as a fraction of the frame's width

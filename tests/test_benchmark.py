@@ -93,7 +93,7 @@ def test_live_mode_runs_the_real_session_on_a_shared_clip(data_dir, tmp_path, ca
     assert rc == 0
     assert "CPU ms/frame" in capsys.readouterr().out
     rows = {r["config"]: r for r in json.loads((out / "live.json").read_text())["rows"]}
-    assert set(rows) == {"lite", "lite no-skip"}
+    assert set(rows) == {"lite", "lite no-skip", "lite no-look-closer"}
     for r in rows.values():
         assert r["clip"] == "320x240@30" and r["frames_out"] >= 20 and r["cpu_ms_per_frame"] > 0
         assert 0 < r["latency_p50_ms"] <= r["latency_p99_ms"]

@@ -63,3 +63,52 @@ def test_a_speck_in_a_tiny_image_gets_no_second_pass(quality):
     prob = np.zeros((320, 256), np.float32)
     prob[100, 100] = 0.9
     assert look_closer(quality, Pyramid(frame), prob) is prob
+
+
+class Counting:
+    """A Segmenter that records the input size of every network run."""
+
+    def __init__(self, segmenter):
+        self.seg, self.inputs = segmenter, []
+        self.size, self.sized = segmenter.size, segmenter.sized
+
+    def __call__(self, frame):
+        self.inputs.append(frame.shape[:2])
+        return self.seg(frame)
+
+
+def test_the_live_look_closer_runs_only_when_the_person_is_small(data_dir):
+    """Live (the lite model as a session loads it): on a person standing back (DAVIS hike) the network runs once
+    more on a 160 px square around them, and the mask gets closer to the truth; on a portrait that fills the
+    frame it does not run; and never on a frame the network skips (an unchanged picture)."""
+    from goselfies.live import load_segmenter, path_config
+    from goselfies.secondpass import LIVE_SIDE
+    from goselfies.settings import LiveSettings
+
+    seg = Counting(load_segmenter(LiveSettings(backend="onnx")))
+    frames = sorted((data_dir / "davis_people/hike/images").iterdir())  # 80 frames, held out of lite's training
+    ious = {}
+    for on in (False, True):
+        path = FramePath(seg, path_config(LiveSettings(look_closer=on)))
+        ious[on] = []
+        for f in frames:
+            seg.inputs.clear()
+            path.reset()
+            matte = path.mask(read_image(f))
+            truth = cv2.imread(str(f.parent.parent / "masks" / f"{f.stem}.png"), cv2.IMREAD_GRAYSCALE)
+            ious[on].append(_iou(matte, truth))
+            assert seg.inputs[1:] == ([(LIVE_SIDE, LIVE_SIDE)] if on else []), seg.inputs
+    assert np.mean(ious[True]) > np.mean(ious[False]) + 0.04, (np.mean(ious[True]), np.mean(ious[False]))
+
+    path = FramePath(seg, path_config(LiveSettings()))
+    portrait = read_image(data_dir / "eg1800/test/images/00002.jpg")
+    seg.inputs.clear()
+    path(portrait)
+    assert len(seg.inputs) == 1  # a portrait: the first pass alone
+    standing = read_image(frames[0])
+    seg.inputs.clear()
+    path(standing)
+    assert len(seg.inputs) == 2  # the picture changed: the network ran, and looked closer
+    seg.inputs.clear()
+    out, _, network = path(standing)
+    assert not network and seg.inputs == []  # the same picture again: no network, no look-closer

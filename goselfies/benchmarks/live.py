@@ -41,8 +41,9 @@ class LiveConfig:
 
 def default_configs(models: list[str], sizes: list[int], backends: list[str], threads: list[int | None],
                     mediapipe: bool, device: str = "auto") -> list[LiveConfig]:
-    """Ours for each model x size x backend x threads with change detection, the first also without, on
-    ``device``; MediaPipe in our pipeline (on and off) and the lfbw-style loop when mediapipe is installed."""
+    """Ours for each model x size x backend x threads with change detection, the first also without it and
+    without the live look-closer, on ``device``; MediaPipe in our pipeline (on and off) and the lfbw-style loop when
+    mediapipe is installed."""
     out = []
     for model in models:
         for size in sizes:
@@ -53,6 +54,7 @@ def default_configs(models: list[str], sizes: list[int], backends: list[str], th
                     out.append(LiveConfig(name, {"model": model, "size": size, "backend": backend, "device": device}, t))
     first = out[0]
     out.insert(1, replace(first, name=first.name + " no-skip", settings={**first.settings, "skip": False}))
+    out.insert(2, replace(first, name=first.name + " no-look-closer", settings={**first.settings, "look_closer": False}))
     if mediapipe:
         out += [LiveConfig("mediapipe", mediapipe=True),
                 LiveConfig("mediapipe no-skip", {"skip": False}, mediapipe=True),

@@ -16,7 +16,7 @@ def add_arguments(p) -> None:
     p.add_argument("--live", action="store_true",
                    help="score what a live session composites for a picture: the live model, size and backend "
                         "(--model auto: the live default), the session's frame path with --threshold, --feather and "
-                        "--refine; never flipped, no second pass")
+                        "--refine; never flipped; --second-pass means the live look-closer there")
     add_segmenter_arguments(p, background=None, second_pass=True)
 
 
@@ -35,7 +35,7 @@ def run(args) -> int:
         seg, predict = still_masks(LiveSettings(model=args.model, weights=str(args.weights or ""), device=args.device,
                                                 backend=args.backend, size=args.size or 0, flip=False,
                                                 threshold=post.threshold or 0.0, feather=post.feather,
-                                                refine=post.refine))
+                                                refine=post.refine, look_closer=args.second_pass))
         print(f"model: {seg.describe()}, as a live session runs it", file=sys.stderr)
     else:
         seg = make_segmenter(args)

@@ -2,6 +2,7 @@
 a virtual camera and/or a recording; prints frames in/out, drops and per-stage timings at exit."""
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..capture import CAMERA_FPS, CAMERA_SIZE
@@ -22,6 +23,9 @@ def add_arguments(p) -> None:
     g = p.add_argument_group("live")
     g.add_argument("--smoothing", type=float, default=SMOOTHING, metavar="S",
                    help=f"temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default {SMOOTHING:g})")
+    g.add_argument("--look-closer", action=argparse.BooleanOptionalAction, default=True,
+                   help="run the network once more, small, on a person standing back from the camera (a 160 px "
+                        "square, only where the person's box covers under 44 %% of the frame; default on)")
     g.add_argument("--no-skip", dest="skip", action="store_false",
                    help="run the network on every frame, also when the picture did not change (default: keep the "
                         "mask while nothing moves)")
@@ -89,7 +93,8 @@ def settings_from_args(args):
                      loop=not args.once, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
                      model=args.model, weights=str(args.weights or ""), device=args.device, backend=args.backend,
                      size=args.size or 0, flip=args.flip, threshold=args.threshold or 0.0, feather=args.feather, refine=args.refine,
-                     smoothing=args.smoothing, skip=args.skip, auto_frame=args.auto_frame,
+                     smoothing=args.smoothing, skip=args.skip, look_closer=args.look_closer,
+                     auto_frame=args.auto_frame,
                      frame_zoom=frame_zoom_from_args(args), virtual_camera=args.virtual_camera,
                      virtual_camera_device=args.virtual_camera_device or "", record=args.record or "",
                      frames=args.frames or 0)
