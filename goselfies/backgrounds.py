@@ -130,20 +130,18 @@ class Blur(Blended):
         if not 0 < self.strength <= 200:
             raise GoSelfiesError(f"blur strength must be in (0, 200], got {arg}")
 
+    floor = 1e-3  # the weight of the person's pixels in the blur (below)
+
     def fill(self, out, pyramid, small):
         w, h = pyramid.size
-        # as small as the blur allows: down to an eighth, keeping sigma at least 1.5 px there
-        k = 0
-        while k < 3 and min(h, w) >> (k + 1) >= 32 and self.strength / 2 ** (k + 1) >= 1.5:
-            k += 1
-        img = pyramid.level(k)
+        img = pyramid.level(blur_level(self.strength, w, h))
         sh, sw = img.shape[:2]
         # Normalised convolution: the background's pixels weigh 1, the person's FLOOR, so where the whole
         # neighbourhood is person the plain blur remains (nothing to borrow) and elsewhere the person
         # adds next to nothing to the background: no halo, and one blur less than a separate fallback.
         # the person grown by one small pixel: the pixels the shrinking mixed with the person weigh little too
         weight = cv2.dilate(cv2.resize(small, (sw, sh), interpolation=cv2.INTER_LINEAR), _GROW).astype(np.float32)
-        weight *= -(1.0 - _FLOOR) / 255.0
+        weight *= -(1.0 - self.floor) / 255.0
         weight += 1.0
         sigma = max(0.5, self.strength / (w / sw))
         blurred = cv2.GaussianBlur(img.astype(np.float32) * weight[..., None], (0, 0), sigma)
@@ -151,7 +149,15 @@ class Blur(Blended):
         cv2.resize(cv2.convertScaleAbs(blurred), (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
 
 
-_FLOOR = 1e-3
+def blur_level(strength: float, width: int, height: int) -> int:
+    """The pyramid level a blur of this strength works at: as small as the blur allows, down to an eighth,
+    keeping sigma at least 1.5 px there."""
+    k = 0
+    while k < 3 and min(height, width) >> (k + 1) >= 32 and strength / 2 ** (k + 1) >= 1.5:
+        k += 1
+    return k
+
+
 _GROW = np.ones((3, 3), np.uint8)
 
 
@@ -205,8 +211,11 @@ class Video(Blended):
         except StillImageError as exc:
             raise GoSelfiesError(f"{exc}; for a photo use image:PATH") from None
 
+    def next_frame(self) -> np.ndarray:
+        return next(self._frames)
+
     def fill(self, out, pyramid, small):
-        out[:] = cover_fit(next(self._frames), *pyramid.size)
+        out[:] = cover_fit(self.next_frame(), *pyramid.size)
 
 
 @register("transparent")

@@ -13,6 +13,7 @@ and scaled back to the output size: one more warp, into a ring too.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -52,6 +53,7 @@ class PathConfig:
     look_closer: bool = False  # live: one extra small run on a person small in the frame (secondpass.LIVE_SIDE)
     lookahead: int = 0  # with push/flush (a file): frames ahead the smoother also looks at (0: the past only, as live)
     ring: int = RING  # output buffers in rotation: more where a consumer holds frames in a queue (a file's encoder)
+    engine: str = "auto"  # where the pixel steps run (ENGINES): auto: torch on a CUDA segmenter, else numpy
 
 
 @dataclass
@@ -75,6 +77,78 @@ class _Ring:
             self._bufs = [np.empty(shape, np.uint8) for _ in range(self.n)]
         self._i = (self._i + 1) % self.n
         return self._bufs[self._i]
+
+
+class NumpyOps:
+    """The frame path's pixel steps on the host (OpenCV and numpy, into ring buffers): the CPU's engine."""
+
+    name = "numpy"
+
+    def __init__(self, segment: Segment, device: str, ring: int):
+        self._out, self._alpha, self._framed = (_Ring(ring) for _ in range(3))
+
+    def pyramid(self, frame: np.ndarray) -> Pyramid:
+        return Pyramid(frame)
+
+    def host(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def host_view(self, pyramid: Pyramid) -> Pyramid:
+        return pyramid
+
+    def small(self, small: np.ndarray) -> np.ndarray:
+        return small
+
+    def probabilities(self, segment, pyramid: Pyramid, nw: int, nh: int, live_side: int | None,
+                      second: bool) -> np.ndarray:
+        prob = segment(pyramid.at(nw, nh))
+        if second and hasattr(segment, "sized"):
+            prob = look_closer(segment, pyramid, prob, live_side)
+        return prob
+
+    def unsure(self, prob: np.ndarray) -> float:
+        return float(np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size))
+
+    def finish(self, post: PostProcess, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
+        mask = post.matte(prob, pyramid) if post.changes_mask else prob
+        return cv2.convertScaleAbs(mask, alpha=255.0)
+
+    def enlarge(self, small: np.ndarray, width: int, height: int, hard: bool) -> np.ndarray:
+        if small.shape == (height, width):
+            alpha = small
+        else:
+            alpha = cv2.resize(small, (width, height), dst=self._alpha.next((height, width)), interpolation=cv2.INTER_LINEAR)
+        if hard:  # hard edges at full size too
+            cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY, dst=alpha)
+        return alpha
+
+    def composite(self, bg: Background, pyramid: Pyramid, alpha: np.ndarray, small: np.ndarray) -> np.ndarray:
+        h, w = alpha.shape
+        out = self._out.next((h, w) if bg.channels == 1 else (h, w, bg.channels))
+        return bg.composite(pyramid.frame, alpha, out, pyramid, small)
+
+    def crop_to(self, out: np.ndarray, crop: Crop) -> np.ndarray:
+        return crop_to(out, crop, self._framed.next(out.shape))
+
+
+# where the pixel steps run: "module:Class" strings are imported on first use (torch stays off the CPU's path)
+ENGINES: dict[str, type | str] = {"numpy": NumpyOps, "torch": "goselfies.devicepath:TorchOps"}
+
+
+def make_ops(engine: str, segment: Segment, ring: int):
+    """The engine ``engine`` names (auto: torch where the segmenter runs on a CUDA device, else numpy)."""
+    device = str(getattr(segment, "device", "cpu"))
+    if engine == "auto":
+        engine = "torch" if device.startswith("cuda") and getattr(segment, "runner", None) is not None else "numpy"
+    if engine not in ENGINES:
+        raise GoSelfiesError(f"unknown frame engine '{engine}'; use auto or one of: {', '.join(ENGINES)}")
+    cls = ENGINES[engine]
+    if isinstance(cls, str):
+        module, _, name = cls.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        if not hasattr(segment, "runner"):
+            raise GoSelfiesError(f"the {engine} frame engine runs a Segmenter's network, not a plain function")
+    return cls(segment, device, ring)
 
 
 class FramePath:
@@ -103,7 +177,7 @@ class FramePath:
         self.framer = AutoFramer(self.config.frame_zoom, self.config.fps)
         self.auto_frame = self.config.auto_frame
         self.crop: Crop | None = None  # the last frame's crop (None: auto-framing was off)
-        self._out, self._alpha, self._framed = (_Ring(self.config.ring) for _ in range(3))
+        self.ops = make_ops(self.config.engine, segment, self.config.ring)
 
     # -- settings, safe to change between frames -------------------------------------------
     def set_background(self, spec: str) -> None:
@@ -119,6 +193,7 @@ class FramePath:
         """Another network from the next matte on (call it from the thread that makes the mattes): its
         own size for the refine grid, and no smoothing with the old network's answers."""
         self.segment = segment
+        self.ops = make_ops(self.config.engine, segment, self.config.ring)  # a device engine runs its network
         self.set_post(self._post)
         self.smoother.reset()
         self._raw = self._matte = None
@@ -152,7 +227,7 @@ class FramePath:
         """Whether the network should run on this frame: always with skip off; else when the picture
         changed, or when the last mask was unsure (on a dark or hard picture the network's answer moves
         with the compression noise of a repeated frame: keeping one answer would not be its answer)."""
-        changed = self.detector(pyramid)
+        changed = self.detector(self.ops.host_view(pyramid))
         return changed or not self.skip or self.unsure > UNSURE
 
     def probabilities(self, pyramid: Pyramid) -> np.ndarray:
@@ -165,10 +240,9 @@ class FramePath:
             nh, nw = fit(h, w, size)
             if getattr(self.segment, "full_frame", False):  # it resizes for itself (MediaPipe)
                 return shrink(self.segment(pyramid.frame), nw, nh)
-            prob = self.segment(pyramid.at(nw, nh))
-            if (self.config.second_pass or self.config.look_closer) and hasattr(self.segment, "sized"):
-                prob = look_closer(self.segment, pyramid, prob, None if self.config.second_pass else LIVE_SIDE)
-            return prob
+            second = self.config.second_pass or self.config.look_closer
+            return self.ops.probabilities(self.segment, pyramid, nw, nh,
+                                          None if self.config.second_pass else LIVE_SIDE, second)
 
     def smooth(self, prob: np.ndarray) -> np.ndarray:
         with self.timings.measure("smooth"):
@@ -177,9 +251,7 @@ class FramePath:
     def finish_matte(self, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
         """post-process: the small probabilities -> the small uint8 matte."""
         with self.timings.measure("post"):
-            post = self.post
-            mask = post.matte(prob, pyramid) if post.changes_mask else prob
-            return cv2.convertScaleAbs(mask, alpha=255.0)
+            return self.ops.finish(self.post, prob, pyramid)
 
     def matte(self, pyramid: Pyramid, network: bool = True) -> np.ndarray:
         """segment -> smooth -> post-process. ``network=False`` (an unchanged picture): the last matte
@@ -192,32 +264,27 @@ class FramePath:
             return self._matte
         if network or self._raw is None:
             self._raw = prob = self.probabilities(pyramid)
-            self.unsure = float(np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size))
+            self.unsure = self.ops.unsure(prob)
         self._matte = self.finish_matte(self.smooth(self._raw), pyramid)
         self.current = True
         return self._matte
 
     def compose(self, pyramid: Pyramid, small: np.ndarray,
-                background: Background | None = None) -> tuple[np.ndarray, np.ndarray]:
+                background: Background | None = None) -> tuple[np.ndarray, Any]:
         """composite: (output, the matte at the frame's size). The matte is enlarged once (bilinear,
         uint8); both go into ring buffers. ``background``: another than the path's own, this once.
-        With auto-framing the output is then cropped (``reframe``); the matte stays the whole frame's."""
+        With auto-framing the output is then cropped (``reframe``); the matte stays the whole frame's.
+        The output comes back to the host (once, from a device engine); the matte stays where the engine
+        made it (``ops.host`` brings it back)."""
         with self.timings.measure("composite"):
-            frame = pyramid.frame
-            h, w = frame.shape[:2]
-            last_small, alpha = self._enlarged
-            if small is not last_small or alpha.shape != (h, w):  # else: an unchanged picture's matte
-                if small.shape == (h, w):
-                    alpha = small
-                else:
-                    alpha = cv2.resize(small, (w, h), dst=self._alpha.next((h, w)), interpolation=cv2.INTER_LINEAR)
-                if self.post.threshold is not None and not self.post.feather:  # hard edges at full size too
-                    cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY, dst=alpha)
-                self._enlarged = small, alpha
-            bg = background or self.background
-            out = self._out.next((h, w) if bg.channels == 1 else (h, w, bg.channels))
-            out = bg.composite(frame, alpha, out, pyramid, small)
-        return self.reframe(out, small, pyramid), alpha
+            w, h = pyramid.size
+            last_small, alpha, size = self._enlarged
+            if small is not last_small or size != (w, h):  # else: an unchanged picture's matte
+                hard = self.post.threshold is not None and not self.post.feather
+                alpha = self.ops.enlarge(small, w, h, hard)
+                self._enlarged = small, alpha, (w, h)
+            out = self.ops.composite(background or self.background, pyramid, alpha, small)
+        return self.ops.host(self.reframe(out, small, pyramid)), alpha
 
     def reframe(self, out: np.ndarray, small: np.ndarray, pyramid: Pyramid | None = None) -> np.ndarray:
         """auto-frame: the composited output cropped to follow the person in the newest small matte and
@@ -230,15 +297,16 @@ class FramePath:
         with self.timings.measure("autoframe"):
             if self.crop is None:  # just turned on, or after a reset: from the full frame
                 self.framer.reset()
-            h, w = out.shape[:2]
-            self.crop = crop = self.framer.update(small, w, h, pyramid)
+            w, h = pyramid.size if pyramid is not None else out.shape[1::-1]
+            self.crop = crop = self.framer.update(self.ops.small(small), w, h,
+                                                  None if pyramid is None else self.ops.host_view(pyramid))
             if crop.is_full(w, h):
                 return out
-            return crop_to(out, crop, self._framed.next(out.shape))
+            return self.ops.crop_to(out, crop)
 
     def looks(self, frame: np.ndarray, backgrounds: list[Background]) -> list[np.ndarray]:
         """One matte, several backgrounds: the frame composited over each (copies; the demo's before/after)."""
-        pyramid = Pyramid(frame)
+        pyramid = self.ops.pyramid(frame)
         small = self.matte(pyramid)
         return [self.compose(pyramid, small, bg)[0].copy() for bg in backgrounds]
 
@@ -251,7 +319,7 @@ class FramePath:
         yields (item, output, matte at the frame's size) for each frame now complete, oldest first, composited
         as each is taken (``ring`` outputs may be held at once). ``lookahead`` frames stay behind until
         ``flush``. With look-ahead 0 the output is what ``__call__`` (live, skip off) gives."""
-        pyramid = Pyramid(frame)
+        pyramid = self.ops.pyramid(frame)
         raw = self.probabilities(pyramid)
         self.raw_flicker.add(raw)
         self._raw, self.current = raw, False
@@ -269,13 +337,13 @@ class FramePath:
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Every step on one frame: (output, matte at the frame's size, whether the network ran)."""
-        pyramid = Pyramid(frame)
+        pyramid = self.ops.pyramid(frame)
         network = self.needs_mask(pyramid) or self._raw is None
         out, alpha = self.compose(pyramid, self.matte(pyramid, network))
-        return out, alpha, network
+        return out, self.ops.host(alpha), network
 
     _raw: np.ndarray | None = None  # the network's last probabilities
     _matte: np.ndarray | None = None  # ... smoothed and post-processed
-    _enlarged: tuple[np.ndarray | None, np.ndarray] = (None, np.empty(0, np.uint8))  # the last matte composited, enlarged
+    _enlarged: tuple[Any, Any, tuple[int, int]] = (None, None, (0, 0))  # the last matte composited, enlarged, its size
     current: bool = False  # the kept matte was made with the settings in force: it stands while nothing changes
     unsure: float = 0.0  # their pixels between 0.2 and 0.8, per pixel of person (at least 1 % of the frame)

@@ -214,7 +214,7 @@ class Pipeline:
             return frame.image, FrameInfo(frame.seq, frame.timestamp, True, False, 0, frame.image)
         if not self.effect:
             return frame.image, FrameInfo(frame.seq, frame.timestamp, False, False, 0, frame.image)
-        pyramid = Pyramid(frame.image)
+        pyramid = self.path.ops.pyramid(frame.image)
         network = self.path.needs_mask(pyramid) or self._mask is None
         self.skipped += not network
         if not network and self.path.current and self._mask[0] == self._handed and self._new_segment is None:
@@ -239,6 +239,8 @@ class Pipeline:
         if lag:
             self.mask_reused += 1
         out, alpha = self.path.compose(pyramid, small)
+        if not isinstance(alpha, np.ndarray):  # a device engine's matte stays on the device
+            alpha = None
         return out, FrameInfo(frame.seq, frame.timestamp, False, True, lag, frame.image, alpha,
                               max(0.0, frame.timestamp - mask_time))
 

@@ -12,7 +12,6 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 
@@ -33,24 +32,29 @@ class MaskSmoother:
         """Forget the history (after a camera change or loss: the scene is not the same)."""
         self._prev = None
 
-    def __call__(self, mask: np.ndarray) -> np.ndarray:
+    def __call__(self, mask):
+        """The next raw mask (a float32 numpy array, or a torch tensor: the same operators) -> smoothed."""
         s = float(min(max(self.strength, 0.0), 0.99))
         if s <= 0.0:
             self._prev = None
             return mask
         prev = self._prev
         if prev is None or prev.shape != mask.shape:
-            self._prev = mask.astype(np.float32, copy=True)
+            self._prev = _copy(mask)
             return mask
-        diff = cv2.absdiff(mask, prev)
         if self.motion > 0:
             # weight of the past: s where the change is tiny, falling to 0 at `motion`
-            w = s * np.clip(1.0 - diff * (1.0 / self.motion), 0.0, 1.0)
+            w = (1.0 - abs(mask - prev) * (1.0 / self.motion)).clip(0.0, 1.0) * s
         else:
-            w = np.full_like(mask, s)
+            w = s
         out = mask + w * (prev - mask)
         self._prev = out
-        return out.copy()
+        return _copy(out)
+
+
+def _copy(x):
+    """A copy of a numpy array or a torch tensor."""
+    return x.copy() if isinstance(x, np.ndarray) else x.clone()
 
 
 class LookaheadSmoother:
@@ -82,20 +86,15 @@ class LookaheadSmoother:
         out = self.live(raw)
         if len(self._queue) > 1:
             s, motion = float(min(max(self.live.strength, 0.0), 0.99)), self.live.motion
-            total, weight = np.array(out, np.float32, copy=True), np.ones_like(raw, np.float32)
+            total, weight = _copy(out), 1.0
             for j in range(1, len(self._queue)):
                 ahead = self._queue[j][1]
                 sj = s ** j
-                if motion > 0:  # sj where the change is tiny, falling to 0 at `motion` (in place: full-size masks)
-                    w = cv2.absdiff(ahead, raw)
-                    np.multiply(w, -sj / motion, out=w)
-                    w += sj
-                    np.clip(w, 0.0, sj, out=w)
-                else:
-                    w = np.full_like(raw, sj)
-                cv2.accumulateProduct(w, ahead, total)
-                weight += w
-            out = np.divide(total, weight, out=total)
+                # sj where the change is tiny, falling to 0 at `motion`
+                w = (abs(ahead - raw) * (-sj / motion) + sj).clip(0.0, sj) if motion > 0 else sj
+                total += w * ahead
+                weight = weight + w
+            out = total / weight
         self._queue.popleft()
         return item, out
 
@@ -107,16 +106,18 @@ class FlickerMeter:
         self.total, self.count = 0.0, 0
         self._prev: np.ndarray | None = None
 
-    def add(self, mask: np.ndarray) -> None:
-        m = np.asarray(mask, np.float32)
-        if self._prev is not None and self._prev.shape == m.shape:
-            self.total += float(cv2.absdiff(m, self._prev).mean())
+    def add(self, mask) -> None:
+        """The next mask (numpy, as float32, or a float torch tensor: its sum stays on the device until read)."""
+        if isinstance(mask, np.ndarray):
+            mask = np.asarray(mask, np.float32)
+        if self._prev is not None and self._prev.shape == mask.shape:
+            self.total = self.total + abs(mask - self._prev).mean()
             self.count += 1
-        self._prev = m
+        self._prev = mask
 
     @property
     def value(self) -> float:
-        return self.total / self.count if self.count else 0.0
+        return float(self.total) / self.count if self.count else 0.0
 
 
 def flicker(masks) -> float:

@@ -72,24 +72,6 @@ def test_cuda_graph_replay_matches_eager(lite_weights):
     assert any(g is not None for g in graphed._graphs.values())
 
 
-def test_gpu_composite_matches_cpu_blend(lite_weights):
-    from goselfies.backgrounds import blend
-    from goselfies.benchmarks.gpu_composite import GpuComposite
-
-    eng = engine("lite", lite_weights, "fp32", False, 256)
-    composite = GpuComposite(eng)
-    frame = frames()[0]
-    colour = (40, 200, 90)
-    gpu = composite(frame, colour)
-    bg = np.empty_like(frame)
-    bg[:] = colour
-    cpu = blend(frame, bg, eng.mask(frame))
-    assert gpu.shape == frame.shape and gpu.dtype == np.uint8
-    assert np.abs(gpu.astype(int) - cpu.astype(int)).max() <= 2
-    image_bg = np.ascontiguousarray(frame[::-1])
-    assert np.abs(composite(frame, image_bg).astype(int) - blend(frame, image_bg, eng.mask(frame)).astype(int)).max() <= 2
-
-
 def test_segmenter_on_cuda_matches_cpu(lite_weights):
     from goselfies.segmenter import Segmenter, SegmenterConfig
 
@@ -114,7 +96,7 @@ def test_benchmark_gpu_backends(lite_weights, tmp_path):
     assert {("torch", "fp16", 1), ("cudagraph", "fp16", 1), ("torch", "bf16", 4)} <= timed
 
 
-def test_benchmark_pipeline_gpu_composite(lite_weights, tmp_path):
+def test_benchmark_pipeline_device_engine_and_host_path(lite_weights, tmp_path):
     import json
 
     from goselfies.benchmarks.cli import main
@@ -124,4 +106,4 @@ def test_benchmark_pipeline_gpu_composite(lite_weights, tmp_path):
                "--mediapipe", "off", "-o", str(tmp_path)])
     assert rc == 0
     rows = json.loads((tmp_path / "results.json").read_text())["results"]
-    assert {r["backend"] for r in rows if not r["skipped"]} == {"torch", "torch+gpu-composite"}
+    assert {r["backend"] for r in rows if not r["skipped"]} == {"torch", "torch+host-path"}

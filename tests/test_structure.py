@@ -211,7 +211,6 @@ STEPS = {"probabilities", "smooth", "finish_matte", "matte", "compose", "reframe
 # where a front end calls a step by name on purpose, and why
 STEP_CALLS_ALLOWED = {
     ("goselfies.benchmarks.autoframe", "reframe"): "replays the auto-frame step alone, to time it apart",
-    ("goselfies.benchmarks.gpu_composite", "probabilities"): "the CUDA engine's own method (not the frame path's)",
 }
 
 

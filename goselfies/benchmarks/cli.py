@@ -33,8 +33,8 @@ reason (fp16 on a CPU, CUDA graphs without a GPU, ...). Backends:
   onnx       ONNX Runtime (the app's CPU backend); the export is cached by weights hash
   onnx-int8  ONNX Runtime on the int8 (static QDQ) model; shown as precision int8
 In pipeline mode only torch, onnx and onnx-int8 apply (the app's runners; on CUDA the torch runner uses CUDA graphs).
-On CUDA with a colour --background, a "torch+gpu-composite" row also composites on the GPU, so only the
-finished frame is downloaded (its composite time is inside segment).
+On CUDA the torch rows run the whole frame path on the GPU (the device engine: only the finished frame is
+downloaded); a "torch+host-path" row runs the network there and every other step on the CPU, as before it.
 
 timing: --warmup untimed calls first; then --iters timed calls (model) or --frames timed frames
 (pipeline) per configuration, with device synchronisation around each timer on CUDA. Pipeline
@@ -303,14 +303,6 @@ def model_mode_reference(plan: Plan, frame, say) -> list[dict]:
                      note=f"mediapipe {ref.version}; includes its pre/post on a {frame_size} frame")]
 
 
-def _colour(spec: str) -> tuple[int, int, int] | None:
-    """The BGR colour of a colour background spec, else None (only colours composite on the GPU)."""
-    from goselfies.backgrounds import Color, parse_background
-
-    bg = parse_background(spec)
-    return bg.bgr if isinstance(bg, Color) else None
-
-
 def _mp_input(variant: str) -> str:
     return "256x256" if variant == "general" else "256x144"
 
@@ -354,15 +346,11 @@ def run_pipeline_mode(plan: Plan, weights: dict[str, tuple[Path, str]], out: Pat
                 runs.append(PipelineRun(PipelineSpec(model, size, backend, plan.device, precision), seg,
                                         shared or FrameSource(video, plan.resize), plan.background, plan.sink, out, timings,
                                         describe=seg.describe()))
-                colour = _colour(plan.background)
-                if cuda_torch and colour is not None:  # CUDA: composite on the GPU as well
-                    from .gpu_composite import GpuComposite
-
+                if cuda_torch:  # the same network with the frame path's steps on the CPU: the device engine's gain
                     runs.append(PipelineRun(
-                        PipelineSpec(model, size, "torch+gpu-composite", plan.device, precision), seg,
+                        PipelineSpec(model, size, "torch+host-path", plan.device, precision), seg,
                         shared or FrameSource(video, plan.resize), plan.background, plan.sink, out,
-                        describe=seg.describe() + " + GPU composite",
-                        fused=lambda frame, g=GpuComposite(runner.engine), c=colour: g(frame, c)))
+                        describe=seg.describe() + ", frame path on the CPU", engine="numpy"))
     variant = _mediapipe_variant(plan)
     if variant:
         from ..mediapipe_selfie import MediaPipeSelfie

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..fastpre import Prep
+from ..fastpre import Prep, padded
 from ..networks import create_model
 from .base import ModelFile
 
@@ -58,13 +58,15 @@ class CudaEngine:
     """Frame (uint8 HxWx3, BGR or RGB) -> probabilities of the frame's size, on one CUDA device."""
 
     def __init__(self, model, mean, std, geometry: Callable[[int, int], tuple[int, int, int, int]],
-                 precision: str = "fp16", graphs: bool = True, device: str = "cuda", max_shapes: int = 8):
+                 precision: str = "fp16", graphs: bool = True, device: str = "cuda", max_shapes: int = 8,
+                 multiple: int = 32):
         import torch
 
         self.torch = torch
         self.dev = torch.device(device)
         self.dtype = torch_dtype(precision)
         self.geometry = geometry
+        self.multiple = multiple  # the network's input side multiple (the padding of ``run``)
         torch.backends.cudnn.benchmark = True  # our input sizes repeat, so the search pays off
         self.model = model.eval().to(self.dev, self.dtype).to(memory_format=torch.channels_last)
         self.mean = torch.tensor(np.asarray(mean, np.float32), device=self.dev).view(1, 3, 1, 1)
@@ -140,6 +142,16 @@ class CudaEngine:
         prob = torch.sigmoid(self._forward(x)[:, :, :nh, :nw].float())
         return F.interpolate(prob, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
 
+    def run(self, x):
+        """(1, 3, h, w) BGR floats in 0-255, already at the input size and on this device -> (h, w) float32
+        probabilities (the frame path's device engine, ``devicepath``)."""
+        torch, F = self.torch, self.torch.nn.functional
+        nh, nw = x.shape[-2:]
+        ph, pw = padded(nh, self.multiple), padded(nw, self.multiple)
+        x = (x.flip(1) * (1 / 255.0) - self.mean) / self.std
+        x = F.pad(x, (0, pw - nw, 0, ph - nh)).to(self.dtype).contiguous(memory_format=torch.channels_last)
+        return torch.sigmoid(self._forward(x)[0, 0, :nh, :nw].float())
+
     def mask(self, frame: np.ndarray, rgb: bool = False) -> np.ndarray:
         """Probabilities as a float32 numpy mask of the frame's size."""
         with self.torch.inference_mode():
@@ -154,7 +166,7 @@ class CudaRunner:
 
     def __init__(self, model: ModelFile, prep: Prep, device: str = "cuda"):
         net = create_model(model.name, weights=model.path).eval()
-        self.engine = CudaEngine(net, prep.mean, prep.std, prep.geometry, device=device)
+        self.engine = CudaEngine(net, prep.mean, prep.std, prep.geometry, device=device, multiple=prep.multiple)
         self.timings: dict[str, float] = {}
 
     def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:

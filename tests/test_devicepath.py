@@ -1,0 +1,153 @@
+"""The frame path's device engine (``devicepath.TorchOps``) held to the numpy engine on the shared clips.
+
+The same torch code runs on a CUDA GPU; here it runs on the CPU with the shipped lite weights, every
+background and option, frame after frame (smoothing, auto-framing and the look-ahead carry state), and
+each output and matte must stay within 2 grey levels of the numpy engine's. The CUDA tests at the end
+run the same comparison on a GPU (skipped without one)."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from goselfies.framepath import FramePath, PathConfig  # noqa: E402
+from goselfies.media import VideoReader  # noqa: E402
+from goselfies.postprocess import PostProcess  # noqa: E402
+from goselfies.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+
+TOLERANCE = 2  # grey levels
+CLIPS = ("webcam_gestures_640x480", "desk_960x540", "chair_side_540x960")
+
+
+@pytest.fixture(scope="module")
+def segmenter():
+    return Segmenter(SegmenterConfig(model="lite", backend="torch", device="cpu"), quiet=True)
+
+
+_frames: dict[tuple[str, int, int], list[np.ndarray]] = {}
+
+
+def frames(data_dir, clip: str, n: int = 8, every: int = 3) -> list[np.ndarray]:
+    """n frames of a shared clip, ``every`` apart (so the picture moves between them)."""
+    key = (clip, n, every)
+    if key not in _frames:
+        reader = VideoReader(data_dir / "videos" / f"{clip}.mp4")
+        _frames[key] = [f.copy() for f in itertools.islice(reader, 0, n * every, every)]
+        reader.close()
+    return _frames[key]
+
+
+def paths(segmenter, **options) -> tuple[FramePath, FramePath]:
+    return tuple(FramePath(segmenter, PathConfig(skip=False, engine=e, **options)) for e in ("numpy", "torch"))
+
+
+def worst(a: np.ndarray, b: np.ndarray) -> int:
+    assert a.shape == b.shape and a.dtype == b.dtype == np.uint8
+    return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
+
+
+def compare(segmenter, clip_frames, **options) -> tuple[FramePath, FramePath]:
+    numpy_path, torch_path = paths(segmenter, **options)
+    assert torch_path.ops.name == "torch" and numpy_path.ops.name == "numpy"
+    for i, frame in enumerate(clip_frames):
+        (out_n, alpha_n, _), (out_t, alpha_t, _) = numpy_path(frame), torch_path(frame)
+        assert worst(out_n, out_t) <= TOLERANCE, f"frame {i}: the output differs by {worst(out_n, out_t)}"
+        assert worst(alpha_n, alpha_t) <= TOLERANCE, f"frame {i}: the matte differs by {worst(alpha_n, alpha_t)}"
+    return numpy_path, torch_path
+
+
+BACKGROUNDS = ["blur", "blur:60", "blue", "image:{data}/eg1800/test/images/00002.jpg",
+               "video:{data}/videos/webcam_headphones_640x480.mp4", "transparent", "mask"]
+
+
+@pytest.mark.parametrize("background", BACKGROUNDS)
+def test_every_background_matches_the_numpy_engine(segmenter, data_dir, background):
+    compare(segmenter, frames(data_dir, CLIPS[0]), background=background.format(data=data_dir))
+
+
+OPTIONS = {
+    "no refine": dict(post=PostProcess(refine=False)),
+    "threshold": dict(post=PostProcess(threshold=0.5)),
+    "feather": dict(post=PostProcess(feather=4.0)),
+    "threshold and feather": dict(post=PostProcess(threshold=0.5, feather=2.0)),
+    "no smoothing": dict(smoothing=0.0),
+    "strong smoothing": dict(smoothing=0.9, motion=0.5),
+}
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize("clip", CLIPS)
+def test_post_processing_and_smoothing_match_the_numpy_engine(segmenter, data_dir, clip, option):
+    compare(segmenter, frames(data_dir, clip, n=5), background="blue", **OPTIONS[option])
+
+
+def test_flip_averaging_matches_the_numpy_engine(data_dir):
+    flipped = Segmenter(SegmenterConfig(model="lite", backend="torch", device="cpu", flip=True), quiet=True)
+    compare(flipped, frames(data_dir, CLIPS[1], n=3), background="blue")
+
+
+@pytest.mark.parametrize("option", ["second_pass", "look_closer"])
+def test_second_pass_and_look_closer_match_the_numpy_engine(segmenter, data_dir, option):
+    """On a hiker standing back (DAVIS hike) both kinds of second look run (the output differs from one pass
+    alone) and the engines agree."""
+    from goselfies.media import read_image
+
+    clip = [read_image(p) for p in sorted((data_dir / "davis_people/hike/images").iterdir())[:40:10]]
+    numpy_path, torch_path = compare(segmenter, clip, background="mask", **{option: True})
+    one_pass = FramePath(segmenter, PathConfig(skip=False, background="mask", engine="torch"))
+    assert worst(one_pass(clip[-1])[0], torch_path(clip[-1])[0]) > 50, f"{option} did not run"
+
+
+def test_auto_framing_matches_the_numpy_engine(segmenter, data_dir):
+    """The crop moves in on the person sitting back (chair clip) and both engines warp alike."""
+    numpy_path, torch_path = compare(segmenter, frames(data_dir, CLIPS[2], n=30, every=2),
+                                     auto_frame=True, frame_zoom=0.4)
+    h, w = frames(data_dir, CLIPS[2], n=30, every=2)[0].shape[:2]
+    assert not torch_path.crop.is_full(w, h)
+    assert torch_path.crop == numpy_path.crop
+
+
+def test_file_path_with_lookahead_matches_the_numpy_engine(segmenter, data_dir):
+    """push/flush (a video file: every frame segmented, the smoother looking 2 frames ahead)."""
+    clip = frames(data_dir, CLIPS[0], n=6)
+    outs = []
+    for path in paths(segmenter, background="blur", lookahead=2):
+        got = [out.copy() for f in clip for _, out, _ in path.push(f)]
+        got += [out.copy() for _, out, _ in path.flush()]
+        outs.append(got)
+    assert len(outs[0]) == len(outs[1]) == len(clip)
+    assert max(worst(a, b) for a, b in zip(*outs)) <= TOLERANCE
+
+
+def test_auto_engine_is_numpy_on_a_cpu_and_a_plain_function_cannot_take_torch(segmenter):
+    from goselfies.errors import GoSelfiesError
+
+    assert FramePath(segmenter).ops.name == "numpy"
+    with pytest.raises(GoSelfiesError, match="Segmenter"):
+        FramePath(lambda f: np.zeros(f.shape[:2], np.float32), PathConfig(engine="torch"))
+    with pytest.raises(GoSelfiesError, match="unknown frame engine"):
+        FramePath(segmenter, PathConfig(engine="tpu"))
+
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none found)")
+
+
+@pytest.mark.cuda
+@cuda
+@pytest.mark.parametrize("background", ["blur", "blue", "transparent"])
+def test_cuda_engine_is_chosen_and_close_to_the_cpu(data_dir, background):
+    """On a GPU the torch engine is the default; fp16 moves the network's answer a little, so the matte
+    is held to the numpy engine's on the mean and on 99.9 % of its pixels."""
+    gpu = Segmenter(SegmenterConfig(model="lite", device="cuda"), quiet=True)
+    cpu = Segmenter(SegmenterConfig(model="lite", backend="torch", device="cpu"), quiet=True)
+    on_gpu = FramePath(gpu, PathConfig(skip=False, background=background))
+    on_cpu = FramePath(cpu, PathConfig(skip=False, background=background, engine="numpy"))
+    assert on_gpu.ops.name == "torch"
+    for frame in frames(data_dir, CLIPS[0], n=4):
+        (a, am, _), (b, bm, _) = on_gpu(frame), on_cpu(frame)
+        diff = np.abs(am.astype(np.int16) - bm.astype(np.int16))
+        assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 16
+        assert np.abs(a.astype(np.int16) - b.astype(np.int16)).mean() < 0.5
