@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-weights": ("goselfies.training.commands.export_weights", "export a run's best checkpoint to .safetensors"),
     "coco-import": ("goselfies.training.commands.coco_import", "person masks from COCO annotations (the paper's rules)"),
     "export": ("goselfies.commands.export", "export a model to ONNX (dynamic size) for ONNX Runtime"),
-    "benchmark-fps": ("goselfies.benchmarks.cli", "measure frames per second: model alone or the whole video pipeline"),
+    "benchmark-fps": ("goselfies.benchmarks.main", "measure frames per second: model alone or the whole video pipeline"),
 }
 
 

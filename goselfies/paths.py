@@ -10,6 +10,10 @@ from typing import Iterator
 
 from .errors import GoSelfiesError
 
+ASSETS = Path(__file__).resolve().parent / "assets"  # shipped with the package
+MODEL_FILES = ASSETS / "models"  # weights, ONNX files and model cards
+SAMPLES = ASSETS / "samples"  # the demo's photos, also the int8 models' calibration set
+
 
 def cache_dir(kind: str) -> Path:
     """``<user cache>/goselfies/<kind>``; ``$GOSELFIES_CACHE_DIR`` overrides (tests, read-only homes)."""

@@ -32,7 +32,7 @@ def photo(data_dir):
     import cv2
     import numpy as np
 
-    from goselfies.media import read_image
+    from goselfies.io.media import read_image
 
     img = read_image(data_dir / "eg1800/test/images/00002.jpg")
     mask = cv2.imread(str(data_dir / "eg1800/test/masks/00002.png"), cv2.IMREAD_GRAYSCALE)
@@ -44,8 +44,8 @@ def lite_weights(tmp_path_factory) -> Path:
     """A real safetensors file of the lite model (random init, trained size 64: fast)."""
     import torch
 
-    from goselfies.networks import create_model
-    from goselfies.weights import save_weights
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.weights import save_weights
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("weights") / "lite.safetensors"

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from goselfies.errors import GoSelfiesError
-from goselfies.postprocess import PostProcess
+from goselfies.frame.postprocess import PostProcess
 
 SOURCE_BGR = (60, 120, 180)
 
@@ -43,7 +43,7 @@ class SyntheticSource:
         self._due = max(self._due + 1.0 / self.fps, time.perf_counter() - 1.0 / self.fps)
 
     def read(self) -> np.ndarray | None:
-        from goselfies.capture import SourceEnded
+        from goselfies.io.capture import SourceEnded
 
         if self.limit is not None and self.count >= self.limit:
             raise SourceEnded("synthetic")

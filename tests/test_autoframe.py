@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies import autoframe as af
-from goselfies.autoframe import AutoFramer, Crop, crop_to
 from goselfies.cli import main
-from goselfies.fitting import cover_fit
-from goselfies.framepath import RING, FramePath, PathConfig
-from goselfies.media import VideoReader, read_image
+from goselfies.frame import autoframe as af
+from goselfies.frame.autoframe import AutoFramer, Crop, crop_to
+from goselfies.frame.framepath import RING, FramePath, PathConfig
+from goselfies.io.fitting import cover_fit
+from goselfies.io.media import VideoReader, read_image
 
 W, H, FPS = 640, 360, 30.0
 
@@ -58,8 +58,8 @@ def scene(data_dir):
 
 @pytest.fixture(scope="module")
 def lite():
-    from goselfies.segmenter import Segmenter, SegmenterConfig
-    from goselfies.weights import shipped_weights
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.weights import shipped_weights
 
     if shipped_weights("lite") is None:
         pytest.skip("no shipped lite weights in goselfies/assets/models")
@@ -412,7 +412,7 @@ def test_video_and_webcam_commands_frame_the_person(tmp_path, scene, capsys):
     """A made-up clip (the person still, off to the left) through `goselfies video --auto-frame -b mask` and
     `goselfies webcam --source ... --auto-frame --record`: same size and frame count out, and in the last
     frames the person is centred and larger than in the clip."""
-    from goselfies.media import open_video_output
+    from goselfies.io.media import open_video_output
 
     clip = tmp_path / "clip.mp4"
     with open_video_output(clip, FPS, (W, H)) as writer:
@@ -442,7 +442,7 @@ def test_video_and_webcam_commands_frame_the_person(tmp_path, scene, capsys):
 def test_saved_settings_keep_auto_frame_and_old_files_still_load(tmp_path):
     import json
 
-    from goselfies.settings import LiveSettings, load_settings, save_settings
+    from goselfies.live.settings import LiveSettings, load_settings, save_settings
 
     path = tmp_path / "gui.json"
     old = {f: v for f, v in json.loads(json.dumps(LiveSettings().__dict__)).items()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from goselfies.benchmarks.cli import main as benchmark_main
+from goselfies.benchmarks.main import main as benchmark_main
 from goselfies.cli import main
 
 
@@ -66,7 +66,7 @@ def test_mediapipe_accuracy_with_and_without_our_refine(data_dir, tmp_path):
     """The like-for-like check of the edge filter: MediaPipe's own masks, then the same masks refined
     (measured on these 6 EG1800 portraits: IoU 0.955 -> 0.958; all 264: 0.962 -> 0.965)."""
     from goselfies.benchmarks import accuracy
-    from goselfies.mediapipe_selfie import mediapipe_available
+    from goselfies.engine.mediapipe_selfie import mediapipe_available
 
     if not mediapipe_available():
         pytest.skip("mediapipe is not installed (pip install '.[mediapipe]')")

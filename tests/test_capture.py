@@ -7,10 +7,17 @@ import time
 import cv2
 import numpy as np
 import pytest
-
-from goselfies.capture import Capture, CameraSource, VideoFileSource, lost_frame, make_source, parse_camera
-from goselfies.errors import GoSelfiesError
 from livefakes import FlakySource, StepSource, SyntheticSource, frame_number, wait_until
+
+from goselfies.errors import GoSelfiesError
+from goselfies.io.capture import (
+    CameraSource,
+    Capture,
+    VideoFileSource,
+    lost_frame,
+    make_source,
+    parse_camera,
+)
 
 
 def test_latest_frame_handoff_is_exact():
@@ -177,7 +184,7 @@ def test_missing_video_file_is_a_clear_error(tmp_path):
 
 
 def test_find_cameras_lists_those_that_open_and_releases_each():
-    from goselfies.capture import find_cameras
+    from goselfies.io.capture import find_cameras
 
     opened = []
 

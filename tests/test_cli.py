@@ -49,7 +49,7 @@ def test_photo_masks_of_eg1800_test_and_evaluate_matches_independent_iou(tmp_pat
 
 def test_evaluate_metrics_match_an_independent_confusion_matrix(tmp_path, data_dir, capsys, monkeypatch):
     """evaluate() against numpy on a known prediction (the truth eroded): every metric."""
-    from goselfies.evaluate import evaluate
+    from goselfies.engine.scoring import evaluate
 
     data = tmp_path / "data"
     for sub in ("images", "masks"):
@@ -94,7 +94,7 @@ def test_compare_pairs_two_evaluations_image_by_image(tmp_path, data_dir, capsys
     """benchmarks.compare: the truth itself against the eroded truth on real pairs is better on every image,
     by the exact mean difference; results on other images or without per-image scores are one clear line."""
     from goselfies.benchmarks import compare
-    from goselfies.evaluate import evaluate
+    from goselfies.engine.scoring import evaluate
 
     data = tmp_path / "data"
     for sub in ("images", "masks"):
@@ -213,8 +213,8 @@ def test_unreadable_or_empty_video(tmp_path, lite_weights, capsys, content):
 
 
 def test_failed_video_leaves_nothing_half_written(tmp_path, data_dir, lite_weights, monkeypatch, capsys):
-    from goselfies import backgrounds
     from goselfies.errors import GoSelfiesError
+    from goselfies.frame import backgrounds
 
     calls = {"n": 0}
     real = backgrounds.Color.composite
@@ -325,9 +325,9 @@ def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, data_dir, c
     ``build_session`` (the pipeline's FramePath), picture by picture, and differ from the photo path's."""
     from livefakes import SyntheticSource
 
-    from goselfies.evaluate import evaluate
-    from goselfies.live import build_session, still_masks
-    from goselfies.settings import LiveSettings
+    from goselfies.engine.scoring import evaluate
+    from goselfies.live.session import build_session, still_masks
+    from goselfies.live.settings import LiveSettings
 
     data = tmp_path / "data"
     for sub in ("images", "masks"):

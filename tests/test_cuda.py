@@ -14,18 +14,18 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none found)"),
 ]
 
-SAMPLES = Path(__file__).resolve().parents[1] / "goselfies" / "assets" / "samples"
+from goselfies.paths import SAMPLES  # noqa: E402
 
 
 def frames() -> list[np.ndarray]:
-    from goselfies.media import read_image
+    from goselfies.io.media import read_image
 
     return [read_image(p) for p in sorted(SAMPLES.glob("*.jpg"))]
 
 
 def trained_weights() -> tuple[str, Path]:
     """A fp16-vs-fp32 comparison only means something on a trained model (random logits sit at 0.5)."""
-    from goselfies.weights import shipped_weights
+    from goselfies.engine.weights import shipped_weights
 
     for name in ("resunet34", "lite"):
         path = shipped_weights(name)
@@ -35,10 +35,11 @@ def trained_weights() -> tuple[str, Path]:
 
 
 def engine(name: str, weights: Path, precision: str, graphs: bool, size: int = 512):
-    from goselfies.runners.cuda import CudaEngine
-    from goselfies.networks import create_model
-    from goselfies.fastpre import padded
-    from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
+    from goselfies.engine.models import IMAGENET_MEAN as MEAN
+    from goselfies.engine.models import IMAGENET_STD as STD
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.prep import padded
+    from goselfies.engine.runners.cuda import CudaEngine
 
     def geometry(h: int, w: int):
         scale = size / max(h, w)
@@ -55,7 +56,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_fp16_masks_match_fp32():
-    from goselfies.weights import read_metadata
+    from goselfies.engine.weights import read_metadata
 
     name, weights = trained_weights()
     size = int(read_metadata(weights).get("train_size", 512))  # the app's size for these weights
@@ -73,7 +74,7 @@ def test_cuda_graph_replay_matches_eager(lite_weights):
 
 
 def test_segmenter_on_cuda_matches_cpu(lite_weights):
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     gpu = Segmenter(SegmenterConfig(weights=lite_weights, device="cuda", backend="auto", size=256), quiet=True)
     cpu = Segmenter(SegmenterConfig(weights=lite_weights, device="cpu", backend="torch", size=256), quiet=True)
@@ -85,7 +86,7 @@ def test_segmenter_on_cuda_matches_cpu(lite_weights):
 def test_benchmark_gpu_backends(lite_weights, tmp_path):
     import json
 
-    from goselfies.benchmarks.cli import main
+    from goselfies.benchmarks.main import main
 
     rc = main(["model", "--device", "cuda", "--weights", f"lite={lite_weights}", "--sizes", "256",
                "--precisions", "fp16,bf16", "--backends", "torch,cudagraph,onnx", "--batch-sizes", "1,4",
@@ -99,7 +100,7 @@ def test_benchmark_gpu_backends(lite_weights, tmp_path):
 def test_benchmark_pipeline_device_engine_and_host_path(lite_weights, tmp_path):
     import json
 
-    from goselfies.benchmarks.cli import main
+    from goselfies.benchmarks.main import main
 
     rc = main(["pipeline", "--device", "cuda", "--weights", f"lite={lite_weights}", "--sizes", "256",
                "--backends", "torch", "--background", "green", "--frames", "6", "--warmup", "3",

@@ -13,10 +13,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from goselfies.framepath import FramePath, PathConfig  # noqa: E402
-from goselfies.media import VideoReader  # noqa: E402
-from goselfies.postprocess import PostProcess  # noqa: E402
-from goselfies.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+from goselfies.engine.segmenter import Segmenter, SegmenterConfig  # noqa: E402
+from goselfies.frame.framepath import FramePath, PathConfig  # noqa: E402
+from goselfies.frame.postprocess import PostProcess  # noqa: E402
+from goselfies.io.media import VideoReader  # noqa: E402
 
 TOLERANCE = 2  # grey levels
 CLIPS = ("webcam_gestures_640x480", "desk_960x540", "chair_side_540x960")
@@ -93,7 +93,7 @@ def test_flip_averaging_matches_the_numpy_engine(data_dir):
 def test_second_pass_and_look_closer_match_the_numpy_engine(segmenter, data_dir, option):
     """On a hiker standing back (DAVIS hike) both kinds of second look run (the output differs from one pass
     alone) and the engines agree."""
-    from goselfies.media import read_image
+    from goselfies.io.media import read_image
 
     clip = [read_image(p) for p in sorted((data_dir / "davis_people/hike/images").iterdir())[:40:10]]
     numpy_path, torch_path = compare(segmenter, clip, background="mask", **{option: True})

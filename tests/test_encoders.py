@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+from goselfies.engine.models import HALF, IMAGENET_MEAN, model_info
+from goselfies.engine.networks import create_model
 from goselfies.errors import GoSelfiesError
-from goselfies.models import HALF, IMAGENET_MEAN, model_info
-from goselfies.networks import create_model
 
 
 def lukemelas_checkpoint(encoder_state: dict) -> dict:
@@ -88,7 +88,7 @@ def test_checkpoints_are_never_unpickled(fake_package):
 
 
 def test_normalisation_is_a_fact_of_the_model_and_its_file(lite_weights, tmp_path):
-    from goselfies.weights import input_spec, read_metadata, save_weights
+    from goselfies.engine.weights import input_spec, read_metadata, save_weights
 
     assert model_info("lite").mean == HALF and model_info("resunet34").mean == IMAGENET_MEAN
     assert read_metadata(lite_weights)["mean"] == list(HALF)
@@ -104,7 +104,7 @@ def test_onnx_and_torch_use_the_files_normalisation(lite_weights):
     forward pass, so both took mean/std from the file."""
     import cv2
 
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     rng = np.random.default_rng(0)
     frame = cv2.GaussianBlur(rng.integers(0, 255, (96, 128, 3), dtype=np.uint8), (0, 0), 3)

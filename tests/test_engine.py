@@ -5,13 +5,13 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies.backgrounds import parse_background
-from goselfies.fitting import letterbox
+from goselfies.engine.pyramid import Pyramid
+from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 from goselfies.errors import GoSelfiesError
-from goselfies.media import read_image
-from goselfies.postprocess import PostProcess
-from goselfies.pyramid import Pyramid
-from goselfies.segmenter import Segmenter, SegmenterConfig
+from goselfies.frame.backgrounds import parse_background
+from goselfies.frame.postprocess import PostProcess
+from goselfies.io.fitting import letterbox
+from goselfies.io.media import read_image
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +208,7 @@ def test_clean_matte_tails_are_exact_and_keep_the_half_point(photo):
 
 
 def test_boundary_iou_looks_at_edges_only():
-    from goselfies.metrics import MeanScores, boundary_iou
+    from goselfies.engine.metrics import MeanScores, boundary_iou
 
     truth = np.zeros((200, 200), bool)
     truth[40:160, 50:150] = True
@@ -230,8 +230,8 @@ def test_a_gpu_out_of_memory_or_driver_error_is_one_line_with_what_to_try(data_d
     import torch
 
     from goselfies.cli import main
-    from goselfies.runners.onnx import OnnxRunner
-    from goselfies.segmenter import gpu_failure
+    from goselfies.engine.runners.onnx import OnnxRunner
+    from goselfies.engine.segmenter import gpu_failure
 
     real, calls = OnnxRunner.predict, []
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-
-from goselfies.backgrounds import blend, parse_background
-from goselfies.blend import Tiles, blend_u8, paste
-from goselfies.capture import Capture, VideoFileSource
-from goselfies.change import ChangeDetector
-from goselfies.framepath import FramePath, PathConfig
-from goselfies.media import VideoReader, read_image
-from goselfies.pipeline import Pipeline, PipelineConfig
-from goselfies.pyramid import Pyramid
-from goselfies.sinks import make_sink
-from goselfies.videofile import VideoJob
 from livefakes import Recorder
+
+from goselfies.engine.pyramid import Pyramid
+from goselfies.frame.backgrounds import blend, parse_background
+from goselfies.frame.change import ChangeDetector
+from goselfies.frame.compositing import Tiles, blend_u8, paste
+from goselfies.frame.framepath import FramePath, PathConfig
+from goselfies.frame.videofile import VideoJob
+from goselfies.io.capture import Capture, VideoFileSource
+from goselfies.io.media import VideoReader, read_image
+from goselfies.io.sinks import make_sink
+from goselfies.live.pipeline import Pipeline, PipelineConfig
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_skip_reuses_the_matte_only_while_nothing_moves(webcam_frames):
 def test_video_and_live_give_the_same_mattes(data_dir, tmp_path):
     """The same frames and settings (shipped lite, smoothing off, every frame segmented): the live
     pipeline's mattes equal `goselfies video`'s, written losslessly as a PNG sequence of the matte."""
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     seg = Segmenter(SegmenterConfig(model="lite", device="cpu", backend="onnx"), quiet=True)
     clip = data_dir / "videos/webcam_headphones_640x480.mp4"
@@ -160,7 +160,7 @@ def test_a_kept_matte_follows_new_mask_settings(webcam_frames):
         mask[:, : img.shape[1] // 2] = 0.98
         return mask
 
-    from goselfies.postprocess import PostProcess
+    from goselfies.frame.postprocess import PostProcess
 
     path = FramePath(seg, PathConfig(background="mask", skip=True, smoothing=0.0, post=PostProcess(refine=False)))
     frame = webcam_frames[0]

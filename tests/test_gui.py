@@ -11,19 +11,25 @@ import pytest
 
 pytest.importorskip("PySide6.QtWidgets")
 
+from livefakes import (  # noqa: E402
+    EXACT,
+    SOURCE_BGR,
+    HalfMask,
+    NoDeviceBackend,
+    RecordingBackend,
+    SyntheticSource,
+)
 from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from goselfies.capture import Capture  # noqa: E402
-from goselfies.pipeline import Pipeline, PipelineConfig  # noqa: E402
-from goselfies.settings import LiveSettings, load_settings, save_settings  # noqa: E402
 from goselfies.gui.app import qt_application  # noqa: E402
 from goselfies.gui.preview import fit_rect  # noqa: E402
 from goselfies.gui.window import MainWindow  # noqa: E402
-from goselfies.live import LiveSession, build_session  # noqa: E402
-from livefakes import (EXACT, SOURCE_BGR, HalfMask, NoDeviceBackend, RecordingBackend,  # noqa: E402
-                       SyntheticSource)
+from goselfies.io.capture import Capture  # noqa: E402
+from goselfies.live.pipeline import Pipeline, PipelineConfig  # noqa: E402
+from goselfies.live.session import LiveSession, build_session  # noqa: E402
+from goselfies.live.settings import LiveSettings, load_settings, save_settings  # noqa: E402
 
 RED_RGB = (255, 0, 0)
 SOURCE_RGB = SOURCE_BGR[::-1]
@@ -220,8 +226,8 @@ def test_virtual_camera_failure_unticks_shows_the_steps_and_retry_needs_no_resta
     from PySide6.QtGui import QGuiApplication
     from pyvirtualcam import camera
 
-    from goselfies import virtualcam
-    from goselfies.virtualcam import setup_help
+    from goselfies.io import virtualcam
+    from goselfies.io.virtualcam import setup_help
 
     monkeypatch.setattr(camera, "BACKENDS", {})
     pyvirtualcam.register_backend("test-nodevice", NoDeviceBackend)
@@ -361,7 +367,7 @@ def test_painting_preview_does_not_leak_none_references(app):
 
 
 def test_start_after_a_crash_uses_defaults(tmp_path, capsys):
-    from goselfies.settings import SessionGuard
+    from goselfies.live.settings import SessionGuard
 
     path = tmp_path / "gui.json"
     save_settings(LiveSettings(background="transparent", virtual_camera=True), path)
@@ -397,11 +403,11 @@ def test_a_model_that_cannot_load_keeps_the_running_one_and_nothing_is_saved(app
     names what runs."""
     from PySide6.QtWidgets import QFileDialog
 
-    from goselfies.live import load_segmenter
-    from goselfies.models import MODELS
-    from goselfies.networks import create_model
-    from goselfies.segmenter import runnable_models
-    from goselfies.weights import save_weights, shipped_weights
+    from goselfies.engine.models import MODELS
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.segmenter import runnable_models
+    from goselfies.engine.weights import save_weights, shipped_weights
+    from goselfies.live.session import load_segmenter
 
     path = tmp_path / "gui.json"
     fakes = Fakes(segmenter=load_segmenter)
@@ -465,7 +471,7 @@ def test_a_model_that_cannot_load_keeps_the_running_one_and_nothing_is_saved(app
 def test_a_saved_model_that_no_longer_loads_starts_with_the_default(app, tmp_path):
     """The next start is never black: the saved vgunet16 (no weights) gives way to the default model,
     the panel says why, and the default is what is saved now."""
-    from goselfies.live import load_segmenter
+    from goselfies.live.session import load_segmenter
 
     path = tmp_path / "gui.json"
     save_settings(red_settings(model="vgunet16"), path)

@@ -10,8 +10,8 @@ import pytest
 
 from goselfies import extras
 from goselfies.cli import main
-from goselfies.onnx_file import file_sha256, read_onnx_metadata, shipped_export
-from goselfies.weights import shipped_weights
+from goselfies.engine.onnx_file import file_sha256, read_onnx_metadata, shipped_export
+from goselfies.engine.weights import shipped_weights
 
 # what the gpu and train extras bring: none of it may load on the CPU path
 EXTRA_MODULES = ("torch", "torchvision", "segmentation_models_pytorch", "timm", "onnx", "matplotlib")
@@ -68,7 +68,7 @@ def test_a_command_without_its_extra_names_the_pip_install(argv, extra, monkeypa
 
 
 def test_without_torch_the_model_list_offers_only_what_ships_as_onnx(monkeypatch):
-    from goselfies import segmenter
+    from goselfies.engine import segmenter
 
     assert segmenter.runnable_models() == ["lite", "quality", "resunet34"]  # torch here: all that ship weights
     real = segmenter.available

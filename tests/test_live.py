@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from goselfies.backgrounds import KINDS, LIVE_KINDS, parse_background
-from goselfies.errors import GoSelfiesError
-from goselfies.live import build_session
-from goselfies.settings import LiveSettings, load_settings, save_settings
 from livefakes import HalfMask, SyntheticSource
+
+from goselfies.errors import GoSelfiesError
+from goselfies.frame.backgrounds import KINDS, LIVE_KINDS, parse_background
+from goselfies.live.session import build_session
+from goselfies.live.settings import LiveSettings, load_settings, save_settings
 
 
 @pytest.mark.parametrize("spec, kind, field, value", [
@@ -55,8 +55,8 @@ def test_post_keeps_refine_and_run_only_fields_are_not_saved(tmp_path):
 
 
 def test_webcam_builds_its_session_with_build_session(monkeypatch, tmp_path):
-    from goselfies import live
     from goselfies.cli import main
+    from goselfies.live import session as live
 
     seen = []
 
@@ -120,7 +120,7 @@ def test_a_model_that_cannot_load_falls_back_to_the_default_only_when_asked():
     """The window's start (fallback=True): a saved model without weights runs the default model and says
     why; the command line (no fallback) gets the error, and the source is released."""
     from goselfies.errors import MissingWeights, ModelLoadError
-    from goselfies.live import load_segmenter
+    from goselfies.live.session import load_segmenter
 
     loaded = []
 

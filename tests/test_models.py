@@ -7,10 +7,10 @@ import sys
 import pytest
 import torch
 
+from goselfies.engine.models import MODELS
+from goselfies.engine.networks import create_model
+from goselfies.engine.weights import load_weights, read_metadata, save_weights
 from goselfies.errors import GoSelfiesError
-from goselfies.models import MODELS
-from goselfies.networks import create_model
-from goselfies.weights import load_weights, read_metadata, save_weights
 
 
 def test_registry_names_and_unknown_model_lists_valid_ones():
@@ -92,7 +92,7 @@ def test_torchvision_imports_beside_cpu_torch():
 
 
 def test_update_metadata_keeps_tensors(tmp_path, lite_weights):
-    from goselfies.weights import update_metadata
+    from goselfies.engine.weights import update_metadata
 
     path = tmp_path / "w.safetensors"
     path.write_bytes(lite_weights.read_bytes())
@@ -111,9 +111,9 @@ INT8_IOU_LOSS = 0.035  # shipped lite at 224 px, refined, on these 24: fp32 0.96
 def _subset_iou(seg, data_dir) -> float:
     import cv2
 
-    from goselfies.evaluate import pairs
-    from goselfies.media import read_image
-    from goselfies.metrics import MeanScores
+    from goselfies.engine.metrics import MeanScores
+    from goselfies.engine.scoring import pairs
+    from goselfies.io.media import read_image
 
     scores = MeanScores()
     for img, mask in list(pairs(data_dir / "eg1800/test"))[:EG1800_SUBSET]:
@@ -124,8 +124,8 @@ def _subset_iou(seg, data_dir) -> float:
 @pytest.fixture(scope="module")
 def default_segmenter():
     """What a user gets with no options on a CPU: the shipped default model through its default backend."""
-    from goselfies.segmenter import Segmenter, SegmenterConfig, auto_model
-    from goselfies.weights import shipped_weights
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig, auto_model
+    from goselfies.engine.weights import shipped_weights
 
     if shipped_weights("lite") is None:
         pytest.skip("no shipped lite weights in this checkout")
@@ -136,7 +136,7 @@ def default_segmenter():
 def test_shipped_default_weights_segment_real_people(data_dir, default_segmenter):
     """The weights in the package, with no --weights and the default live backend (OpenVINO on a CPU):
     real quality on a fixed EG1800 test subset."""
-    from goselfies.weights import input_spec, shipped_weights
+    from goselfies.engine.weights import input_spec, shipped_weights
 
     seg = default_segmenter
     assert seg.model_name == "lite" and seg.size == input_spec(read_metadata(shipped_weights("lite"))).size
@@ -150,10 +150,10 @@ def test_refine_raises_the_iou_of_the_shipped_models_masks(data_dir, default_seg
     import cv2
     import numpy as np
 
-    from goselfies.framepath import FramePath, PathConfig
-    from goselfies.media import read_image
-    from goselfies.metrics import MeanScores
-    from goselfies.postprocess import PostProcess
+    from goselfies.engine.metrics import MeanScores
+    from goselfies.frame.framepath import FramePath, PathConfig
+    from goselfies.frame.postprocess import PostProcess
+    from goselfies.io.media import read_image
 
     seg = default_segmenter
     assert PathConfig().post.refine  # on by default
@@ -172,7 +172,7 @@ def test_refine_raises_the_iou_of_the_shipped_models_masks(data_dir, default_seg
 
 
 def test_int8_stays_close_to_fp32_with_the_shipped_weights(data_dir, default_segmenter):
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     int8 = Segmenter(SegmenterConfig(device="cpu", backend="onnx-int8"), quiet=True)
     fp32_iou, int8_iou = _subset_iou(default_segmenter, data_dir), _subset_iou(int8, data_dir)
@@ -180,7 +180,7 @@ def test_int8_stays_close_to_fp32_with_the_shipped_weights(data_dir, default_seg
 
 
 def test_no_installed_weights_says_how_to_get_some(monkeypatch):
-    from goselfies import segmenter
+    from goselfies.engine import segmenter
 
     monkeypatch.setattr(segmenter, "shipped_weights", lambda name: None)
     with pytest.raises(GoSelfiesError, match="--weights PATH.*goselfies train"):
@@ -188,7 +188,7 @@ def test_no_installed_weights_says_how_to_get_some(monkeypatch):
 
 
 def test_auto_takes_lite_live_on_a_cpu_and_quality_elsewhere(monkeypatch, tmp_path):
-    from goselfies import segmenter
+    from goselfies.engine import segmenter
 
     monkeypatch.setattr(segmenter, "shipped_weights", lambda name: tmp_path / f"{name}.safetensors")
     assert segmenter.auto_model("cpu") == "lite"

@@ -9,11 +9,10 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 from goselfies.cli import main  # noqa: E402
+from goselfies.engine.segmenter import Segmenter, SegmenterConfig  # noqa: E402
 from goselfies.errors import GoSelfiesError  # noqa: E402
-from goselfies.media import read_image  # noqa: E402
-from goselfies.segmenter import Segmenter, SegmenterConfig  # noqa: E402
-
-SAMPLES = Path(__file__).resolve().parents[1] / "goselfies" / "assets" / "samples"
+from goselfies.io.media import read_image  # noqa: E402
+from goselfies.paths import SAMPLES  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +25,7 @@ def onnx_cache(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="module")
 def exported(lite_weights, tmp_path_factory) -> Path:
-    from goselfies.onnx_file import export_weights
+    from goselfies.engine.onnx_file import export_weights
 
     return export_weights("lite", lite_weights, tmp_path_factory.mktemp("onnx") / "lite.onnx")
 
@@ -39,8 +38,8 @@ def sample_frame() -> np.ndarray:
 def test_onnx_matches_torch_at_dynamic_sizes(lite_weights, exported, shape):
     import torch
 
-    from goselfies.networks import create_model
-    from goselfies.runners.onnx import make_session
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.runners.onnx import make_session
 
     x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
     net = create_model("lite", weights=lite_weights).eval()
@@ -52,7 +51,7 @@ def test_onnx_matches_torch_at_dynamic_sizes(lite_weights, exported, shape):
 
 
 def test_exported_file_describes_itself(exported, lite_weights):
-    from goselfies.onnx_file import file_sha256, read_onnx_metadata
+    from goselfies.engine.onnx_file import file_sha256, read_onnx_metadata
 
     meta = read_onnx_metadata(exported)
     assert meta["arch"] == "lite" and meta["train_size"] == 64
@@ -134,7 +133,7 @@ def test_int8_backend_is_close_to_fp32_and_cached(lite_weights, onnx_cache, tmp_
     assert list((onnx_cache / "onnx").glob("lite-*-int8-*.onnx")) == [int8.runner.path]
     a, b = fp32(frame), int8(frame)
     assert a.shape == b.shape and np.abs(a - b).mean() < 0.1
-    from goselfies.onnx_file import read_onnx_metadata
+    from goselfies.engine.onnx_file import read_onnx_metadata
 
     assert read_onnx_metadata(int8.runner.path)["quantized"].startswith("int8")
     out = tmp_path / "q.onnx"

@@ -8,16 +8,24 @@ import time
 import cv2
 import numpy as np
 import pytest
+from livefakes import (
+    EXACT,
+    SOURCE_BGR,
+    FlakySource,
+    HalfMask,
+    Recorder,
+    SyntheticSource,
+    wait_until,
+)
 
-from goselfies.backgrounds import blend
-from goselfies.capture import Capture, VideoFileSource
 from goselfies.errors import GoSelfiesError
-from goselfies.pipeline import Pipeline, PipelineConfig
-from goselfies.postprocess import PostProcess
-from goselfies.sinks import FrameInfo, make_sink
-from goselfies.smoothing import MaskSmoother, flicker
+from goselfies.frame.backgrounds import blend
+from goselfies.frame.postprocess import PostProcess
+from goselfies.frame.smoothing import MaskSmoother, flicker
+from goselfies.io.capture import Capture, VideoFileSource
+from goselfies.io.sinks import FrameInfo, make_sink
+from goselfies.live.pipeline import Pipeline, PipelineConfig
 from goselfies.timing import RateMeter, Timings
-from livefakes import EXACT, SOURCE_BGR, FlakySource, HalfMask, Recorder, SyntheticSource, wait_until
 
 RED = (0, 0, 255)  # BGR of color:#ff0000
 
@@ -32,7 +40,7 @@ def desk_video(data_dir):
 @pytest.fixture(scope="module")
 def segmenter():
     """The shipped lite weights: a real person mask on the real desk video."""
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     return Segmenter(SegmenterConfig(model="lite", device="cpu", backend="onnx"), quiet=True)
 
@@ -107,7 +115,7 @@ def test_mask_age_is_the_capture_time_between_the_masks_frame_and_the_frame():
     """A slow network: frames are composited with older masks, and each frame's mask age is exactly the
     capture-time gap to the frame its mask was made for (0 for its own mask); the overlay's and the exit
     table's 'mask age' row averages it."""
-    from goselfies.pipeline import MASK_AGE
+    from goselfies.live.pipeline import MASK_AGE
 
     rec = Recorder()
     p = Pipeline(Capture(SyntheticSource(fps=40)), HalfMask(delay=0.1),
@@ -343,8 +351,8 @@ def test_engine_never_imports_qt():
     import subprocess
     import sys
 
-    code = ("import sys, goselfies.pipeline, goselfies.capture, goselfies.sinks, goselfies.virtualcam, "
-            "goselfies.settings, goselfies.timing, goselfies.smoothing, goselfies.commands.webcam, goselfies.cli; "
+    code = ("import sys, goselfies.live.pipeline, goselfies.io.capture, goselfies.io.sinks, goselfies.io.virtualcam, "
+            "goselfies.live.settings, goselfies.timing, goselfies.frame.smoothing, goselfies.commands.webcam, goselfies.cli; "
             "goselfies.cli.build_parser(); assert 'PySide6' not in sys.modules, 'Qt imported'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -352,7 +360,7 @@ def test_engine_never_imports_qt():
 
 def test_recording_letterboxes_frames_of_a_new_aspect(tmp_path):
     """The MP4 keeps the first frame's size; a later 4:3 frame gets bars, not a stretch."""
-    from goselfies.media import VideoReader
+    from goselfies.io.media import VideoReader
 
     out = tmp_path / "switch.mp4"
     rec = make_sink("record", path=out, fps=10)

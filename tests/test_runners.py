@@ -7,8 +7,15 @@ import inspect
 import numpy as np
 import pytest
 
-from goselfies.fastpre import Prep
-from goselfies.runners import BACKENDS, RUNNERS, ModelFile, Runner, choose_backend, runner_class
+from goselfies.engine.prep import Prep
+from goselfies.engine.runners import (
+    BACKENDS,
+    RUNNERS,
+    ModelFile,
+    Runner,
+    choose_backend,
+    runner_class,
+)
 from goselfies.errors import GoSelfiesError
 
 
@@ -32,7 +39,7 @@ def test_choose_backend():
 
 
 def test_cpu_runners_agree_and_report_timings(lite_weights, tmp_path, monkeypatch):
-    from goselfies.weights import read_metadata
+    from goselfies.engine.weights import read_metadata
 
     monkeypatch.setenv("GOSELFIES_CACHE_DIR", str(tmp_path))
     model = ModelFile("lite", lite_weights, read_metadata(lite_weights))
@@ -55,8 +62,8 @@ def test_prep_pads_to_the_model_multiple():
 
 def test_metadata_is_read_once_per_weights_file(lite_weights, tmp_path, monkeypatch):
     """--weights PATH used to read the header three times (resolve, export, load)."""
-    from goselfies import weights
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine import weights
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     monkeypatch.setenv("GOSELFIES_CACHE_DIR", str(tmp_path))
     weights._read_metadata.cache_clear()
@@ -72,7 +79,7 @@ def test_metadata_is_read_once_per_weights_file(lite_weights, tmp_path, monkeypa
 def test_rewritten_weights_are_read_again(lite_weights, tmp_path):
     import shutil
 
-    from goselfies.weights import read_metadata, update_metadata
+    from goselfies.engine.weights import read_metadata, update_metadata
 
     path = shutil.copy(lite_weights, tmp_path / "w.safetensors")
     assert "iou" not in read_metadata(path)

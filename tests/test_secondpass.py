@@ -5,16 +5,16 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies.framepath import FramePath, PathConfig
-from goselfies.media import read_image
-from goselfies.metrics import confusion, scores
-from goselfies.pyramid import Pyramid
-from goselfies.secondpass import look_closer, person_box
+from goselfies.engine.metrics import confusion, scores
+from goselfies.engine.pyramid import Pyramid
+from goselfies.frame.framepath import FramePath, PathConfig
+from goselfies.frame.secondpass import look_closer, person_box
+from goselfies.io.media import read_image
 
 
 @pytest.fixture(scope="module")
 def quality():
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     return Segmenter(SegmenterConfig(model="quality", device="cpu", backend="onnx", realtime=False), quiet=True)
 
@@ -81,9 +81,9 @@ def test_the_live_look_closer_runs_only_when_the_person_is_small(data_dir):
     """Live (the lite model as a session loads it): on a person standing back (DAVIS hike) the network runs once
     more on a 160 px square around them, and the mask gets closer to the truth; on a portrait that fills the
     frame it does not run; and never on a frame the network skips (an unchanged picture)."""
-    from goselfies.live import load_segmenter, path_config
-    from goselfies.secondpass import LIVE_SIDE
-    from goselfies.settings import LiveSettings
+    from goselfies.frame.secondpass import LIVE_SIDE
+    from goselfies.live.session import load_segmenter, path_config
+    from goselfies.live.settings import LiveSettings
 
     seg = Counting(load_segmenter(LiveSettings(backend="onnx")))
     frames = sorted((data_dir / "davis_people/hike/images").iterdir())  # 80 frames, held out of lite's training

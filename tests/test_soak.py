@@ -22,8 +22,8 @@ from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 
 from goselfies.gui.app import qt_application  # noqa: E402
 from goselfies.gui.window import MainWindow  # noqa: E402
-from goselfies.pipeline import LATENCY  # noqa: E402
-from goselfies.settings import LiveSettings  # noqa: E402
+from goselfies.live.pipeline import LATENCY  # noqa: E402
+from goselfies.live.settings import LiveSettings  # noqa: E402
 
 SAMPLE_S = 5.0
 

@@ -107,8 +107,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_graph_is_read_from_the_sources():
     graph = import_graph()
-    assert "goselfies.segmenter" in graph and "goselfies.runners.onnx" in graph
-    assert "goselfies.runners" in graph["goselfies.segmenter"]
+    assert "goselfies.engine.segmenter" in graph and "goselfies.engine.runners.onnx" in graph
+    assert "goselfies.engine.runners" in graph["goselfies.engine.segmenter"]
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
 
 
@@ -118,8 +118,8 @@ def test_no_import_cycle_among_goselfies_modules():
 
 def test_no_import_cycle_counting_imports_inside_functions():
     lazy = import_graph(inside_functions=True)
-    assert "goselfies.networks" in lazy["goselfies.onnx_file"]  # export builds the network inside a function
-    assert "goselfies.networks" not in import_graph()["goselfies.onnx_file"]
+    assert "goselfies.engine.networks" in lazy["goselfies.engine.onnx_file"]  # export builds the network inside a function
+    assert "goselfies.engine.networks" not in import_graph()["goselfies.engine.onnx_file"]
     assert find_cycle(lazy) is None
 
 
@@ -199,10 +199,10 @@ def test_the_old_loop_stays_broken_even_lazily():
     def imports(rel: str) -> set[str]:
         return {n.rpartition(".")[2] for n in all_imports(ROOT / rel)}
 
-    assert not imports("weights.py") & {"onnx_file", "runners", "segmenter", "onnx", "onnxruntime"}
-    assert not imports("onnx_file.py") & {"runners", "segmenter"}
-    for path in (ROOT / "runners").glob("*.py"):
-        assert "segmenter" not in imports(f"runners/{path.name}"), path.name
+    assert not imports("engine/weights.py") & {"onnx_file", "runners", "segmenter", "onnx", "onnxruntime"}
+    assert not imports("engine/onnx_file.py") & {"runners", "segmenter"}
+    for path in (ROOT / "engine" / "runners").glob("*.py"):
+        assert "segmenter" not in imports(f"engine/runners/{path.name}"), path.name
 
 
 # The frame path's steps: a front end runs them through FramePath (``path(frame)``, ``push``/``flush``, ``looks``,
@@ -210,7 +210,7 @@ def test_the_old_loop_stays_broken_even_lazily():
 STEPS = {"probabilities", "smooth", "finish_matte", "matte", "compose", "reframe", "needs_mask"}
 # where a front end calls a step by name on purpose, and why
 STEP_CALLS_ALLOWED = {
-    ("goselfies.benchmarks.autoframe", "reframe"): "replays the auto-frame step alone, to time it apart",
+    ("goselfies.benchmarks.autoframe_bench", "reframe"): "replays the auto-frame step alone, to time it apart",
 }
 
 
@@ -230,7 +230,7 @@ def test_no_front_end_runs_a_step_of_the_frame_path_itself():
                 found[name] = sorted(calls)
     assert found == {}
     # the engine's own live pipeline and file job drive the path through the same methods
-    assert step_calls(ROOT / "videofile.py") == set()
+    assert step_calls(ROOT / "frame" / "videofile.py") == set()
 
 
 def names_in(path: Path, function: str) -> set[str]:
@@ -245,8 +245,59 @@ def test_evaluate_live_runs_the_live_sessions_code_path():
     """``evaluate --live`` scores the live session's own network and frame path: ``live.still_masks`` and
     ``live.build_session`` both load the network with ``load_segmenter`` (or a factory the window passes) and
     configure the frame path with ``path_config``; the command reaches them through ``still_masks`` alone."""
-    live = ROOT / "live.py"
+    live = ROOT / "live" / "session.py"
     assert {"load_segmenter", "path_config", "FramePath"} <= names_in(live, "still_masks")
     assert {"load_segmenter", "path_config", "Pipeline"} <= names_in(live, "build_session")
     assert "still_masks" in names_in(ROOT / "commands" / "evaluate.py", "run")
-    assert "goselfies.live" in top_level_imports(ROOT / "commands" / "evaluate.py", inside_functions=True)
+    assert "goselfies.live.session" in top_level_imports(ROOT / "commands" / "evaluate.py", inside_functions=True)
+
+
+# The layers, lowest first, as folders: a module imports from its own layer and the layers below, never above
+# (function-level imports counted). The package root holds the base: errors, extras, paths, timing, options.
+LAYERS = ("goselfies.io", "goselfies.engine", "goselfies.frame", "goselfies.live")
+BASE = {"__init__", "_compat", "errors", "extras", "paths", "timing"}
+
+
+def layer(name: str) -> int:
+    """0: the base; 1-4: LAYERS; 5: the front ends (and the dispatcher, ``cli``)."""
+    if name.startswith(FRONT_ENDS):
+        return len(LAYERS) + 1
+    return next((i for i, p in enumerate(LAYERS, 1) if name == p or name.startswith(p + ".")), 0)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    bad = {}
+    for name, deps in graph.items():
+        up = sorted(d for d in deps if layer(d) > layer(name))
+        if up:
+            bad[name] = up
+    return bad
+
+
+def test_a_layer_imports_only_its_own_and_lower_layers(tmp_path):
+    assert upward_imports(import_graph(inside_functions=True)) == {}
+    pkg = write_package(tmp_path, {  # the check itself sees one: io asking the frame layer, inside a function
+        "goselfies/__init__.py": "", "goselfies/io/__init__.py": "", "goselfies/frame/__init__.py": "",
+        "goselfies/frame/backgrounds.py": "", "goselfies/io/sinks.py": "def f():\n    from ..frame import backgrounds\n",
+    })
+    assert upward_imports(import_graph(True, pkg)) == {"goselfies.io.sinks": ["goselfies.frame",
+                                                                              "goselfies.frame.backgrounds"]}
+
+
+def test_the_tree_shows_the_layers():
+    """Nothing but the base and the dispatcher at the package root; each layer a folder of its own."""
+    root = {p.stem for p in ROOT.glob("*.py")}
+    assert root == BASE | {"cli", "__main__"}
+    for package in LAYERS + SEPARATE_FRONT_ENDS:
+        assert (ROOT.parent / package.replace(".", "/") / "__init__.py").is_file(), package
+
+
+def test_no_two_modules_or_classes_share_a_name():
+    from collections import Counter
+
+    files = [p for p in ROOT.rglob("*.py") if "assets" not in p.parts]
+    modules = Counter(p.stem for p in files if p.stem not in ("__init__", "__main__"))
+    classes = Counter(n.name for p in files for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+                      if isinstance(n, ast.ClassDef))
+    assert sorted(m for m, c in modules.items() if c > 1) == []
+    assert sorted(c for c, k in classes.items() if k > 1) == []

@@ -131,7 +131,7 @@ def encoder_file(path: Path, seed: int = 123) -> Path:
     """A local "pretrained" encoder: safetensors of model.encoder.state_dict() (random, seeded)."""
     from safetensors.torch import save_file
 
-    from goselfies.networks import create_model
+    from goselfies.engine.networks import create_model
 
     torch.manual_seed(seed)
     model = create_model("lite")
@@ -153,7 +153,7 @@ def test_encoder_init_from_local_file_and_frozen_encoder_stays_put(tiny, tmp_pat
     # Params and BatchNorm statistics both untouched while frozen; the decoder did train.
     assert _state_equal(trained_enc, enc)
     torch.manual_seed(0)
-    from goselfies.networks import create_model
+    from goselfies.engine.networks import create_model
 
     fresh = create_model("lite").state_dict()
     assert any(not torch.equal(fresh[k], model[k]) for k in model if k.startswith("decoder."))
@@ -180,7 +180,7 @@ def test_unfreeze_with_lower_encoder_lr_and_resume_across_it(tiny, tmp_path):
 
 # ---------------------------------------------------------------- CLI: train, config, folds, export
 def test_cli_train_with_config_file_flags_override_and_export(tiny, tmp_path, capsys):
-    from goselfies.weights import load_weights
+    from goselfies.engine.weights import load_weights
 
     cfg_file = tmp_path / "cfg.json"
     cfg_file.write_text(json.dumps({"model": "lite", "size": 96, "epochs": 1, "batch": 2, "lr": 2e-3,
@@ -350,10 +350,14 @@ def test_augmentation_zooms_out_with_a_neutral_border_that_the_loss_ignores():
     """Its first step shows some pictures smaller, inside a border that is zero after normalisation
     (like the Segmenter's padding) and labelled IGNORE, not background: a body cut by that border must
     not teach that people end at a frame edge. The rest of the chain then crops."""
-    from goselfies.models import IMAGENET_MEAN as MEAN, IMAGENET_STD as STD
-    from goselfies.training.data import IGNORE, train_transform  # first: it makes torchvision importable here
-
     from torchvision import tv_tensors
+
+    from goselfies.engine.models import IMAGENET_MEAN as MEAN
+    from goselfies.engine.models import IMAGENET_STD as STD
+    from goselfies.training.data import (  # first: it makes torchvision importable here
+        IGNORE,
+        train_transform,
+    )
 
     torch.manual_seed(0)
     zoom = train_transform(64, MEAN).transforms[0]
@@ -398,10 +402,10 @@ def test_teacher_sees_the_crop_in_its_own_normalisation(data_dir):
     soft mask it gives when run directly on its own normalisation: the student's mean/std are undone."""
     import numpy as np
 
-    from goselfies.models import model_info
-    from goselfies.networks import create_model
+    from goselfies.engine.models import model_info
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.weights import shipped_weights
     from goselfies.training.distill import Teacher
-    from goselfies.weights import shipped_weights
 
     weights = shipped_weights("quality")
     student = model_info("resunet34")
@@ -424,8 +428,8 @@ def test_mediapipe_teacher_sees_the_crop_as_mediapipe_does(data_dir, tiny, tmp_p
     the teacher's mask is MediaPipe's own mask of that crop; and a tiny run trains with it."""
     import numpy as np
 
-    from goselfies.mediapipe_selfie import MediaPipeSelfie, mediapipe_available
-    from goselfies.models import model_info
+    from goselfies.engine.mediapipe_selfie import MediaPipeSelfie, mediapipe_available
+    from goselfies.engine.models import model_info
     from goselfies.training.distill import MediaPipeTeacher, make_teacher
     from goselfies.training.trainer import train
 
@@ -466,7 +470,7 @@ def test_each_pair_learns_from_its_own_folders_teacher(tiny, tmp_path, capsys, l
     """``--teacher-for DIR=NAME``: a teacher's soft masks reach only its pairs' rows of a batch; the rows of
     pairs without a teacher are IGNORE (no distillation loss). A run with two folders, one of them taught by
     ``none``, trains and records the choice; a folder that is not a --data folder is one line."""
-    from goselfies.models import model_info
+    from goselfies.engine.models import model_info
     from goselfies.training.data import IGNORE
     from goselfies.training.distill import Teacher, Teachers
 

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from test_training import make_pairs
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,10 +8,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_training import _one_thread, assert_one_line_error, cli, make_pairs  # noqa: F401 (fixture)
 
 from goselfies.errors import GoSelfiesError
-
-from test_training import _one_thread, assert_one_line_error, cli, make_pairs  # noqa: F401 (fixture)
 
 torch = pytest.importorskip("torch")
 
@@ -23,7 +22,7 @@ def tiny(data_dir, tmp_path_factory) -> Path:
 
 # ---------------------------------------------------------------- LR range test
 def test_markers_on_a_known_curve():
-    from goselfies.training.lr_find import find_markers, lr_schedule
+    from goselfies.training.lr_range import find_markers, lr_schedule
 
     lrs = [lr_schedule(i, 61, 1e-6, 1.0) for i in range(61)]  # 10 steps per decade
     assert lrs[0] == pytest.approx(1e-6) and lrs[-1] == pytest.approx(1.0) and lrs[30] == pytest.approx(1e-3)
@@ -41,10 +40,10 @@ def test_markers_on_a_known_curve():
 
 
 def test_range_test_restores_model_and_optimizer_and_suggests_a_third_of_max(tiny):
-    from goselfies.models import model_info
-    from goselfies.networks import create_model
+    from goselfies.engine.models import model_info
+    from goselfies.engine.networks import create_model
     from goselfies.training.data import PairDataset, find_pairs
-    from goselfies.training.lr_find import lr_range_test
+    from goselfies.training.lr_range import lr_range_test
     from goselfies.training.trainer import loss_fn
 
     torch.manual_seed(0)
@@ -97,7 +96,7 @@ def test_lr_find_cli_writes_plot_and_suggestion(tiny, tmp_path, capsys):
 def test_grid_quick_writes_table_and_marks_unavailable_pretrained_rows(tiny, tmp_path, capsys):
     from safetensors.torch import save_file
 
-    from goselfies.networks import create_model
+    from goselfies.engine.networks import create_model
 
     # A local "ImageNet" ResNet34 encoder (random here): its pretrained rows run, VGG16's cannot.
     weights_dir = tmp_path / "enc"
@@ -134,8 +133,8 @@ def test_grid_quick_writes_table_and_marks_unavailable_pretrained_rows(tiny, tmp
 def test_pretrained_resolution_reports_a_misfit_local_file(tmp_path):
     from safetensors.torch import save_file
 
-    from goselfies.networks import create_model
-    from goselfies.training.grid import GridSpec, resolve_pretrained
+    from goselfies.engine.networks import create_model
+    from goselfies.training.grid_search import GridSpec, resolve_pretrained
 
     enc = create_model("resunet34").encoder.state_dict()
     save_file({k: v.contiguous() for k, v in enc.items()}, str(tmp_path / "vgg16.safetensors"))  # wrong network
@@ -150,7 +149,7 @@ def test_pretrained_resolution_reports_a_misfit_local_file(tmp_path):
 
 
 def test_markdown_table_bolds_the_best_and_never_fakes_missing_rows():
-    from goselfies.training.grid import GridRow, GridSpec, markdown_table
+    from goselfies.training.grid_search import GridRow, GridSpec, markdown_table
 
     rows = [GridRow("Resnet34-128", "resunet34", 128, 128, False, train_loss=0.2, test_loss=0.3, accuracy=0.9, dice=0.8),
             GridRow("Resnet34-512", "resunet34", 512, 512, False, train_loss=0.1, test_loss=0.4, accuracy=0.95, dice=0.7),
@@ -326,7 +325,7 @@ def test_model_card_lists_stages_and_plots_them_end_to_end(lite_weights, tmp_pat
     assert "--base-lr 1e-05 --schedule triangular2 --init-weights w.safetensors --out RUN" in text
     import shutil
 
-    from goselfies.weights import update_metadata
+    from goselfies.engine.weights import update_metadata
 
     stages = [card.read_run(r) for r in runs]  # the last stage's best validation Dice is its epoch 3
     for epoch, says in ((3, "best by validation Dice (its epoch 3)"), (2, "epoch 2 (see the notes)")):
@@ -363,8 +362,8 @@ def test_interpolate_blends_two_weight_files_tensor_by_tensor(tmp_path, lite_wei
     import numpy as np
     from safetensors.numpy import load_file
 
+    from goselfies.engine.weights import read_metadata, shipped_weights
     from goselfies.training.interpolate import main as interpolate_main
-    from goselfies.weights import read_metadata, shipped_weights
 
     tuned, base, out = lite_weights, shipped_weights("lite"), tmp_path / "mix.safetensors"
     assert interpolate_main([str(tuned), str(base), "--alpha", "0.25", "-o", str(out)]) == 0

@@ -13,10 +13,10 @@ import pytest
 
 from goselfies.cli import main
 from goselfies.errors import GoSelfiesError
-from goselfies.media import VideoReader, VideoWriter
-from goselfies.sinks import FrameInfo, make_sink
-from goselfies.smoothing import LookaheadSmoother, MaskSmoother, flicker
-from goselfies.videofile import VideoJob
+from goselfies.frame.smoothing import LookaheadSmoother, MaskSmoother, flicker
+from goselfies.frame.videofile import VideoJob
+from goselfies.io.media import VideoReader, VideoWriter
+from goselfies.io.sinks import FrameInfo, make_sink
 
 FPS = 25
 RATE = 44100
@@ -306,7 +306,7 @@ def test_a_still_image_a_folder_and_an_unknown_format_are_one_line(data_dir, cli
 @pytest.mark.parametrize("target, spec", [("out.mp4", "white"), ("out.webm", "transparent"),
                                           ("seq", "transparent"), ("seq/f_%03d.png", "transparent")])
 def test_ctrl_c_leaves_nothing_behind(clip, tmp_path, lite_weights, monkeypatch, capsys, target, spec):
-    from goselfies import backgrounds
+    from goselfies.frame import backgrounds
 
     cls = backgrounds.Color if spec == "white" else backgrounds.Transparent
     calls = {"n": 0}
@@ -364,7 +364,7 @@ def test_smoothing_zero_is_off_and_the_summary_says_so(clip, tmp_path):
 @pytest.mark.parametrize("name", ["chair_side_540x960.mp4", "desk_960x540.mp4"])
 def test_smoothing_lowers_flicker_on_the_real_videos(data_dir, tmp_path, name):
     """The shipped model on 30 frames of each clip (at a third of their size, to stay fast)."""
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
     src = data_dir / "videos" / name
     with VideoReader(src) as r:
@@ -466,9 +466,9 @@ def test_real_sigint_to_goselfies_video_leaves_nothing(data_dir, lite_weights, t
 def test_live_output_equals_file_output_with_lookahead_0(data_dir):
     """The file path (push: every frame segmented, look-ahead 0) gives what the live path gives for the same
     frames with skip off: one frame loop, the same steps in the same order."""
-    from goselfies.framepath import FramePath, PathConfig
-    from goselfies.postprocess import PostProcess
-    from goselfies.segmenter import Segmenter, SegmenterConfig
+    from goselfies.engine.segmenter import Segmenter, SegmenterConfig
+    from goselfies.frame.framepath import FramePath, PathConfig
+    from goselfies.frame.postprocess import PostProcess
 
     seg = Segmenter(SegmenterConfig(model="lite", device="cpu", backend="onnx"), quiet=True)
     frames = real_frames(data_dir, "desk_960x540.mp4", 8, (480, 270))

@@ -9,13 +9,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 import pyvirtualcam
+from livefakes import (
+    EXACT,
+    SOURCE_BGR,
+    HalfMask,
+    NoDeviceBackend,
+    Recorder,
+    RecordingBackend,
+    SyntheticSource,
+)
 
-from goselfies import virtualcam
-from goselfies.capture import Capture
-from goselfies.pipeline import Pipeline, PipelineConfig
-from goselfies.sinks import make_sink
-from goselfies.virtualcam import LINUX_MODPROBE, VirtualCamera, VirtualCameraConfig, setup_help, to_bgr
-from livefakes import EXACT, SOURCE_BGR, HalfMask, NoDeviceBackend, Recorder, RecordingBackend, SyntheticSource
+from goselfies.io import virtualcam
+from goselfies.io.capture import Capture
+from goselfies.io.sinks import make_sink
+from goselfies.io.virtualcam import (
+    LINUX_MODPROBE,
+    VirtualCamera,
+    VirtualCameraConfig,
+    setup_help,
+    to_bgr,
+)
+from goselfies.live.pipeline import Pipeline, PipelineConfig
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +133,7 @@ def test_setup_help_per_platform():
 
 def test_the_readme_quotes_the_setup_steps_word_for_word():
     """One text: what the window shows and the terminal prints is what the README says, for every system."""
-    readme = (Path(virtualcam.__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(virtualcam.__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     for system, name in virtualcam.SYSTEM_NAMES.items():
         assert f"**{name}**\n\n" + textwrap.indent(setup_help(system), "    ") + "\n" in readme
     assert "start Go-selfies again" not in " ".join(readme.split())  # no restart is needed
@@ -145,7 +159,7 @@ def test_every_sink_checks_what_it_is_sent(tmp_path, bad, said):
     import re
 
     from goselfies.errors import GoSelfiesError
-    from goselfies.sinks import SINKS
+    from goselfies.io.sinks import SINKS
 
     shown = []
     sinks = {"window": make_sink("window", callback=lambda f, i: shown.append(f)),

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from goselfies.capture import CameraSource
 from goselfies.cli import COMMANDS, main
 from goselfies.errors import GoSelfiesError
+from goselfies.io.capture import CameraSource
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_record_needs_mp4(data_dir, lite_weights, tmp_path, capsys, headless):
 def test_virtual_camera_without_device_still_runs(data_dir, lite_weights, capsys, headless, monkeypatch):
     from pyvirtualcam import camera
 
-    from goselfies import virtualcam
+    from goselfies.io import virtualcam
 
     class NoDevice:
         def __init__(self, **kw):
@@ -196,7 +196,7 @@ def test_a_named_camera_that_cannot_open_is_said_once(capsys, no_camera, headles
 
 @pytest.mark.parametrize("command", ["gui", "webcam"])
 def test_help_lists_every_registered_model(command, capsys):
-    from goselfies.models import MODELS
+    from goselfies.engine.models import MODELS
 
     with pytest.raises(SystemExit):
         main([command, "--help"])

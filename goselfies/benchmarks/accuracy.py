@@ -10,12 +10,12 @@ import argparse
 import json
 import sys
 
+from goselfies.engine.metrics import KEYS
+from goselfies.engine.scoring import evaluate
 from goselfies.errors import GoSelfiesError
-from goselfies.evaluate import evaluate
-from goselfies.framepath import FramePath, PathConfig
-from goselfies.metrics import KEYS
+from goselfies.frame.framepath import FramePath, PathConfig
 
-from ..mediapipe_selfie import VARIANTS, MediaPipeSelfie
+from ..engine.mediapipe_selfie import VARIANTS, MediaPipeSelfie
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,9 +13,9 @@ import sys
 
 import numpy as np
 
+from goselfies.engine.scoring import PER_IMAGE
 from goselfies.errors import GoSelfiesError
-from goselfies.evaluate import PER_IMAGE
-from goselfies.media import read_json_object
+from goselfies.io.media import read_json_object
 
 
 def paired(old: dict, new: dict, key: str = "iou", rounds: int = 5000, seed: int = 0) -> dict:

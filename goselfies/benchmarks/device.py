@@ -82,7 +82,7 @@ def make_clip(source: Path, out: Path, loops: int, size: tuple[int, int]) -> Pat
 
 def ceilings(clip: Path, scratch: Path) -> str:
     """Decoding alone and encoding alone at ``goselfies video``'s settings (frames a second), the same clip."""
-    from goselfies.media import VideoReader, VideoWriter
+    from goselfies.io.media import VideoReader, VideoWriter
 
     t0 = time.perf_counter()
     with VideoReader(clip) as r:
@@ -117,19 +117,19 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("CUDA tests", py + ["-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider",
                                  str(Path(__file__).resolve().parents[2] / "tests")]),
-            ("network alone, 512 px", py + ["-m", "goselfies.benchmarks.cli", "model", "--device", d, "--models",
+            ("network alone, 512 px", py + ["-m", "goselfies.benchmarks.main", "model", "--device", d, "--models",
                                             scale.models, "--sizes", "512", "--precisions", scale.precisions,
                                             "--backends", "torch,cudagraph" if d == "cuda" else "torch",
                                             "--batch-sizes", scale.batches, "--iters", str(scale.iters),
                                             "--mediapipe", "off", "-o", str(out / "model")]),
-            ("the app's file path per stage", py + ["-m", "goselfies.benchmarks.cli", "pipeline", "--device", d,
+            ("the app's file path per stage", py + ["-m", "goselfies.benchmarks.main", "pipeline", "--device", d,
                                                    "--models", "quality", "--video", str(clip), "--frames",
                                                    str(scale.frames), "--mediapipe", "off", "-o", str(out / "pipe")]),
             ("goselfies video, defaults", py + ["-m", "goselfies", "video", str(clip), "-o", str(out / "video.mp4"),
                                                 "--device", d]),
             ("goselfies video's job, serial / pipelined", py + ["-m", "goselfies.benchmarks.filejob", str(clip),
                                                                  "--rounds", "1", "--device", d]),
-            ("live at the clip's size, 30 fps", py + ["-m", "goselfies.benchmarks.cli", "live", "--device", d,
+            ("live at the clip's size, 30 fps", py + ["-m", "goselfies.benchmarks.main", "live", "--device", d,
                                                      "--video", str(clip), "--resolutions", "x".join(map(str, scale.size)),
                                                      "--seconds", str(scale.live_seconds), "--rounds", "1",
                                                      "--mediapipe", "off", "-o", str(out / "live")]),

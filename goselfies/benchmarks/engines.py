@@ -1,7 +1,7 @@
 """Model-only engines: one callable per (model, input size, precision, backend, batch size).
 
 Backends: ``torch`` (eager), ``compile`` (``torch.compile``; on CUDA its reduce-overhead mode uses
-CUDA graphs), ``cudagraph`` (our hand-captured CUDA graph from ``goselfies.runners.cuda``, batch 1)
+CUDA graphs), ``cudagraph`` (our hand-captured CUDA graph from ``goselfies.engine.runners.cuda``, batch 1)
 ``onnx`` (ONNX Runtime, the CPU backend of the app) and ``onnx-int8`` (its statically quantised
 int8 model; listed under precision "int8"). A combination that cannot run here
 (fp16 on a CPU, CUDA graphs without a GPU...) is skipped with the reason, never faked.
@@ -76,8 +76,8 @@ def build_engine(spec: EngineSpec, weights: Path) -> Engine:
 def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
     import torch
 
-    from goselfies.runners.cuda import GraphedForward, torch_dtype
-    from goselfies.networks import create_model
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.runners.cuda import GraphedForward, torch_dtype
 
     t0 = time.perf_counter()
     cuda = spec.device.startswith("cuda")
@@ -106,9 +106,9 @@ def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
 
 
 def _onnx_engine(spec: EngineSpec, weights: Path) -> Engine:
-    from goselfies.onnx_file import cached_export
+    from goselfies.engine.onnx_file import cached_export
+    from goselfies.engine.runners.onnx import make_session
     from goselfies.extras import available
-    from goselfies.runners.onnx import make_session
 
     if not available("onnxruntime"):
         raise Skip("onnxruntime is not installed")
@@ -118,7 +118,7 @@ def _onnx_engine(spec: EngineSpec, weights: Path) -> Engine:
     t0 = time.perf_counter()
     try:
         if int8:
-            from goselfies.quantize import cached_int8
+            from goselfies.engine.quantize import cached_int8
 
             path = cached_int8(spec.model, weights, quiet=True)
         else:

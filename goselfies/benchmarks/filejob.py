@@ -15,10 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 from goselfies.errors import exit_status
-from goselfies.postprocess import PostProcess
-from goselfies.segmenter import Segmenter, SegmenterConfig
-from goselfies.videofile import VideoJob
+from goselfies.frame.postprocess import PostProcess
+from goselfies.frame.videofile import VideoJob
 
 
 def cpu_seconds() -> float:

@@ -57,8 +57,8 @@ def usable_cores() -> int:
 
 def machine_info(device: str) -> dict[str, Any]:
     """A JSON-able description of this machine and the libraries the benchmark used."""
+    from goselfies.engine.segmenter import cuda_available
     from goselfies.extras import available
-    from goselfies.segmenter import cuda_available
 
     info: dict[str, Any] = {
         "platform": platform.platform(),

@@ -19,10 +19,10 @@ from goselfies.errors import GoSelfiesError, exit_status
 
 
 def compare(video: Path, segment, max_frames: int = 0, threshold: float | None = None) -> dict:
-    from goselfies.framepath import FramePath, PathConfig
-    from goselfies.media import VideoReader
-    from goselfies.metrics import confusion, scores
-    from goselfies.smoothing import FlickerMeter
+    from goselfies.engine.metrics import confusion, scores
+    from goselfies.frame.framepath import FramePath, PathConfig
+    from goselfies.frame.smoothing import FlickerMeter
+    from goselfies.io.media import VideoReader
 
     on, off = (FramePath(segment, PathConfig(background="mask", skip=s, change_threshold=threshold))
                for s in (True, False))
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     def run() -> int:
-        from goselfies.segmenter import Segmenter, SegmenterConfig
+        from goselfies.engine.segmenter import Segmenter, SegmenterConfig
 
         try:
             thresholds = [float(t) for t in args.thresholds.split(",") if t.strip()] or [None]

@@ -8,7 +8,7 @@ import sys
 def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None = "blur", flip: bool = False,
                             second_pass: bool | None = None) -> None:
     """``second_pass``: offer --second-pass with this default (None: not offered; live sessions)."""
-    from ..models import MODELS
+    from ..engine.models import MODELS
 
     g = p.add_argument_group("model")
     g.add_argument("--model", default="auto", help=f"model name ({', '.join(sorted(MODELS))}); auto: lite live on a "
@@ -36,7 +36,7 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
 
 def add_frame_arguments(g) -> None:
     """--auto-frame and --frame-zoom (``goselfies webcam`` and ``goselfies video``), into an argument group."""
-    from ..autoframe import ZOOM
+    from ..frame.autoframe import ZOOM
 
     g.add_argument("--auto-frame", action="store_true",
                    help="crop the picture to follow the person (centred, head room kept), scaled back to the "
@@ -48,21 +48,21 @@ def add_frame_arguments(g) -> None:
 
 def frame_zoom_from_args(args) -> float:
     """--frame-zoom checked: a number in (0, 1], else one line of error."""
-    from ..autoframe import parse_zoom
+    from ..frame.autoframe import parse_zoom
 
     return parse_zoom(args.frame_zoom)
 
 
 def post_from_args(args):
     """The mask options as post-processing (range errors are one line, before any work)."""
-    from ..postprocess import PostProcess
+    from ..frame.postprocess import PostProcess
 
     return PostProcess(threshold=args.threshold, feather=args.feather, refine=args.refine)
 
 
 def make_segmenter(args, quiet: bool = False, realtime: bool = True):
     """``realtime=False`` (photos, video files): ``--model auto`` takes the quality tier."""
-    from ..segmenter import Segmenter, SegmenterConfig
+    from ..engine.segmenter import Segmenter, SegmenterConfig
 
     post_from_args(args)  # a bad --threshold fails before the model loads
     seg = Segmenter(SegmenterConfig(model=args.model, weights=args.weights, device=args.device,
@@ -75,7 +75,7 @@ def make_segmenter(args, quiet: bool = False, realtime: bool = True):
 
 def make_path(args, seg, background: str | None = None):
     """The frame path for one photo at a time: no smoothing, no change detection."""
-    from ..framepath import FramePath, PathConfig
+    from ..frame.framepath import FramePath, PathConfig
 
     return FramePath(seg, PathConfig(background=background or getattr(args, "background", "blur"),
                                      post=post_from_args(args), smoothing=0.0, skip=False,

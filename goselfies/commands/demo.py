@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+from ..paths import SAMPLES
 from .common import add_segmenter_arguments, make_path, make_segmenter
-
-SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
 
 def add_arguments(p) -> None:
@@ -17,8 +15,8 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..backgrounds import parse_background
-    from ..media import list_images, read_image, write_image
+    from ..frame.backgrounds import parse_background
+    from ..io.media import list_images, read_image, write_image
     from ..paths import check_output_folder
 
     out = check_output_folder(args.outdir)

@@ -23,13 +23,13 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..evaluate import data_folders, evaluate
-    from ..metrics import KEYS
+    from ..engine.metrics import KEYS
+    from ..engine.scoring import data_folders, evaluate
     from ..paths import atomic_path
 
     if args.live:
-        from ..live import still_masks
-        from ..settings import LiveSettings
+        from ..live.session import still_masks
+        from ..live.settings import LiveSettings
 
         post = post_from_args(args)  # a bad --threshold fails before the model loads
         seg, predict = still_masks(LiveSettings(model=args.model, weights=str(args.weights or ""), device=args.device,

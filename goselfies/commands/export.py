@@ -25,9 +25,9 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from pathlib import Path
 
+    from ..engine.onnx_file import OPSET, export_weights, is_onnx
+    from ..engine.segmenter import resolve_weights
     from ..errors import GoSelfiesError
-    from ..onnx_file import OPSET, export_weights, is_onnx
-    from ..segmenter import resolve_weights
 
     out = Path(args.output)
     if out.suffix.lower() != ".onnx":
@@ -40,7 +40,7 @@ def run(args) -> int:
     if args.int8:
         import tempfile
 
-        from ..quantize import quantize_file
+        from ..engine.quantize import quantize_file
 
         with tempfile.TemporaryDirectory() as tmp:
             fp32 = export_weights(model, weights, Path(tmp) / "fp32.onnx", opset=args.opset or OPSET)
@@ -66,10 +66,10 @@ def difference(model_name: str, weights, onnx_path) -> tuple[float, float]:
     import numpy as np
     import torch
 
-    from ..networks import create_model
-    from ..quantize import calibration_batches
-    from ..runners.onnx import make_session
-    from ..weights import input_spec, read_metadata
+    from ..engine.networks import create_model
+    from ..engine.quantize import calibration_batches
+    from ..engine.runners.onnx import make_session
+    from ..engine.weights import input_spec, read_metadata
 
     spec = input_spec(read_metadata(weights))
     x = next(calibration_batches(spec.mean, spec.std, 224))["image"]

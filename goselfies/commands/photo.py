@@ -13,9 +13,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..backgrounds import parse_background
     from ..errors import GoSelfiesError
-    from ..media import list_images, read_image, write_image
+    from ..frame.backgrounds import parse_background
+    from ..io.media import list_images, read_image, write_image
     from ..paths import check_output_folder
 
     background = parse_background(args.background)

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from ..smoothing import LOOKAHEAD, SMOOTHING
-from .common import add_frame_arguments, add_segmenter_arguments, make_segmenter, post_from_args
+from ..frame.smoothing import LOOKAHEAD, SMOOTHING
+from .common import (
+    add_frame_arguments,
+    add_segmenter_arguments,
+    make_segmenter,
+    post_from_args,
+)
 
 
 def add_arguments(p) -> None:
@@ -27,8 +32,8 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from ..errors import GoSelfiesError
-    from ..media import StillImageError
-    from ..videofile import VideoJob
+    from ..frame.videofile import VideoJob
+    from ..io.media import StillImageError
 
     try:
         job = VideoJob(args.input, args.output, background=args.background, smoothing=args.smoothing,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..capture import CAMERA_FPS, CAMERA_SIZE
-from ..smoothing import SMOOTHING
+from ..frame.smoothing import SMOOTHING
+from ..io.capture import CAMERA_FPS, CAMERA_SIZE
 from .common import add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args
 
 
@@ -39,10 +39,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..backgrounds import parse_background
     from ..errors import GoSelfiesError
-    from ..live import build_session
-    from ..sinks import ensure_display
+    from ..frame.backgrounds import parse_background
+    from ..io.sinks import ensure_display
+    from ..live.session import build_session
 
     if args.camera is not None and args.source:
         raise GoSelfiesError("use either --camera or --source, not both")
@@ -85,8 +85,8 @@ def run(args) -> int:
 
 def settings_from_args(args):
     """The session's settings from the command line (the window's hotkeys change them from there)."""
-    from ..postprocess import PostProcess
-    from ..settings import LiveSettings
+    from ..frame.postprocess import PostProcess
+    from ..live.settings import LiveSettings
 
     PostProcess(threshold=args.threshold, feather=args.feather, refine=args.refine)  # range errors now
     s = LiveSettings(camera="0" if args.camera is None else str(args.camera), source=args.source or "",

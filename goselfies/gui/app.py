@@ -8,7 +8,7 @@ import signal
 import sys
 
 from goselfies.errors import GoSelfiesError, exit_status
-from goselfies.sinks import ensure_display
+from goselfies.io.sinks import ensure_display
 
 
 def debian_package(soname: str) -> str:
@@ -79,7 +79,7 @@ def _close_on_ctrl_c(window):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--camera", metavar="N|PATH", help="webcam index or device path (saved for next time)")
     p.add_argument("--source", metavar="VIDEO", help="play a video file instead of the webcam (looping)")
-    from goselfies.models import MODELS
+    from goselfies.engine.models import MODELS
 
     p.add_argument("--model", help=f"model name ({', '.join(sorted(MODELS))}) or auto (saved for next time)")
     p.add_argument("--weights", metavar="PATH", help="a .safetensors weights file")
@@ -91,7 +91,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args) -> int:
     """The full window. Command-line options override the saved settings (and are saved)."""
-    from goselfies.settings import SessionGuard
+    from goselfies.live.settings import SessionGuard
 
     ensure_display("the window needs a desktop session (headless: goselfies webcam --no-window)")
     from .window import MainWindow

@@ -7,7 +7,7 @@ from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from goselfies.pipeline import LATENCY, MASK_AGE, ROWS
+from goselfies.live.pipeline import LATENCY, MASK_AGE, ROWS
 
 
 def to_qimage(frame: np.ndarray) -> QImage:

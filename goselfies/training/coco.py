@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from goselfies.errors import GoSelfiesError
-from goselfies.media import read_json_object
+from goselfies.io.media import read_json_object
 from goselfies.paths import atomic_path
 
 

@@ -23,8 +23,8 @@ def synthetic_background(width: int, height: int, rng: np.random.Generator) -> n
 
 def composite(person_rgba: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(image BGR, binary mask 0/255) of the cutout over the background (cover-fitted)."""
-    from goselfies.backgrounds import blend
-    from goselfies.fitting import cover_fit
+    from goselfies.frame.backgrounds import blend
+    from goselfies.io.fitting import cover_fit
 
     h, w = person_rgba.shape[:2]
     bg = cover_fit(background, w, h)

@@ -15,9 +15,9 @@ import cv2
 import numpy as np
 
 from goselfies._compat import patch_torchvision
+from goselfies.engine.models import ModelInfo
 from goselfies.errors import GoSelfiesError
-from goselfies.media import IMAGE_EXTS
-from goselfies.models import ModelInfo
+from goselfies.io.media import IMAGE_EXTS
 
 patch_torchvision()
 import torch  # noqa: E402

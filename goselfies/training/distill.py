@@ -15,10 +15,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from goselfies.fastpre import fit, padded
-from goselfies.models import ModelInfo
-from goselfies.networks import create_model
-from goselfies.weights import input_spec, read_metadata
+from goselfies.engine.models import ModelInfo
+from goselfies.engine.networks import create_model
+from goselfies.engine.prep import fit, padded
+from goselfies.engine.weights import input_spec, read_metadata
 
 from .data import IGNORE
 
@@ -59,7 +59,7 @@ class MediaPipeTeacher:
     """MediaPipe's selfie segmenter on each crop of the batch, as uint8 RGB (it resizes to 256 itself)."""
 
     def __init__(self, student: ModelInfo, device: torch.device):
-        from goselfies.mediapipe_selfie import MediaPipeSelfie
+        from goselfies.engine.mediapipe_selfie import MediaPipeSelfie
 
         self.seg = MediaPipeSelfie("general")
         self.mean, self.std = per_channel(student.mean), per_channel(student.std)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from goselfies.errors import GoSelfiesError
-from goselfies.media import read_json_object
+from goselfies.io.media import read_json_object
 
 
 def make_folder(split: Path, out: Path, match: str = "") -> int:

@@ -14,9 +14,9 @@ import sys
 import numpy as np
 from safetensors.numpy import load_file, save_file
 
+from goselfies.engine.weights import read_metadata
 from goselfies.errors import GoSelfiesError, exit_status
 from goselfies.paths import atomic_path
-from goselfies.weights import read_metadata
 
 
 def interpolate(tuned: str, base: str, alpha: float, out: str) -> None:

@@ -11,19 +11,18 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+import torch  # noqa: E402  (data.py already made torchvision importable)
+import torch.nn.functional as F  # noqa: E402
 
+from goselfies.engine.metrics import MeanScores
+from goselfies.engine.models import model_info
+from goselfies.engine.networks import create_model
 from goselfies.errors import GoSelfiesError
 from goselfies.paths import atomic_path
-from goselfies.metrics import MeanScores
-from goselfies.models import model_info
-from goselfies.networks import create_model
 
 from .data import IGNORE, PairDataset, find_pairs, split
 from .distill import Teachers
 from .schedule import triangular_lr
-
-import torch  # noqa: E402  (data.py already made torchvision importable)
-import torch.nn.functional as F  # noqa: E402
 
 
 @dataclass
@@ -67,7 +66,7 @@ class TrainConfig:
 
 def train_device(name: str) -> torch.device:
     """auto | cpu | cuda[:N], checked as the engine checks it (segmenter.resolve_device)."""
-    from goselfies.segmenter import resolve_device
+    from goselfies.engine.segmenter import resolve_device
 
     return torch.device(resolve_device(name, quiet=True))
 
@@ -307,7 +306,7 @@ def _write_log(out: Path, history: list[dict]) -> None:
 
 def export_best(out: Path, cfg: TrainConfig, path: Path | None = None) -> Path | None:
     """Write the best checkpoint as fp16 safetensors with architecture, data and metrics."""
-    from goselfies.weights import save_weights
+    from goselfies.engine.weights import save_weights
 
     best_path = out / "best.pt"
     if not best_path.exists():

@@ -14,9 +14,9 @@ def run(args) -> int:
     from goselfies.extras import require_extra
 
     require_extra("train", "goselfies export-weights")
+    from goselfies.engine.weights import read_metadata
     from goselfies.errors import GoSelfiesError
-    from goselfies.weights import read_metadata
-    from goselfies.training.commands.common import read_config_file
+    from goselfies.training.commands.shared import read_config_file
     from goselfies.training.trainer import TrainConfig, export_best
 
     out = Path(args.run)

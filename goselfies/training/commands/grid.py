@@ -31,7 +31,7 @@ def run(args) -> int:
 
     require_extra("train", "goselfies grid")
     from goselfies.errors import GoSelfiesError
-    from goselfies.training.grid import GridSpec, markdown_table, run_grid
+    from goselfies.training.grid_search import GridSpec, markdown_table, run_grid
 
     try:
         sizes = tuple(int(s) for s in args.sizes.split(","))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_data_model_arguments, resolve_config
+from .shared import add_data_model_arguments, resolve_config
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,7 +20,7 @@ def run(args) -> int:
     from goselfies.extras import require_extra
 
     require_extra("train", "goselfies lr-find")
-    from goselfies.training.lr_find import run_lr_find
+    from goselfies.training.lr_range import run_lr_find
 
     cfg = resolve_config(args)
     r = run_lr_find(cfg, args.start_lr, args.end_lr, args.steps, args.output)

@@ -7,7 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .common import add_train_arguments, resolve_config
+from .shared import add_train_arguments, resolve_config
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,1 @@
+"""The segmentation engine: the model registry, weights, ONNX files, the runners and the Segmenter."""

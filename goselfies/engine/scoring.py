@@ -1,0 +1,68 @@
+"""Evaluation on a folder of images/ + masks/: the paper's metrics, mean per image at 0.5."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+
+from ..errors import GoSelfiesError
+from ..io.media import IMAGE_EXTS, read_image
+from .metrics import MeanScores
+
+PER_IMAGE = ("iou", "boundary_iou")  # the scores kept for each image
+
+
+def data_folders(paths: list[str | Path]) -> list[Path]:
+    """Each ``--data`` path as folders of images/ + masks/: the folder itself, or, for a folder of sequences
+    (``davis_people/``), each subfolder that holds images/ and masks/."""
+    folders: list[Path] = []
+    for path in map(Path, paths):
+        if (path / "images").is_dir() or not path.is_dir():
+            folders.append(path)  # pairs() reports what is wrong with it
+            continue
+        subs = sorted(p for p in path.iterdir() if (p / "images").is_dir() and (p / "masks").is_dir())
+        folders.extend(subs or [path])
+    return folders
+
+
+def pairs(data: str | Path) -> Iterator[tuple[Path, Path | None]]:
+    data = Path(data)
+    img_dir, mask_dir = data / "images", data / "masks"
+    if not img_dir.is_dir() or not mask_dir.is_dir():
+        raise GoSelfiesError(f"{data}: expected folders 'images/' and 'masks/' inside")
+    images = sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    if not images:
+        raise GoSelfiesError(f"{img_dir}: no images")
+    for img in images:
+        yield img, next((m for m in (mask_dir / f"{img.stem}{e}" for e in (".png", ".jpg", ".bmp")) if m.exists()), None)
+
+
+def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_error=None, progress=None) -> dict:
+    """``predict(frame) -> prob mask``; returns mean scores, ``n`` and ``per_image`` (each image's IoU and
+    boundary IoU by file name, for paired comparisons: ``python -m goselfies.benchmarks.compare``);
+    bad pairs go to ``on_error``."""
+    scores = MeanScores()
+    per_image: dict[str, dict[str, float]] = {}
+    errors = []
+    items = list(pairs(data))
+    for img_path, mask_path in (progress(items) if progress else items):
+        try:
+            if mask_path is None:
+                raise GoSelfiesError(f"{img_path}: no mask for this image")
+            truth = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+            if truth is None:
+                raise GoSelfiesError(f"{mask_path}: cannot decode mask")
+            frame = read_image(img_path)
+            if frame.shape[:2] != truth.shape:
+                raise GoSelfiesError(
+                    f"{mask_path}: mask is {truth.shape[1]}x{truth.shape[0]}, image is {frame.shape[1]}x{frame.shape[0]}"
+                )
+            one = scores.add(predict(frame) >= 0.5, truth > 127)
+            per_image[img_path.name] = {k: one[k] for k in PER_IMAGE}
+        except GoSelfiesError as exc:
+            errors.append(str(exc))
+            if on_error:
+                on_error(str(exc))
+    return {**scores.result(), "errors": errors, "per_image": per_image}

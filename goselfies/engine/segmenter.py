@@ -1,0 +1,194 @@
+"""The segmentation engine: any frame in, a soft person mask of the frame's size out.
+
+One clear path (as in Robust Video Matting's inference script): resize keeping aspect so the
+longer side is ``size``, pad to the model's size multiple (32), run the network, drop the padding, resize the
+probabilities back (post-processing is the frame path's). Which network and file (``resolve_weights``), its input facts
+(``weights.input_spec``: the file's own, else the registry's) and the device are decided here once;
+the backend that runs the network is a runner (``goselfies.engine.runners``) given only what it needs.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GoSelfiesError, MissingWeights
+from ..extras import available, require
+from .models import model_info
+from .onnx_file import model_metadata, shipped_export
+from .prep import Prep
+from .runners import ModelFile, Runner, make_runner
+from .weights import input_spec, shipped_models, shipped_weights
+
+
+@dataclass
+class SegmenterConfig:
+    model: str = "auto"  # a registry name; auto: resunet34 on a GPU, lite on a CPU
+    weights: str | Path | None = None  # default: the weights shipped in the package
+    device: str = "auto"  # auto | cpu | cuda
+    size: int | None = None  # network input (longer side); default: the size the weights were trained at
+    backend: str = "auto"  # auto: onnx on a CPU (when onnxruntime is installed), torch on CUDA
+    realtime: bool = True  # False (photos, video files): model auto takes the quality tier on a CPU too,
+    # backend auto ONNX Runtime instead of OpenVINO (a new input shape per image)
+    # Average with the mask of the mirrored frame: twice the network time for a cleaner edge (quality at
+    # 320 on EG1800 test: IoU 0.9596 -> 0.9618, boundary IoU 0.430 -> 0.443); photos take it by default.
+    flip: bool = False
+    threads: int = 0  # ONNX Runtime's intra-op threads; 0: the usable cores (the live session takes 1)
+
+
+def nvidia_driver() -> bool:
+    """An NVIDIA driver is loaded (Linux: its kernel module; Windows: its CUDA library)."""
+    if sys.platform == "win32":
+        return (Path(os.environ.get("SystemRoot", r"C:\Windows")) / "System32" / "nvcuda.dll").is_file()
+    return Path("/proc/driver/nvidia").exists()
+
+
+def cuda_available() -> bool:
+    """A CUDA GPU that PyTorch can use. Without torch, or without an NVIDIA driver, the answer is no without
+    importing torch (2-3 s): the CPU path never loads it."""
+    if not available("torch") or not nvidia_driver():
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def resolve_device(name: str, quiet: bool = False) -> str:
+    if name == "auto":
+        if cuda_available():
+            return "cuda"
+        if not quiet:
+            print("note: no CUDA GPU found, running on the CPU", file=sys.stderr)
+        return "cpu"
+    if name.startswith("cuda"):
+        require("torch", "--device cuda")
+        if not cuda_available():
+            raise GoSelfiesError("--device cuda was requested but no CUDA GPU is available (use --device cpu or auto)")
+        return name
+    if name != "cpu":
+        raise GoSelfiesError(f"unknown device '{name}'; use auto, cpu or cuda")
+    return name
+
+
+def resolve_weights(model: str, weights: str | Path | None, device: str, realtime: bool = True) -> tuple[str, Path, dict]:
+    """Pick (model name, weights path, metadata); says exactly how to get weights if none exist."""
+    if weights:
+        meta = model_metadata(weights)
+        arch = meta.get("arch", "")
+        if model != "auto" and arch != model:
+            raise GoSelfiesError(f"{weights}: weights are for model '{arch or 'unknown'}', not '{model}'")
+        model_info(arch)
+        return arch, Path(weights), meta
+    if model == "auto":
+        model = auto_model(device, realtime)
+    model_info(model)
+    path = shipped_weights(model)
+    if path is None:
+        raise MissingWeights(
+            model, f"no weights for model '{model}' are installed: pass --weights PATH (a .safetensors file), "
+            f"or train some with: goselfies train --data DIR --model {model} --out RUN"
+        )
+    return model, path, model_metadata(path)
+
+
+def runnable_models() -> list[str]:
+    """The models that run here without a weights file: shipped weights, and a shipped ONNX file (the lean
+    install) or PyTorch (the gpu extra) to run them."""
+    return [m for m in shipped_models() if shipped_export(m, shipped_weights(m)) or available("torch")]
+
+
+TIERS = ("quality", "lite")  # best mask first; ``auto`` takes the first that is shipped
+
+
+def auto_model(device: str, realtime: bool = True) -> str:
+    """A CPU in real time gets the fast ``lite`` tier; a GPU, or work that is not real time (photos),
+    gets the ``quality`` tier. Falls back to whichever tier is installed."""
+    shipped = [m for m in TIERS if shipped_weights(m) is not None]
+    want = "quality" if device.startswith("cuda") or not realtime else "lite"
+    if want in shipped or not shipped:
+        return want
+    return shipped[0]
+
+
+MAX_SIZE = 2048  # network input side; beyond it memory grows with no gain in mask quality
+# what a driver's failure says in PyTorch's RuntimeError (an out-of-memory has a class of its own)
+DRIVER_ERRORS = ("CUDA error", "CUDNN_STATUS", "CUBLAS_STATUS", "cuDNN error", "NVIDIA driver")
+
+
+def gpu_failure(exc: RuntimeError, device: str, size: int) -> GoSelfiesError | None:
+    """One line, with what to try, for a GPU that ran out of memory or whose driver failed; None for any other
+    error (it is not the GPU's)."""
+    first = (str(exc).strip().splitlines() or [""])[0][:160]
+    if type(exc).__name__ == "OutOfMemoryError" or (device.startswith("cuda") and "out of memory" in first.lower()):
+        return GoSelfiesError(f"the GPU ran out of memory at {size} px ({first}); try a smaller --size, "
+                              "or --device cpu")
+    if device.startswith("cuda") and any(s in str(exc) for s in DRIVER_ERRORS):
+        return GoSelfiesError(f"the GPU failed ({first}); try --device cpu, and check the NVIDIA driver (nvidia-smi)")
+    return None
+
+
+class Segmenter:
+    """``Segmenter(config)(frame) -> float32 probabilities in [0,1]`` of the frame's height and width:
+    the network alone; smoothing and post-processing are the frame path's (``framepath.FramePath``).
+
+    ``runner`` is the backend running the network (see ``goselfies.engine.runners.Runner``)."""
+
+    def __init__(self, config: SegmenterConfig | None = None, quiet: bool = False):
+        cfg = config or SegmenterConfig()
+        self.config = cfg
+        self.device = resolve_device(cfg.device, quiet)
+        self.model_name, self.weights_path, self.meta = resolve_weights(cfg.model, cfg.weights, self.device, cfg.realtime)
+        # The default size is the weights' own (their measured best, else their training size): far from
+        # the scale the network learned accuracy falls (an earlier resunet34 trained at 160 scored EG1800
+        # IoU 0.858 at 160, 0.834 at 320), and it is the speed the model was benchmarked at.
+        spec = input_spec(self.meta)
+        self.size = cfg.size or spec.size
+        if not 32 <= self.size <= MAX_SIZE:
+            raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
+        self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
+        model = ModelFile(self.model_name, self.weights_path, self.meta)
+        try:
+            self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device, cfg.threads, cfg.realtime)
+        except RuntimeError as exc:  # loading onto a GPU that is full, or whose driver fails
+            failure = gpu_failure(exc, self.device, self.size)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def describe(self) -> str:
+        extra = ", flip-averaged" if self.config.flip else ""
+        return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px{extra}"
+
+    @contextmanager
+    def sized(self, size: int):
+        """The network at another input size (longer side) for the calls inside (``secondpass``). One caller
+        at a time, as for every call of a Segmenter."""
+        old, self.prep.size = self.prep.size, int(min(max(size, 32), MAX_SIZE))
+        try:
+            yield self
+        finally:
+            self.prep.size = old
+
+    def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
+        """(resized h, resized w, padded h, padded w) for a frame of h x w."""
+        return self.prep.geometry(h, w)
+
+    def __call__(self, frame: np.ndarray, rgb: bool = False) -> np.ndarray:
+        if frame is None or frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
+            raise GoSelfiesError("frame must be a uint8 image of shape (H, W, 3)")
+        if frame.shape[2] == 4:
+            frame = frame[:, :, :3]
+        try:
+            mask = self.runner.predict(frame, rgb)
+            if self.config.flip:
+                mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
+        except RuntimeError as exc:
+            failure = gpu_failure(exc, self.device, self.prep.size)
+            if failure is None:
+                raise
+            raise failure from None
+        return mask

@@ -1,0 +1,1 @@
+"""Live sessions: the threaded capture -> segment -> composite pipeline, its settings, and the session that front ends drive."""
