@@ -20,6 +20,13 @@ EXTRA_MODULES["train"] = (*EXTRA_MODULES["gpu"], "onnx", "matplotlib")
 EXTRAS: dict[str, str] = {m: extra for extra in ("train", "mediapipe", "openvino", "gpu") for m in EXTRA_MODULES[extra]}
 
 
+def load(spec: str):
+    """A registry entry, ``"package.module:Name"``: imported on first use, so an optional library (torch,
+    onnxruntime) loads only where it is used."""
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def available(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None

@@ -1,6 +1,6 @@
 """Per-stage timers for the live pipeline: a moving average and the p99 over recent frames, in ms.
 
-Averages hide stutter (one 200 ms frame in 30 reads as "fine"); the p99 shows it. Both are over a
+Averages hide stutter (one frame six times too slow in 30 reads as "fine"); the p99 shows it. Both are over a
 window of recent samples so the numbers follow what the user sees now, not since start-up. The same
 ``Timings`` object is read by the window overlay, the CLI's exit table and the benchmarks.
 """

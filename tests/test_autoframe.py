@@ -403,8 +403,8 @@ def test_bad_frame_zoom_values_get_one_line(tmp_path, data_dir, capsys, command,
             else ["video", clip, "-o", tmp_path / "out.mp4"])
     code, _, err = run_cli(capsys, *argv, "--auto-frame", f"--frame-zoom={value}")
     assert code == 1 and "Traceback" not in err
-    assert err.strip().splitlines() == [f"goselfies {command}: error: --frame-zoom must be a number in (0, 1] "
-                                        f"(the narrowest crop as a fraction of the frame's width), got '{value}'"]
+    assert err.strip().splitlines() == [f"goselfies {command}: error: --frame-zoom must be a number in (0, 1], "
+                                        f"got '{value}'"]
     assert not (tmp_path / "out.mp4").exists()
 
 

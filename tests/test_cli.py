@@ -237,11 +237,12 @@ def test_failed_video_leaves_nothing_half_written(tmp_path, data_dir, lite_weigh
     (["--background", "sparkles"], "unknown background"),
     (["--background", "image:/no/such.jpg"], "cannot read"),
     (["--model", "resnet9000"], "unknown model 'resnet9000'; valid models:"),
-    (["--threshold", "5"], "--threshold must be between 0 and 1"),
-    (["--threshold", "0"], "--threshold must be between 0 and 1"),
-    (["--feather", "-1"], "--feather must be between 0 and 50"),
-    (["--size", "8"], "--size must be between 32 and 2048"),
-    (["--size", "100000"], "--size must be between 32 and 2048"),
+    (["--threshold", "5"], "--threshold must be a number in [0, 1), got '5'"),
+    (["--threshold", "1"], "--threshold must be a number in [0, 1), got '1'"),
+    (["--feather", "-1"], "--feather must be a number in [0, 50], got '-1'"),
+    (["--size", "8"], "--size must be a whole number in [32, 2048], got '8'"),
+    (["--size", "100000"], "--size must be a whole number in [32, 2048], got '100000'"),
+    (["--size", "64.5"], "--size must be a whole number in [32, 2048], got '64.5'"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, data_dir, lite_weights, capsys, argv, match):
     code, _, err = run_cli(capsys, "photo", data_dir / "eg1800/test/images/00002.jpg", "-o", tmp_path / "o", *argv)

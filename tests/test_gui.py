@@ -615,3 +615,23 @@ def test_a_model_that_loads_after_the_window_closed_starts_nothing(app, tmp_path
     assert qwait_until(lambda: not worker._pending)  # the load's result was delivered ...
     assert win.worker is None and len(fakes.sources) == 1  # ... and started nothing
     assert win.settings.model == "auto"  # nor adopted
+
+
+def test_the_window_offers_each_options_range_and_starts_at_its_default(app, tmp_path):
+    """The controls span the options table's ranges (sliders in hundredths, open ends one step inside) and show
+    the table's defaults on a first start."""
+    from goselfies.options import OPTIONS
+
+    fakes = Fakes(320, 180)
+    win = MainWindow(LiveSettings(), settings_file=tmp_path / "gui.json", build=fakes)
+    try:
+        assert (win.smoothing_slider.minimum(), win.smoothing_slider.maximum()) == (0, 95)
+        assert (win.threshold_slider.minimum(), win.threshold_slider.maximum()) == (0, 99)  # [0, 1): 0.99 at most
+        assert (win.feather_spin.minimum(), win.feather_spin.maximum()) == (0.0, 50.0)
+        assert (win.blur_slider.minimum(), win.blur_slider.maximum()) == (1, 200)  # (0, 200]
+        assert win.smoothing_slider.value() == round(OPTIONS["smoothing"].default * 100)
+        assert win.threshold_slider.value() == 0 and win.threshold_value.text() == "soft"
+        assert win.feather_spin.value() == OPTIONS["feather"].default
+        assert win.blur_slider.value() == OPTIONS["blur_strength"].default
+    finally:
+        win.close()

@@ -17,7 +17,7 @@ import numpy as np
 
 from goselfies.extras import available
 
-BACKENDS = ("torch", "compile", "cudagraph", "onnx", "onnx-int8")
+MODEL_BACKENDS = ("torch", "compile", "cudagraph", "onnx", "onnx-int8")  # the model-only rows (not the runners')
 PRECISIONS = ("fp32", "fp16", "bf16")
 
 
@@ -60,7 +60,7 @@ def build_engine(spec: EngineSpec, weights: Path) -> Engine:
         raise Skip(f"size {spec.size} is not a multiple of 32")
     if spec.backend in ("onnx", "onnx-int8"):
         return _onnx_engine(spec, weights)
-    if spec.backend not in BACKENDS:
+    if spec.backend not in MODEL_BACKENDS:
         raise Skip(f"unknown backend {spec.backend}")
     if not available("torch"):
         raise Skip('torch is not installed (pip install "goselfies[gpu]")')

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from goselfies.errors import GoSelfiesError, exit_status
+from goselfies.options import FPS
 
 DESCRIPTION = "Measure frames per second: the network alone (model) and decode -> segment -> composite -> encode (pipeline)."
 EPILOG = """\
@@ -137,7 +138,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("live mode")
     g.add_argument("--seconds", type=float, metavar="S", help="measured seconds per configuration and clip (default 60; --quick 3)")
     g.add_argument("--resolutions", type=_csv(_wxh), metavar="LIST", help="clip sizes (default 640x480,1280x720)")
-    g.add_argument("--fps", type=float, default=30.0, help="clip frame rate (default 30)")
+    g.add_argument("--fps", type=float, default=FPS, help=f"clip frame rate (default {FPS:g})")
     g.add_argument("--ort-threads", type=_csv(int), metavar="LIST", help="ONNX Runtime threads to compare, e.g. 1,2 (default: the app's)")
     p.add_argument("-o", "--out", type=Path, default=Path("benchmark-out"), metavar="DIR", help="output folder (default benchmark-out)")
 
@@ -188,11 +189,11 @@ def make_plan(args, device: str) -> Plan:
     )
     from goselfies.engine.models import model_info
 
-    from .engines import BACKENDS, PRECISIONS
+    from .engines import MODEL_BACKENDS, PRECISIONS
 
     for m in plan.models:
         model_info(m)
-    for name, values, valid in (("backend", plan.backends, BACKENDS), ("precision", plan.precisions, PRECISIONS)):
+    for name, values, valid in (("backend", plan.backends, MODEL_BACKENDS), ("precision", plan.precisions, PRECISIONS)):
         bad = [v for v in values if v not in valid]
         if bad:
             raise GoSelfiesError(f"unknown {name} {', '.join(bad)}; valid: {', '.join(valid)}")

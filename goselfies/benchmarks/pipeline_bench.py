@@ -19,6 +19,7 @@ import numpy as np
 
 from goselfies.errors import GoSelfiesError
 from goselfies.io.media import VideoWriter
+from goselfies.options import FPS
 
 from .stats import Samples
 
@@ -117,7 +118,7 @@ class Mp4Sink:
     """The recording's MP4 encoder (H.264, live preset) to a scratch file that is deleted afterwards:
     we time, not keep."""
 
-    def __init__(self, folder: Path, size: tuple[int, int], fps: float = 30.0):
+    def __init__(self, folder: Path, size: tuple[int, int], fps: float = FPS):
         self.video = VideoWriter(folder / f"benchmark-{os.getpid()}-{id(self)}.mp4", fps, size, realtime=True)
 
     def write(self, frame: np.ndarray) -> None:

@@ -99,7 +99,7 @@ def _label(r: dict[str, Any]) -> str:
 
 
 def write_chart(path: Path, rows: list[dict[str, Any]], title: str) -> None:
-    """Left: model-only FPS. Right: pipeline time per frame stacked by stage. 30 FPS marked."""
+    """Left: model-only frames a second. Right: pipeline time per frame stacked by stage, a 30 fps camera's budget marked."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..options import OPTIONS
 
-def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None = "blur", flip: bool = False,
-                            second_pass: bool | None = None) -> None:
-    """``second_pass``: offer --second-pass with this default (None: not offered; live sessions)."""
+
+def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None = "blur", still: bool = False,
+                            second_pass: bool = False) -> None:
+    """``still``: a photo, not real time (the options' ``still`` defaults: --flip on); ``second_pass``: offer
+    --second-pass (live sessions look closer instead)."""
     from ..engine.models import MODELS
 
     g = p.add_argument_group("model")
@@ -16,18 +19,10 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
     g.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
     g.add_argument("--backend", default="auto", help="inference backend: auto (on a CPU: openvino live where the openvino extra is installed, else onnx; torch on CUDA), torch (gpu extra), onnx, openvino, or onnx-int8 (CPU, quantised; train extra)")
-    g.add_argument("--size", type=int, metavar="N", help="network input size, longer side (default: the weights' own, their measured best)")
+    OPTIONS["size"].add(g)
     g = p.add_argument_group("mask")
-    g.add_argument("--threshold", type=float, metavar="T", help="hard mask at T in (0,1) (default: soft mask)")
-    g.add_argument("--feather", type=float, default=0.0, metavar="PX", help="soften the mask edge by PX pixels")
-    g.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                   help="lay the mask edge onto the image's edges (colour guided filter; default on)")
-    g.add_argument("--flip", action=argparse.BooleanOptionalAction, default=flip,
-                   help=f"average with the mirrored image's mask: cleaner edges, twice the time (default {'on' if flip else 'off'})")
-    if second_pass is not None:
-        g.add_argument("--second-pass", action=argparse.BooleanOptionalAction, default=second_pass,
-                       help="run the network again, closer, on a person small in the frame (standing back, full "
-                            f"body): up to twice the time on such images (default {'on' if second_pass else 'off'})")
+    for name in ("threshold", "feather", "refine", "flip") + (("second_pass",) if second_pass else ()):
+        OPTIONS[name].add(g, still=still)
     if background is not None:
         p.add_argument("--background", "-b", default=background, metavar="SPEC",
                        help="blur[:STRENGTH], color:#RRGGBB or a name (blue, white, green...), image:PATH, "
@@ -36,28 +31,21 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
 
 def add_frame_arguments(g) -> None:
     """--auto-frame and --frame-zoom (``goselfies webcam`` and ``goselfies video``), into an argument group."""
-    from ..frame.autoframe import ZOOM
-
-    g.add_argument("--auto-frame", action="store_true",
-                   help="crop the picture to follow the person (centred, head room kept), scaled back to the "
-                        "output size")
-    g.add_argument("--frame-zoom", default=str(ZOOM), metavar="Z",
-                   help=f"with --auto-frame: the narrowest crop as a fraction of the frame's width, in (0, 1] "
-                        f"(default {ZOOM:g}: never more than 2x zoom)")
+    OPTIONS["auto_frame"].add(g)
+    OPTIONS["frame_zoom"].add(g)
 
 
 def frame_zoom_from_args(args) -> float:
-    """--frame-zoom checked: a number in (0, 1], else one line of error."""
-    from ..frame.autoframe import parse_zoom
-
-    return parse_zoom(args.frame_zoom)
+    """--frame-zoom checked: a number in its range, else one line of error."""
+    return OPTIONS["frame_zoom"].check(args.frame_zoom)
 
 
 def post_from_args(args):
     """The mask options as post-processing (range errors are one line, before any work)."""
     from ..frame.postprocess import PostProcess
 
-    return PostProcess(threshold=args.threshold, feather=args.feather, refine=args.refine)
+    return PostProcess(threshold=OPTIONS["threshold"].check(args.threshold), feather=OPTIONS["feather"].check(args.feather),
+                       refine=args.refine)
 
 
 def make_segmenter(args, quiet: bool = False, realtime: bool = True):
@@ -66,7 +54,7 @@ def make_segmenter(args, quiet: bool = False, realtime: bool = True):
 
     post_from_args(args)  # a bad --threshold fails before the model loads
     seg = Segmenter(SegmenterConfig(model=args.model, weights=args.weights, device=args.device,
-                                    size=args.size, backend=args.backend, realtime=realtime,
+                                    size=OPTIONS["size"].check(args.size), backend=args.backend, realtime=realtime,
                                     flip=args.flip), quiet=quiet)
     if not quiet:
         print(f"model: {seg.describe()}" + (", refined" if args.refine else ""), file=sys.stderr)

@@ -9,7 +9,7 @@ from .common import add_segmenter_arguments, make_path, make_segmenter
 
 def add_arguments(p) -> None:
     p.add_argument("-o", "--outdir", default="goselfies-demo", help="output folder (default goselfies-demo)")
-    add_segmenter_arguments(p, background=None, flip=True, second_pass=True)
+    add_segmenter_arguments(p, background=None, still=True, second_pass=True)
 
 
 def run(args) -> int:

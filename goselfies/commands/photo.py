@@ -9,7 +9,7 @@ from .common import add_segmenter_arguments, make_path, make_segmenter
 def add_arguments(p) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     p.add_argument("-o", "--outdir", default="goselfies-out", help="output folder (default goselfies-out)")
-    add_segmenter_arguments(p, flip=True, second_pass=True)  # a photo is not real time: the cleaner edge, the closer look
+    add_segmenter_arguments(p, still=True, second_pass=True)  # a photo is not real time: the cleaner edge, the closer look
 
 
 def run(args) -> int:

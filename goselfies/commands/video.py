@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..frame.smoothing import LOOKAHEAD, SMOOTHING
+from ..options import OPTIONS
 from .common import (
     add_frame_arguments,
     add_segmenter_arguments,
@@ -20,10 +20,8 @@ def add_arguments(p) -> None:
                         "or a PNG sequence (a folder or NAME_%%05d.png)")
     add_segmenter_arguments(p, second_pass=True)
     g = p.add_argument_group("video")
-    g.add_argument("--smoothing", type=float, default=SMOOTHING, metavar="S",
-                   help=f"temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default {SMOOTHING:g}, as live)")
-    g.add_argument("--lookahead", type=int, default=LOOKAHEAD, metavar="N",
-                   help=f"frames ahead the smoothing also looks at (default {LOOKAHEAD}; 0: only the past, as live)")
+    OPTIONS["smoothing"].add(g)
+    OPTIONS["lookahead"].add(g)
     g.add_argument("--no-audio", action="store_true", help="drop the sound (default: keep it)")
     add_frame_arguments(g)
 

@@ -2,11 +2,9 @@
 a virtual camera and/or a recording; prints frames in/out, drops and per-stage timings at exit."""
 from __future__ import annotations
 
-import argparse
 import sys
 
-from ..frame.smoothing import SMOOTHING
-from ..io.capture import CAMERA_FPS, CAMERA_SIZE
+from ..options import OPTIONS
 from .common import add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args
 
 
@@ -15,25 +13,18 @@ def add_arguments(p) -> None:
     g.add_argument("--camera", metavar="N|PATH", help="webcam index or device path (default 0)")
     g.add_argument("--source", metavar="VIDEO", help="play a video file as a live source, paced at its fps (loops)")
     g.add_argument("--once", action="store_true", help="with --source: stop at the end of the video instead of looping")
-    g.add_argument("--width", type=int, default=CAMERA_SIZE[0], help=f"camera width to request (default {CAMERA_SIZE[0]})")
-    g.add_argument("--height", type=int, default=CAMERA_SIZE[1], help=f"camera height to request (default {CAMERA_SIZE[1]})")
-    g.add_argument("--fps", type=float, default=CAMERA_FPS, help=f"camera frame rate to request (default {CAMERA_FPS:g})")
+    for name in ("width", "height", "fps"):
+        OPTIONS[name].add(g)
     g.add_argument("--mirror", action="store_true", help="flip left-right, like a mirror")
     add_segmenter_arguments(p)
     g = p.add_argument_group("live")
-    g.add_argument("--smoothing", type=float, default=SMOOTHING, metavar="S",
-                   help=f"temporal mask smoothing against edge flicker, 0 (off) to 0.95 (default {SMOOTHING:g})")
-    g.add_argument("--look-closer", action=argparse.BooleanOptionalAction, default=True,
-                   help="run the network once more, small, on a person standing back from the camera (a 160 px "
-                        "square, only where the person's box covers under 44 %% of the frame; default on)")
-    g.add_argument("--no-skip", dest="skip", action="store_false",
-                   help="run the network on every frame, also when the picture did not change (default: keep the "
-                        "mask while nothing moves)")
+    for name in ("smoothing", "look_closer", "skip"):
+        OPTIONS[name].add(g)
     add_frame_arguments(g)
     g.add_argument("--virtual-camera", action="store_true", help="send the output to a virtual camera (pyvirtualcam)")
     g.add_argument("--virtual-camera-device", metavar="DEV", help="which virtual camera, e.g. /dev/video10")
     g.add_argument("--no-window", action="store_true", help="no preview window (headless)")
-    g.add_argument("--frames", type=int, metavar="N", help="stop after N output frames")
+    OPTIONS["frames"].add(g)
     g.add_argument("--record", metavar="PATH", help="also write the composited stream to a video file (.mp4, .mov, "
                    ".mkv, .webm; with -b transparent .webm or .mov keep the alpha)")
 
@@ -46,10 +37,8 @@ def run(args) -> int:
 
     if args.camera is not None and args.source:
         raise GoSelfiesError("use either --camera or --source, not both")
-    if args.frames is not None and args.frames < 1:
-        raise GoSelfiesError(f"--frames must be at least 1, got {args.frames}")
-    if not 0.0 <= args.smoothing < 1.0:
-        raise GoSelfiesError(f"--smoothing must be in [0, 1), got {args.smoothing}")
+    for name in ("frames", "smoothing", "width", "height", "fps"):
+        setattr(args, name, OPTIONS[name].check(getattr(args, name)))  # one line for a value out of its range
     if args.once and not args.source:
         raise GoSelfiesError("--once only applies to --source VIDEO")
     frame_zoom_from_args(args)
@@ -92,7 +81,7 @@ def settings_from_args(args):
     s = LiveSettings(camera="0" if args.camera is None else str(args.camera), source=args.source or "",
                      loop=not args.once, width=args.width, height=args.height, fps=args.fps, mirror=args.mirror,
                      model=args.model, weights=str(args.weights or ""), device=args.device, backend=args.backend,
-                     size=args.size or 0, flip=args.flip, threshold=args.threshold or 0.0, feather=args.feather, refine=args.refine,
+                     size=args.size or 0, flip=args.flip, threshold=args.threshold, feather=args.feather, refine=args.refine,
                      smoothing=args.smoothing, skip=args.skip, look_closer=args.look_closer,
                      auto_frame=args.auto_frame,
                      frame_zoom=frame_zoom_from_args(args), virtual_camera=args.virtual_camera,

@@ -50,7 +50,7 @@ def _quiet_stderr() -> Iterator[list[str]]:
 class MediaPipeSelfie:
     """``MediaPipeSelfie("general")(bgr_frame) -> float32 mask (H, W) in [0, 1]``. ``size``: its input's
     longer side: the frame path works on its mask at that size. It is given the whole frame (given the
-    frame already small it scored 0.951 instead of 0.955 on six EG1800 portraits)."""
+    frame already small it scored lower on EG1800 portraits: its own resize is part of its model)."""
 
     size = INPUT_SIDE
     full_frame = True

@@ -1,10 +1,10 @@
 """Cheap CPU pre-processing for the segmenter: the profile of ``benchmark-fps pipeline`` showed
-OpenCV's INTER_AREA at a non-integer factor (640x480 -> 256x192) costing 1.6 ms, more than the
-rest of pre/post-processing together, and float normalisation via a transposed copy another 0.5 ms.
+OpenCV's INTER_AREA at a non-integer factor costing more than the rest of pre/post-processing together,
+and float normalisation via a transposed copy costing more than it needs to.
 
 ``shrink`` halves with INTER_AREA while the image is at least twice the target (OpenCV's fast
 integer path, still anti-aliased), then finishes with a bilinear resize of at most 2x: within
-about half a grey level of INTER_AREA, ~7x faster. ``normalize_into`` writes each channel straight
+about half a grey level of INTER_AREA, several times faster. ``normalize_into`` writes each channel straight
 into the network's (1,3,H,W) buffer, choosing the channel order on the way (no cvtColor, no copy).
 
 ``Prep`` is the whole of what a runner knows about its input: the geometry (longer side ``size``,
@@ -81,7 +81,7 @@ class Prep:
     def restore(prob: np.ndarray, h: int, w: int) -> np.ndarray:
         """The network's (nh, nw) probabilities, padding already dropped, back at the frame's size: a new
         array (a runtime may reuse its output buffer). The frame path's input is already the network's size,
-        so most calls copy (10 us) instead of resizing (130 us at 224x168)."""
+        so most calls copy (a small array) instead of resizing."""
         if prob.shape == (h, w):
             return prob.copy()
         return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -1,9 +1,8 @@
 """int8 ONNX models for the CPU: static quantisation (QDQ, per-channel weights) with ONNX Runtime.
 
-Why: CPUs with VNNI run int8 convolutions several times faster than fp32. On the 2-core benchmark
-machine resunet34 at 256x192 went from 124 to 35 ms per frame. Its accuracy on EG1800 test stayed
-nearly the same (shipped weights: IoU 0.9195 against 0.9197). The MobileNet-based
-`lite` gains less (about 15-25 %; IoU 0.9305 against 0.9314), because depthwise convolutions gain little from int8.
+Why: CPUs with VNNI run int8 convolutions several times faster than fp32, for plain convolutions (resunet34)
+far more than for depthwise ones (``lite``); the measured speeds and IoUs are in BENCHMARKS.md and the model
+cards.
 
 The activation ranges are calibrated on the shipped sample photos and their mirror images, prepared
 exactly as the segmenter prepares frames, so nothing outside the package is needed. The result is

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import GoSelfiesError, MissingWeights
 from ..extras import available, require
+from ..options import OPTIONS
 from .models import model_info
 from .onnx_file import model_metadata, shipped_export
 from .prep import Prep
@@ -34,9 +35,9 @@ class SegmenterConfig:
     backend: str = "auto"  # auto: onnx on a CPU (when onnxruntime is installed), torch on CUDA
     realtime: bool = True  # False (photos, video files): model auto takes the quality tier on a CPU too,
     # backend auto ONNX Runtime instead of OpenVINO (a new input shape per image)
-    # Average with the mask of the mirrored frame: twice the network time for a cleaner edge (quality at
-    # 320 on EG1800 test: IoU 0.9596 -> 0.9618, boundary IoU 0.430 -> 0.443); photos take it by default.
-    flip: bool = False
+    # Average with the mask of the mirrored frame: twice the network time for a cleaner edge (measured in
+    # quality.md); photos take it by default (the option's ``still`` default).
+    flip: bool = OPTIONS["flip"].default
     threads: int = 0  # ONNX Runtime's intra-op threads; 0: the usable cores (the live session takes 1)
 
 
@@ -114,7 +115,6 @@ def auto_model(device: str, realtime: bool = True) -> str:
     return shipped[0]
 
 
-MAX_SIZE = 2048  # network input side; beyond it memory grows with no gain in mask quality
 # what a driver's failure says in PyTorch's RuntimeError (an out-of-memory has a class of its own)
 DRIVER_ERRORS = ("CUDA error", "CUDNN_STATUS", "CUBLAS_STATUS", "cuDNN error", "NVIDIA driver")
 
@@ -147,8 +147,7 @@ class Segmenter:
         # IoU 0.858 at 160, 0.834 at 320), and it is the speed the model was benchmarked at.
         spec = input_spec(self.meta)
         self.size = cfg.size or spec.size
-        if not 32 <= self.size <= MAX_SIZE:
-            raise GoSelfiesError(f"--size must be between 32 and {MAX_SIZE}, got {self.size}")
+        OPTIONS["size"].check(self.size)
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
         model = ModelFile(self.model_name, self.weights_path, self.meta)
         try:
@@ -167,7 +166,7 @@ class Segmenter:
     def sized(self, size: int):
         """The network at another input size (longer side) for the calls inside (``secondpass``). One caller
         at a time, as for every call of a Segmenter."""
-        old, self.prep.size = self.prep.size, int(min(max(size, 32), MAX_SIZE))
+        old, self.prep.size = self.prep.size, int(min(max(size, OPTIONS["size"].low), OPTIONS["size"].high))
         try:
             yield self
         finally:

@@ -49,9 +49,9 @@ import cv2
 import numpy as np
 
 from ..engine.pyramid import Pyramid
-from ..errors import GoSelfiesError
+from ..options import FPS, OPTIONS
 
-ZOOM = 0.5  # the narrowest crop, as a fraction of the frame's width (--frame-zoom)
+ZOOM = OPTIONS["frame_zoom"].default  # the narrowest crop, as a fraction of the frame's width (--frame-zoom)
 HEAD_ROOM = 0.12  # above the top of the head, as a fraction of the crop's height
 FOOT_ROOM = 0.04  # below a person seen whole, likewise
 SHOT = 10.0  # the crop's area in head widths squared: a head-and-shoulders shot (4.2 heads wide at 16:9)
@@ -72,7 +72,6 @@ MISSING = 0.5  # seconds without a person before the crop eases back to the full
 STEADY = 0.4  # seconds: the target's position is the median over this long (one frame's odd mask is outvoted)
 STEADY_SIZE = 1.5  # ... and its width over this long
 ZOOM_IN = 1.5  # seconds: the crop narrows only to the widest of those widths over this long (zooming out is at once)
-FPS = 30.0  # the frame rate assumed until told (FramePath users set ``fps``)
 FACE_EVERY = (0.2, 0.6)  # seconds between face searches: while the face is found (and once after), and else
 FACE_PX = 34  # px: the head's region is searched in a grey copy of the frame where the expected face is this wide
 FACE_SIZES = (0.7, 2.0)  # ... for faces from this to this of the mask's head's width (the cascade's window: 24 px)
@@ -117,15 +116,8 @@ class Crop:
 
 
 def parse_zoom(value) -> float:
-    """``--frame-zoom``: a number in (0, 1]; anything else is one line of error."""
-    try:
-        zoom = float(value)
-    except (TypeError, ValueError):
-        zoom = float("nan")
-    if not 0.0 < zoom <= 1.0:  # also refuses nan
-        raise GoSelfiesError(f"--frame-zoom must be a number in (0, 1] (the narrowest crop as a fraction "
-                             f"of the frame's width), got '{value}'")
-    return zoom
+    """``--frame-zoom``: a number in its range (``options``); anything else is one line of error."""
+    return OPTIONS["frame_zoom"].check(value)
 
 
 def crop_to(image: np.ndarray, crop: Crop, out: np.ndarray | None = None) -> np.ndarray:
@@ -194,7 +186,7 @@ class FaceFinder:
         self.misses = 2  # searches in a row that found no face (after two, they come less often)
 
     def cascade(self) -> cv2.CascadeClassifier | None:
-        """The cascade, loaded on first use (some 30 ms; it ships in OpenCV's wheel); None where missing."""
+        """The cascade, loaded on first use (it ships in OpenCV's wheel); None where missing."""
         if self._cascade is None:
             base = getattr(getattr(cv2, "data", None), "haarcascades", "")
             make = getattr(cv2, "CascadeClassifier", None)  # OpenCV 5 moved it (and the files) to contrib

@@ -14,12 +14,13 @@ import numpy as np
 from ..engine.pyramid import Pyramid
 from ..errors import GoSelfiesError
 from ..io.fitting import cover_fit
+from ..options import DEFAULT_COLOR, OPTIONS
 from .compositing import Tiles, paste
 
-BLUR_STRENGTH = 15.0  # the default of blur[:STRENGTH]
+BLUR_STRENGTH = OPTIONS["blur_strength"].default  # blur[:STRENGTH]
 
 COLORS = {
-    "blue": "#438edb",  # the ID-photo blue of the paper's example
+    "blue": DEFAULT_COLOR,  # the ID-photo blue of the paper's example
     "white": "#ffffff",
     "black": "#000000",
     "gray": "#808080",
@@ -53,16 +54,6 @@ def to_alpha(mask: np.ndarray) -> np.ndarray:
     if mask.dtype == np.uint8:
         return mask
     return cv2.convertScaleAbs(mask, alpha=255.0, beta=0.0)
-
-
-BACKGROUNDS: dict[str, Callable[[str | None], Background]] = {}
-
-
-def register(name: str):
-    def wrap(factory):
-        BACKGROUNDS[name] = factory
-        return factory
-    return wrap
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -117,18 +108,12 @@ class Blended:
         raise NotImplementedError
 
 
-@register("blur")
 class Blur(Blended):
     """Blurs only the background: the person is masked out before blurring, so no halo. At down to an
     eighth of the frame's size (from its pyramid), then enlarged once in uint8: the same look, far less work."""
 
     def __init__(self, arg: str | None):
-        try:
-            self.strength = float(arg) if arg else BLUR_STRENGTH
-        except ValueError:
-            raise GoSelfiesError(f"blur strength must be a number, got '{arg}'") from None
-        if not 0 < self.strength <= 200:
-            raise GoSelfiesError(f"blur strength must be in (0, 200], got {arg}")
+        self.strength = OPTIONS["blur_strength"].check(arg) if arg else BLUR_STRENGTH
 
     floor = 1e-3  # the weight of the person's pixels in the blur (below)
 
@@ -171,7 +156,6 @@ def parse_color(text: str | None) -> tuple[int, int, int]:
     return b, g, r
 
 
-@register("color")
 class Color(Blended):
     def __init__(self, arg: str | None):
         self.bgr = parse_color(arg)
@@ -180,7 +164,6 @@ class Color(Blended):
         out[:] = self.bgr
 
 
-@register("image")
 class Image(Blended):
     def __init__(self, arg: str | None):
         from ..io.media import read_image
@@ -197,7 +180,6 @@ class Image(Blended):
         out[:] = self._fitted
 
 
-@register("video")
 class Video(Blended):
     """A looping video background; each composite takes the next frame."""
 
@@ -218,7 +200,6 @@ class Video(Blended):
         out[:] = cover_fit(self.next_frame(), *pyramid.size)
 
 
-@register("transparent")
 class Transparent:
     alpha = True  # BGRA out: writers keep the alpha (or refuse a format that cannot)
     channels = 4
@@ -230,7 +211,6 @@ class Transparent:
         return cv2.merge([*cv2.split(frame), to_alpha(mask)], dst=out)
 
 
-@register("mask")
 class Mask:
     alpha = False
     channels = 1
@@ -244,3 +224,9 @@ class Mask:
             return alpha.copy()
         out[:] = alpha
         return out
+
+
+# name -> the class made from a spec's argument (``parse_background``)
+BACKGROUNDS: dict[str, Callable[[str | None], Background]] = {
+    "blur": Blur, "color": Color, "image": Image, "video": Video, "transparent": Transparent, "mask": Mask,
+}

@@ -1,6 +1,6 @@
 """frame x alpha + background x (1 - alpha) in uint8, touching full-size pixels only where it must.
 
-A full-frame blend costs 12-15 ms at 720p on one laptop core however it is written. But the matte is
+A full-frame blend is the costliest step at 720p however it is written (BENCHMARKS.md). But the matte is
 exactly 0 or 255 away from the person's edge (the post-processing clamps its tails), so the output is
 made in 16 px tiles: the background is already in the output buffer, tiles wholly inside the person are
 copied from the frame (one masked copy), and only the tiles on the edge band are blended, in int16 with

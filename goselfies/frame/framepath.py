@@ -13,7 +13,6 @@ and scaled back to the output size: one more warp, into a ring too.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -23,6 +22,8 @@ import numpy as np
 from ..engine.prep import fit, shrink
 from ..engine.pyramid import Pyramid
 from ..errors import GoSelfiesError
+from ..extras import load
+from ..options import FPS, OPTIONS
 from ..timing import Timings
 from .autoframe import ZOOM, AutoFramer, Crop, crop_to, parse_zoom
 from .backgrounds import Background, parse_background
@@ -48,7 +49,7 @@ class PathConfig:
     change_threshold: float | None = None  # with skip: a block change that counts (None: change.THRESHOLD)
     auto_frame: bool = False  # crop the output to follow the person (autoframe.AutoFramer)
     frame_zoom: float = ZOOM  # the narrowest crop, as a fraction of the frame's width
-    fps: float = 30.0  # the frame rate, for auto-framing's timing
+    fps: float = FPS  # the frame rate, for auto-framing's timing
     second_pass: bool = False  # run the network again on a person small in the frame (secondpass; photos, files)
     look_closer: bool = False  # live: one extra small run on a person small in the frame (secondpass.LIVE_SIDE)
     lookahead: int = 0  # with push/flush (a file): frames ahead the smoother also looks at (0: the past only, as live)
@@ -132,7 +133,7 @@ class NumpyOps:
 
 
 # where the pixel steps run: "module:Class" strings are imported on first use (torch stays off the CPU's path)
-ENGINES: dict[str, type | str] = {"numpy": NumpyOps, "torch": "goselfies.frame.devicepath:TorchOps"}
+ENGINES: dict[str, str] = {"numpy": "goselfies.frame.framepath:NumpyOps", "torch": "goselfies.frame.devicepath:TorchOps"}
 
 
 def make_ops(engine: str, segment: Segment, ring: int):
@@ -142,13 +143,9 @@ def make_ops(engine: str, segment: Segment, ring: int):
         engine = "torch" if device.startswith("cuda") and getattr(segment, "runner", None) is not None else "numpy"
     if engine not in ENGINES:
         raise GoSelfiesError(f"unknown frame engine '{engine}'; use auto or one of: {', '.join(ENGINES)}")
-    cls = ENGINES[engine]
-    if isinstance(cls, str):
-        module, _, name = cls.partition(":")
-        cls = getattr(importlib.import_module(module), name)
-        if not hasattr(segment, "runner"):
-            raise GoSelfiesError(f"the {engine} frame engine runs a Segmenter's network, not a plain function")
-    return cls(segment, device, ring)
+    if engine != "numpy" and not hasattr(segment, "runner"):
+        raise GoSelfiesError(f"the {engine} frame engine runs a Segmenter's network, not a plain function")
+    return load(ENGINES[engine])(segment, device, ring)
 
 
 class FramePath:
@@ -161,8 +158,7 @@ class FramePath:
     def __init__(self, segment: Segment, config: PathConfig | None = None, timings: Timings | None = None):
         self.segment = segment
         self.config = config or PathConfig()
-        if not 0.0 <= self.config.smoothing < 1.0:
-            raise GoSelfiesError(f"--smoothing must be in [0, 1), got {self.config.smoothing:g}")
+        OPTIONS["smoothing"].check(self.config.smoothing)
         self.timings = timings or Timings()
         bg = self.config.background
         self.background: Background = parse_background(bg) if isinstance(bg, str) else bg

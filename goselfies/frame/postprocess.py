@@ -9,19 +9,17 @@ import numpy as np
 from ..engine.prep import fit, shrink
 from ..engine.pyramid import Pyramid
 from ..errors import GoSelfiesError
-
-MAX_FEATHER = 50.0
+from ..options import OPTIONS
 
 
 @dataclass
 class PostProcess:
     threshold: float | None = None  # None keeps the soft mask
-    feather: float = 0.0  # Gaussian sigma in pixels applied to the mask edge
+    feather: float = OPTIONS["feather"].default  # Gaussian sigma in pixels applied to the mask edge
     # Colour guided filter with the frame as guide (He et al.'s fast variant): the network sees the
     # frame at 224-320 px, the filter lays its mask edge onto the frame's own edges at full size.
-    # Settings chosen on the validation pairs; EG1800 test IoU: lite at 224 0.9551 -> 0.9607, quality at 320
-    # 0.9630 -> 0.9666.
-    refine: bool = True
+    # Settings chosen on the validation pairs; what it gains on EG1800 test is in the model cards.
+    refine: bool = OPTIONS["refine"].default
     refine_radius: int = 3  # box radius, in pixels of the grid below (3 = 6 network input pixels)
     refine_eps: float = 1e-3
     # Longer side of the grid the filter's coefficients are computed on: half the network input
@@ -34,10 +32,10 @@ class PostProcess:
     tails: tuple[float, float] = (0.05, 0.95)
 
     def __post_init__(self) -> None:
-        if self.threshold is not None and not 0 < self.threshold < 1:
-            raise GoSelfiesError(f"--threshold must be between 0 and 1 (exclusive), got {self.threshold:g}")
-        if not 0 <= self.feather <= MAX_FEATHER:
-            raise GoSelfiesError(f"--feather must be between 0 and {MAX_FEATHER:g} pixels, got {self.feather:g}")
+        if self.threshold == 0.0:  # the option's "soft"
+            self.threshold = None
+        OPTIONS["threshold"].check(self.threshold)
+        OPTIONS["feather"].check(self.feather)
         lo, hi = self.tails
         if not 0 <= lo < hi <= 1:
             raise GoSelfiesError(f"mask tails must satisfy 0 <= low < high <= 1, got {self.tails}")

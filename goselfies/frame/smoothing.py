@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
-SMOOTHING = 0.6  # the default strength, live and for video files alike
+from ..options import OPTIONS
+
+SMOOTHING = OPTIONS["smoothing"].default  # live and for video files alike
 MOTION = 0.3  # a per-pixel change this large or larger counts as motion and is not smoothed
-LOOKAHEAD = 2  # video files: frames ahead the smoother also looks at (live: none)
+LOOKAHEAD = OPTIONS["lookahead"].default  # video files: frames ahead the smoother also looks at (live: none)
 
 
 @dataclass
@@ -33,7 +35,7 @@ class MaskSmoother:
 
     def __call__(self, mask):
         """The next raw mask (a float32 numpy array, or a torch tensor: the same operators) -> smoothed."""
-        s = float(min(max(self.strength, 0.0), 0.99))
+        s = float(min(max(self.strength, 0.0), OPTIONS["smoothing"].high))
         if s <= 0.0:
             self._prev = None
             return mask
@@ -84,7 +86,7 @@ class LookaheadSmoother:
         item, raw = self._queue[0]
         out = self.live(raw)
         if len(self._queue) > 1:
-            s, motion = float(min(max(self.live.strength, 0.0), 0.99)), self.live.motion
+            s, motion = float(min(max(self.live.strength, 0.0), OPTIONS["smoothing"].high)), self.live.motion
             total, weight = _copy(out), 1.0
             for j in range(1, len(self._queue)):
                 ahead = self._queue[j][1]

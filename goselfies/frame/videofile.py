@@ -25,6 +25,7 @@ from ..io.media import (
     sequence_target,
     video_encoding,
 )
+from ..options import OPTIONS
 from ..paths import check_output_folder
 from .autoframe import ZOOM, parse_zoom
 from .backgrounds import parse_background
@@ -152,10 +153,7 @@ class VideoJob:
     def __init__(self, input: str | Path, output: str | Path, *, background: str = "blur",
                  smoothing: float = SMOOTHING, motion: float = MOTION, lookahead: int = LOOKAHEAD, audio: bool = True,
                  auto_frame: bool = False, frame_zoom: float | str = ZOOM, second_pass: bool = False):
-        if not 0.0 <= smoothing < 1.0:
-            raise GoSelfiesError(f"--smoothing must be in [0, 1), got {smoothing:g}")
-        if lookahead < 0:
-            raise GoSelfiesError(f"--lookahead must be 0 or more, got {lookahead}")
+        smoothing, lookahead = OPTIONS["smoothing"].check(smoothing), OPTIONS["lookahead"].check(lookahead)
         self.input, self.output = Path(input), Path(output)
         if self.output.resolve() == self.input.resolve():
             raise GoSelfiesError("output would overwrite the input")

@@ -9,6 +9,7 @@ import sys
 
 from goselfies.errors import GoSelfiesError, exit_status
 from goselfies.io.sinks import ensure_display
+from goselfies.options import OPTIONS
 
 
 def debian_package(soname: str) -> str:
@@ -84,7 +85,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help=f"model name ({', '.join(sorted(MODELS))}) or auto (saved for next time)")
     p.add_argument("--weights", metavar="PATH", help="a .safetensors weights file")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to run the network")
-    p.add_argument("--size", type=int, metavar="N", help="network input size (longer side)")
+    OPTIONS["size"].add(p)
     p.add_argument("--virtual-camera", action="store_true", help="turn the virtual camera on at start")
     p.add_argument("--settings", metavar="PATH", help="settings file (default: the user's config folder)")
 
@@ -96,6 +97,7 @@ def run(args) -> int:
     ensure_display("the window needs a desktop session (headless: goselfies webcam --no-window)")
     from .window import MainWindow
 
+    args.size = OPTIONS["size"].check(args.size)  # one line for a size out of range, before the window opens
     guard = SessionGuard(args.settings)
     settings = guard.start()
     try:

@@ -46,6 +46,7 @@ from goselfies.io.virtualcam import NO_DEVICE, SYSTEM_NAMES, setup_help, this_sy
 from goselfies.live.pipeline import Pipeline
 from goselfies.live.session import LiveSession, build_session, load_segmenter
 from goselfies.live.settings import MODEL_FIELDS, LiveSettings, save_settings
+from goselfies.options import OPTIONS, Option
 
 from .preview import PreviewWidget, overlay_lines
 from .worker import PipelineWorker, call_in_thread
@@ -447,15 +448,15 @@ class MainWindow(QMainWindow):
         self.background_box = QComboBox()
         for kind in LIVE_KINDS:
             self.background_box.addItem(KINDS[kind], kind)
-        self.blur_slider, blur_row, self.blur_value = _slider(1, 60)
+        self.blur_slider, blur_row, self.blur_value = _slider(*_steps(OPTIONS["blur_strength"], 1))
         self.color_button = QPushButton("Pick colour...")
         self.file_button = QPushButton("Choose file...")
-        self.threshold_slider, threshold_row, self.threshold_value = _slider(0, 95)
+        self.threshold_slider, threshold_row, self.threshold_value = _slider(*_steps(OPTIONS["threshold"], 100))
         self.feather_spin = QDoubleSpinBox()
-        self.feather_spin.setRange(0.0, 20.0)
+        self.feather_spin.setRange(OPTIONS["feather"].low, OPTIONS["feather"].high)
         self.feather_spin.setSingleStep(0.5)
         self.feather_spin.setSuffix(" px")
-        self.smoothing_slider, smoothing_row, self.smoothing_value = _slider(0, 95)
+        self.smoothing_slider, smoothing_row, self.smoothing_value = _slider(*_steps(OPTIONS["smoothing"], 100))
         self.mirror_check = QCheckBox("Mirror (m)")
         self.vcam_check = QCheckBox("Virtual camera")
         self.effect_check = QCheckBox("Background effect (space)")
@@ -635,6 +636,11 @@ class MainWindow(QMainWindow):
         self.settings.background = kind
         self._changed()
         return True
+
+
+def _steps(option: Option, scale: int) -> tuple[int, int]:
+    """A slider's whole steps over the option's range, in 1/``scale`` units (an open end one step inside)."""
+    return (round(option.low * scale) + option.open_low, round(option.high * scale) - option.open_high)
 
 
 def _slider(lo: int, hi: int) -> tuple[QSlider, QWidget, QLabel]:

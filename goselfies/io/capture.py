@@ -22,9 +22,10 @@ import cv2
 import numpy as np
 
 from ..errors import GoSelfiesError
+from ..options import FPS, OPTIONS
 
-CAMERA_SIZE = (1280, 720)  # what a camera is asked for (it may grant less)
-CAMERA_FPS = 30.0
+CAMERA_SIZE = (OPTIONS["width"].default, OPTIONS["height"].default)  # what a camera is asked for (it may grant less)
+CAMERA_FPS = OPTIONS["fps"].default
 
 
 class SourceEnded(Exception):
@@ -122,7 +123,7 @@ class VideoFileSource:
     def __init__(self, path: str | Path, loop: bool = True):
         self.path = Path(path)
         self.loop = loop
-        self.fps = 30.0
+        self.fps = FPS
         self.width = self.height = 0
         self._frames = None
         self._reader = None
@@ -288,7 +289,7 @@ class Capture:
 
     @property
     def fps(self) -> float:
-        return float(getattr(self.source, "fps", 30.0) or 30.0)
+        return float(getattr(self.source, "fps", FPS) or FPS)
 
     # -- consumer side ----------------------------------------------------------------------
     def get(self, timeout: float | None = None) -> Frame | None:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ..errors import GoSelfiesError
+from ..options import FPS
 from ..paths import atomic_path, cannot_write, output_folder, remove_quietly
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -135,7 +136,7 @@ class VideoReader:
 
     def __init__(self, path: str | Path, loop: bool = False, paced: bool = False):
         """``paced``: played at its frame rate (a file as a camera): FFmpeg's own threading, which
-        cost 1.6 ms of CPU a 640x480 H.264 frame against 2.4 ms with frame threads."""
+        cost less CPU a frame than frame threads (BENCHMARKS.md)."""
         self.path = Path(path)
         self.loop = loop
         self.paced = paced
@@ -156,7 +157,7 @@ class VideoReader:
         self.height, self.width = self._first[0].shape[:2]
         s = self.stream
         rate = s.average_rate or s.guessed_rate or s.base_rate
-        self.fps = float(rate) if rate and 0 < float(rate) < 1000 else 30.0
+        self.fps = float(rate) if rate and 0 < float(rate) < 1000 else FPS
         self.time_base = s.time_base
         self.duration = float(s.duration * s.time_base) if s.duration else (self.container.duration or 0) / 1e6
         # WebM/MKV do not store a frame count: estimate it from the duration (for progress bars)

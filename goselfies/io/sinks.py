@@ -15,6 +15,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from ..errors import GoSelfiesError
+from ..options import FPS
 from .fitting import letterbox
 
 
@@ -111,7 +112,7 @@ class RecordSink:
 
     name = "record"
 
-    def __init__(self, path: str | Path, fps: float = 30.0, alpha: bool = False):
+    def __init__(self, path: str | Path, fps: float = FPS, alpha: bool = False):
         from .media import VIDEO_EXTS, video_encoding
 
         self.path = Path(path)
@@ -145,7 +146,7 @@ class VirtualCameraSink:
 
     name = "virtualcam"
 
-    def __init__(self, fps: float = 30.0, device: str | None = None, backend: str | None = None,
+    def __init__(self, fps: float = FPS, device: str | None = None, backend: str | None = None,
                  width: int | None = None, height: int | None = None,
                  on_message: Callable[[str], None] | None = None):
         from .virtualcam import VirtualCamera, VirtualCameraConfig

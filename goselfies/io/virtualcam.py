@@ -18,6 +18,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from ..options import FPS
 from .fitting import letterbox
 
 LINUX_MODPROBE = 'sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label="Go-selfies"'
@@ -95,7 +96,7 @@ def to_bgr(frame: np.ndarray) -> np.ndarray:
 
 @dataclass
 class VirtualCameraConfig:
-    fps: float = 30.0
+    fps: float = FPS
     width: int | None = None  # default: the first frame's size
     height: int | None = None
     device: str | None = None  # e.g. /dev/video10; default: the first free device

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from ..errors import GoSelfiesError
-from ..frame.autoframe import ZOOM, parse_zoom
-from ..frame.backgrounds import BLUR_STRENGTH, COLORS, KINDS, LIVE_KINDS, split_spec
-from ..frame.postprocess import MAX_FEATHER, PostProcess
-from ..frame.smoothing import SMOOTHING
-from ..io.capture import CAMERA_FPS, CAMERA_SIZE
+from ..frame.backgrounds import COLORS, KINDS, LIVE_KINDS, split_spec
+from ..frame.postprocess import PostProcess
+from ..options import DEFAULT_COLOR, OPTIONS
 from ..paths import atomic_path
 
 RUN_ONLY = {"saved": False}  # field metadata: belongs to one run (a command line), never saved
@@ -33,25 +31,25 @@ class LiveSettings:
     weights: str = ""  # "" = the shipped weights
     device: str = "auto"
     backend: str = "auto"
-    size: int = 0  # network input size, 0 = the model's default
-    flip: bool = False  # average with the mirrored frame's mask (twice the network time)
-    width: int = CAMERA_SIZE[0]  # requested from the camera
-    height: int = CAMERA_SIZE[1]
-    fps: float = CAMERA_FPS
+    size: int = 0  # network input size, 0 = the model's default (the option's None)
+    flip: bool = OPTIONS["flip"].default  # average with the mirrored frame's mask (twice the network time)
+    width: int = OPTIONS["width"].default  # requested from the camera
+    height: int = OPTIONS["height"].default
+    fps: float = OPTIONS["fps"].default
     background: str = "blur"  # one of backgrounds.KINDS
-    blur_strength: float = BLUR_STRENGTH
-    color: str = "#438edb"
+    blur_strength: float = OPTIONS["blur_strength"].default
+    color: str = DEFAULT_COLOR
     image: str = ""
     video: str = ""
-    threshold: float = 0.0  # 0 = soft mask
-    feather: float = 0.0
-    refine: bool = True
-    smoothing: float = SMOOTHING
-    skip: bool = True  # keep the mask while the picture does not change (the network does not run)
-    look_closer: bool = True  # one extra small run on a person standing back (secondpass.LIVE_SIDE; lite.md)
+    threshold: float = OPTIONS["threshold"].default  # 0 = soft mask
+    feather: float = OPTIONS["feather"].default
+    refine: bool = OPTIONS["refine"].default
+    smoothing: float = OPTIONS["smoothing"].default
+    skip: bool = OPTIONS["skip"].default  # keep the mask while the picture does not change (the network does not run)
+    look_closer: bool = OPTIONS["look_closer"].default  # one extra small run on a person standing back (secondpass.LIVE_SIDE; lite.md)
     mirror: bool = False
-    auto_frame: bool = False  # crop the picture to follow the person (autoframe)
-    frame_zoom: float = ZOOM  # its narrowest crop, as a fraction of the frame's width
+    auto_frame: bool = OPTIONS["auto_frame"].default  # crop the picture to follow the person (autoframe)
+    frame_zoom: float = OPTIONS["frame_zoom"].default  # its narrowest crop, as a fraction of the frame's width
     virtual_camera: bool = False
     virtual_camera_device: str = ""  # "" = the first one pyvirtualcam finds
     effect: bool = True
@@ -70,7 +68,7 @@ class LiveSettings:
         elif kind == "color":
             self.color = COLORS.get((arg or "").lower(), arg or "")
         elif kind == "blur":
-            self.blur_strength = float(arg) if arg else BLUR_STRENGTH
+            self.blur_strength = OPTIONS["blur_strength"].check(arg) if arg else OPTIONS["blur_strength"].default
         elif kind in ("image", "video"):
             setattr(self, kind, arg or "")
         self.background = kind
@@ -167,13 +165,10 @@ def load_settings(path: str | Path | None = None) -> LiveSettings:
     if s.background not in KINDS:
         s.background = "blur"
     defaults = LiveSettings()
-    for name, lo, hi in (("threshold", 0.0, 0.99), ("feather", 0.0, MAX_FEATHER), ("smoothing", 0.0, 0.95)):
-        if not lo <= getattr(s, name) <= hi:
-            setattr(s, name, getattr(defaults, name))
-    try:
-        parse_zoom(s.frame_zoom)
-    except GoSelfiesError:
-        s.frame_zoom = defaults.frame_zoom
+    for f in fields(LiveSettings):  # a value out of its option's range: the default (user state never stops the app)
+        option = OPTIONS.get(f.name)
+        if option is not None and not option.within(getattr(s, f.name)):
+            setattr(s, f.name, getattr(defaults, f.name))
     return s
 
 

@@ -12,11 +12,10 @@ never the Segmenter: post-processing, validation and model choice stay there.
 """
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from ...errors import GoSelfiesError
-from ...extras import available
+from ...extras import available, load
 from ..onnx_file import is_onnx
 from ..prep import Prep
 from .base import ModelFile, OrtOptions, Runner
@@ -24,7 +23,6 @@ from .base import ModelFile, OrtOptions, Runner
 __all__ = ["BACKENDS", "RUNNERS", "ModelFile", "OrtOptions", "Runner", "choose_backend", "make_runner", "runner_class"]
 
 
-BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")  # what --backend takes (besides auto)
 # (backend, on CUDA) -> "module:Class", imported on first use (keeps onnxruntime and CUDA code off the import path)
 RUNNERS: dict[tuple[str, bool], str] = {
     ("torch", False): "goselfies.engine.runners.torch_cpu:TorchRunner",
@@ -36,6 +34,7 @@ RUNNERS: dict[tuple[str, bool], str] = {
     ("openvino", False): "goselfies.engine.runners.openvino:OpenVinoRunner",
     ("openvino", True): "goselfies.engine.runners.openvino:OpenVinoRunner",
 }
+BACKENDS = tuple(dict.fromkeys(backend for backend, _ in RUNNERS))  # what --backend takes (besides auto)
 
 
 def choose_backend(requested: str, device: str, weights: str | Path | None, realtime: bool = False) -> str:
@@ -59,8 +58,7 @@ def choose_backend(requested: str, device: str, weights: str | Path | None, real
 
 
 def runner_class(backend: str, device: str) -> type[Runner]:
-    module, _, attr = RUNNERS[(backend, device.startswith("cuda"))].partition(":")
-    return getattr(importlib.import_module(module), attr)
+    return load(RUNNERS[(backend, device.startswith("cuda"))])
 
 
 def make_runner(backend: str, model: ModelFile, prep: Prep, device: str, threads: int = 0,

@@ -1,6 +1,6 @@
 """The torch backend on a CUDA device: everything between the uint8 frame and the mask stays on the GPU.
 
-Why each piece: frames go up as uint8 (4x less traffic than float) from pinned host memory without
+Why each piece: frames go up as uint8 (a quarter of float's traffic) from pinned host memory without
 blocking the CPU; resize, normalisation, padding and mask upsampling run
 on the GPU, so only the finished mask comes back; the network runs fp16 + channels_last
 (tensor cores); ``cudnn.benchmark`` picks the fastest kernels for our fixed sizes; and at batch 1 a
