@@ -213,11 +213,11 @@ class TorchOps:
     def __init__(self, segment, device: str, ring: int):
         self.dev = torch.device(device)
         self.cuda = self.dev.type == "cuda"
-        self.net = DeviceNet(segment, device) if hasattr(segment, "runner") else None
+        self.net = DeviceNet(segment, device)
         self.filters = Filters(self.dev)
         self.ring = ring
         self._host: dict[tuple, tuple[list, list[int]]] = {}  # (shape, tag) -> (buffers, [the last one's index])
-        self._fill: dict[object, tuple] = {}  # a background picture on the device, per background
+        self._picture: tuple = (None, None, None)  # (background, size, its picture on the device)
 
     # -- to and from the device --------------------------------------------------------------------
     def pyramid(self, frame: np.ndarray) -> DevicePyramid:
@@ -227,9 +227,7 @@ class TorchOps:
             pinned = self._buffer(frame.shape, "up")
             pinned.copy_(t)
             t = pinned.to(self.dev, non_blocking=True)
-        pyramid = DevicePyramid(t.permute(2, 0, 1)[None].float(), self.filters)
-        pyramid.host = frame
-        return pyramid
+        return DevicePyramid(t.permute(2, 0, 1)[None].float(), self.filters)
 
     def _buffer(self, shape: tuple[int, ...], tag: str):
         """The next of ``ring`` reused host buffers of this shape (pinned on CUDA)."""
@@ -370,11 +368,9 @@ class TorchOps:
     def picture(self, bg, pyramid: DevicePyramid, make):
         """A still background's picture at the frame's size (``make(width, height)``), uploaded once."""
         size = pyramid.size
-        got = self._fill.get(id(bg))
-        if got is None or got[0] is not bg or got[1] != size:
-            got = (bg, size, self.pyramid(make(*size)).frame.clone())
-            self._fill = {id(bg): got}
-        return got[2]
+        if self._picture[0] is not bg or self._picture[1] != size:
+            self._picture = (bg, size, self.pyramid(make(*size)).frame.clone())
+        return self._picture[2]
 
     def crop_to(self, image, crop: Crop):
         """``autoframe.crop_to`` on the device: the crop scaled back to the image's size, bilinear, with
