@@ -171,3 +171,21 @@ def test_every_sink_checks_what_it_is_sent(tmp_path, bad, said):
             sink.send(bad, None)
         sink.close(ok=False)
     assert shown == [] and RecordingBackend.instances == [] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("target", ["out.mp4", "seq/frame_%05d.png"])
+def test_every_writer_checks_what_it_is_given(tmp_path, target):
+    """A video or PNG-sequence writer given a frame that is not a uint8 image says so in one line naming the file,
+    and its abort leaves nothing behind."""
+    import re
+
+    from goselfies.errors import GoSelfiesError
+    from goselfies.io.media import open_video_output
+
+    writer = open_video_output(tmp_path / target, 30.0, (64, 48))
+    named = re.escape(str(tmp_path / target.split("/")[0]))
+    with pytest.raises(GoSelfiesError, match=rf"^{named}: expected a uint8 image .* got a float32 array of shape \(48, 64, 3\)$"):
+        with writer:
+            writer.write(np.zeros((48, 64, 3), np.uint8))
+            writer.write(np.zeros((48, 64, 3), np.float32))
+    assert list(tmp_path.iterdir()) == []

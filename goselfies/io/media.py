@@ -51,6 +51,18 @@ def list_images(inputs: list[str | Path]) -> tuple[list[Path], list[str]]:
     return images, errors
 
 
+def check_frame(who: str, frame) -> np.ndarray:
+    """What every sink and writer takes, checked as pyvirtualcam's ``send`` does: a uint8 image (H, W) of gray,
+    (H, W, 3) BGR or (H, W, 4) BGRA, at least 2x2; anything else is one line naming ``who`` (the sink, the file) and what it got."""
+    ok = (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and
+          (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (3, 4))) and min(frame.shape[:2]) >= 2)
+    if not ok:
+        got = (f"{frame.dtype} array of shape {frame.shape}" if isinstance(frame, np.ndarray)
+               else type(frame).__name__)
+        raise GoSelfiesError(f"{who}: expected a uint8 image of shape (H, W), (H, W, 3) or (H, W, 4), got a {got}")
+    return frame
+
+
 def write_image(path: str | Path, image: np.ndarray) -> None:
     """Encode by extension and write atomically."""
     path = Path(path)
@@ -391,6 +403,7 @@ class VideoWriter:
         """Encode one upright frame; ``pts`` in ``time_base`` (None: one frame after the last)."""
         import av
 
+        check_frame(str(self.path), frame)
         if frame.ndim == 2:
             frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
         elif frame.shape[2] == 4 and not self.alpha:
@@ -509,6 +522,7 @@ class ImageSequenceWriter:
             raise cannot_write(self.folder, exc) from None
 
     def write(self, frame: np.ndarray, pts: int | None = None) -> None:
+        check_frame(str(self.folder), frame)
         ok, buf = cv2.imencode(".png", frame)
         if not ok:
             raise GoSelfiesError(f"{self.path}: cannot encode frame {self.frames + 1}")

@@ -2,7 +2,7 @@
 
 A sink gets every output frame with its ``FrameInfo`` and must not keep the array past ``send``
 unless it copies it: the pipeline may reuse nothing, but a window in another thread must own its
-image. New outputs register with ``@register_sink(name)``.
+image. New outputs are added to ``SINKS``, at the end.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import GoSelfiesError
 from ..options import FPS
 from .fitting import letterbox
+from .media import check_frame
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,6 @@ class Sink(Protocol):
     def close(self, ok: bool = True) -> None: ...
 
 
-SINKS: dict[str, Callable[..., Sink]] = {}
-
-
 def has_display() -> bool:
     """False on a Linux box with no X11/Wayland session (a window cannot open there; Qt would abort)."""
     if os.environ.get("QT_QPA_PLATFORM"):
@@ -59,25 +57,6 @@ def ensure_display(hint: str) -> None:
         raise GoSelfiesError(f"no display found (DISPLAY and WAYLAND_DISPLAY are unset); {hint}")
 
 
-def register_sink(name: str):
-    def wrap(factory):
-        SINKS[name] = factory
-        return factory
-    return wrap
-
-
-def check_frame(sink: str, frame) -> np.ndarray:
-    """What every sink takes, checked as pyvirtualcam's ``send`` does: a uint8 image (H, W) of gray, (H, W, 3) BGR
-    or (H, W, 4) BGRA, at least 2x2; anything else is one line naming the sink and what it got."""
-    ok = (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and
-          (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] in (3, 4))) and min(frame.shape[:2]) >= 2)
-    if not ok:
-        got = (f"{frame.dtype} array of shape {frame.shape}" if isinstance(frame, np.ndarray)
-               else type(frame).__name__)
-        raise GoSelfiesError(f"{sink} sink: expected a uint8 image of shape (H, W), (H, W, 3) or (H, W, 4), got a {got}")
-    return frame
-
-
 def make_sink(name: str, **kwargs) -> Sink:
     try:
         factory = SINKS[name]
@@ -88,7 +67,6 @@ def make_sink(name: str, **kwargs) -> Sink:
     return sink
 
 
-@register_sink("window")
 class CallbackSink:
     """Calls ``callback(frame, info)``: the GUI's hand-over to its own thread, or a test's recorder."""
 
@@ -98,13 +76,12 @@ class CallbackSink:
         self.callback = callback
 
     def send(self, frame, info):
-        self.callback(check_frame(self.name, frame), info)
+        self.callback(check_frame(f"{self.name} sink", frame), info)
 
     def close(self, ok=True):
         pass
 
 
-@register_sink("record")
 class RecordSink:
     """Writes the composited stream to a video file at the source's fps (H.264; VP9 in .webm) with
     the same writer as ``goselfies video``, fast enough for live; the file appears when complete.
@@ -127,7 +104,7 @@ class RecordSink:
     def send(self, frame, info):
         from .media import VideoWriter
 
-        check_frame(self.name, frame)
+        check_frame(f"{self.name} sink", frame)
         if self.writer is None:
             self.size = (frame.shape[1], frame.shape[0])
             self.writer = VideoWriter(self.path, self.fps, self.size, alpha=self.alpha, realtime=True)
@@ -140,7 +117,6 @@ class RecordSink:
             writer.close(ok=ok)
 
 
-@register_sink("virtualcam")
 class VirtualCameraSink:
     """The pyvirtualcam device, driven at a fixed fps; without a device it prints setup help once."""
 
@@ -168,7 +144,11 @@ class VirtualCameraSink:
         return self.camera.device
 
     def send(self, frame, info):
-        self.camera.send(check_frame(self.name, frame))
+        self.camera.send(check_frame(f"{self.name} sink", frame))
 
     def close(self, ok=True):
         self.camera.close()
+
+
+# name -> the class of that output (``make_sink``)
+SINKS: dict[str, Callable[..., Sink]] = {"window": CallbackSink, "record": RecordSink, "virtualcam": VirtualCameraSink}

@@ -70,9 +70,7 @@ def make_runner(backend: str, model: ModelFile, prep: Prep, device: str, threads
 
     chosen = choose_backend(backend, device, model.path, realtime)
     try:
-        if chosen in ("onnx", "onnx-int8", "openvino") and threads:
-            return runner_class(chosen, device)(model, prep, device, OrtOptions(threads=threads))
-        return runner_class(chosen, device)(model, prep, device)
+        return runner_class(chosen, device)(model, prep, device, OrtOptions(threads=threads))
     except GoSelfiesError as exc:
         if backend != "auto" or chosen == "torch" or is_onnx(model.path) or not available("torch"):
             raise

@@ -28,7 +28,8 @@ class Runner(Protocol):
     threads: int | None  # ONNX Runtime's intra-op threads; None where it does not apply
     timings: dict[str, float]  # the last frame's pre/infer/post seconds, where measured separately
 
-    def __init__(self, model: ModelFile, prep: Prep, device: str) -> None: ...
+    def __init__(self, model: ModelFile, prep: Prep, device: str, options: OrtOptions | None = None) -> None:
+        """``options``: ONNX Runtime's settings (threads); the runners without ONNX Runtime take and ignore them."""
 
     def predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
         """uint8 (H,W,3) frame -> float32 (H,W) probabilities; no post-processing."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..networks import create_model
 from ..prep import Prep, padded
-from .base import ModelFile
+from .base import ModelFile, OrtOptions
 
 _MISSING = object()
 
@@ -164,7 +164,7 @@ class CudaRunner:
     name = "torch"
     threads = None
 
-    def __init__(self, model: ModelFile, prep: Prep, device: str = "cuda"):
+    def __init__(self, model: ModelFile, prep: Prep, device: str = "cuda", options: OrtOptions | None = None):
         net = create_model(model.name, weights=model.path).eval()
         self.engine = CudaEngine(net, prep.mean, prep.std, prep.geometry, device=device, multiple=prep.multiple)
         self.timings: dict[str, float] = {}

@@ -6,14 +6,14 @@ import numpy as np
 from ...extras import require
 from ..networks import create_model
 from ..prep import Prep
-from .base import ModelFile
+from .base import ModelFile, OrtOptions
 
 
 class TorchRunner:
     name = "torch"
     threads = None
 
-    def __init__(self, model: ModelFile, prep: Prep, device: str = "cpu"):
+    def __init__(self, model: ModelFile, prep: Prep, device: str = "cpu", options: OrtOptions | None = None):
         require("torch", "--backend torch")
         import torch
 
