@@ -14,8 +14,6 @@ a grey level or two: ``tests/test_devicepath.py`` measures it on the shared clip
 """
 from __future__ import annotations
 
-import math
-
 import cv2
 import numpy as np
 import torch
@@ -29,7 +27,7 @@ from ..io.fitting import cover_fit
 from .autoframe import Crop
 from .backgrounds import Blur, Color, Image, Mask, Transparent, Video, blur_level
 from .postprocess import PostProcess
-from .secondpass import LIVE_MIN_ZOOM, MAX_ZOOM, MIN_ZOOM, person_box, square
+from .secondpass import plan_closer
 
 
 def _u8(x):
@@ -274,25 +272,12 @@ class TorchOps:
             raise failure from None
 
     def look_closer(self, pyramid: DevicePyramid, prob, live_side: int | None):
-        """``secondpass.look_closer`` on the device (only the person's box is worked out on the host)."""
-        box = person_box((prob >= 0.5).to("cpu").numpy().astype(np.float32))
-        if box is None:
+        """``secondpass.look_closer`` on the device: only the person's pixels go to the host, for the plan."""
+        plan = plan_closer((prob >= 0.5).to("cpu").numpy(), pyramid.size, live_side)
+        if plan is None:
             return prob
-        gh, gw = prob.shape
-        x0, y0, x1, y1 = box
-        zoom = min(MAX_ZOOM, math.sqrt(gh * gw / ((x1 - x0) * (y1 - y0))))
-        if zoom < (LIVE_MIN_ZOOM if live_side else MIN_ZOOM):
-            return prob
-        if live_side:
-            x0, y0, x1, y1 = square(box, gw, gh)
-        fw, fh = pyramid.size
-        sx, sy = fw / gw, fh / gh
-        crop = pyramid.frame[..., round(y0 * sy):round(y1 * sy), round(x0 * sx):round(x1 * sx)]
-        ch, cw = crop.shape[-2:]
-        if ch < 2 or cw < 2:
-            return prob
-        side = live_side or round(max(x1 - x0, y1 - y0) * zoom)
-        nh, nw = (side, side) if live_side else fit(ch, cw, side)
+        (x0, y0, x1, y1), (cx0, cy0, cx1, cy1), (nh, nw) = plan.box, plan.crop, plan.size
+        crop = pyramid.frame[..., cy0:cy1, cx0:cx1]
         closer = self.net(self.filters.area(crop, nw, nh).add_(0.5).floor_())  # uint8 rounding, as INTER_AREA's
         out = prob.clone()
         out[y0:y1, x0:x1] = self.filters.area(closer[None, None], x1 - x0, y1 - y0)[0, 0]

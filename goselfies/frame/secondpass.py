@@ -14,6 +14,7 @@ cost, and only where the person is small; it runs only on the frames the network
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -51,30 +52,51 @@ def square(box: tuple[int, int, int, int], width: int, height: int) -> tuple[int
     return left, top, left + s, top + s
 
 
-def look_closer(segment, pyramid: Pyramid, prob: np.ndarray, live_side: int | None = None) -> np.ndarray:
-    """``prob`` (the first pass, on the whole frame at ``segment.size``) with the box around the person run
-    again closer, where that is at least ``MIN_ZOOM`` times closer; ``prob`` itself otherwise. ``segment``
-    is a ``Segmenter`` (its ``sized`` runs one call at another input size). ``live_side``: the live variant, a
-    square around the person at this input side, where the person is ``LIVE_MIN_ZOOM`` times smaller or more."""
-    box = person_box(prob)
+@dataclass(frozen=True)
+class Closer:
+    """Where a second look goes: ``box`` in the mask's pixels (x0, y0, x1, y1), ``crop`` the same in the frame's,
+    ``size`` the network input (height, width) the crop is shrunk to, ``side`` its longer side."""
+
+    box: tuple[int, int, int, int]
+    crop: tuple[int, int, int, int]
+    size: tuple[int, int]
+    side: int
+
+
+def plan_closer(person: np.ndarray, frame_size: tuple[int, int], live_side: int | None = None) -> Closer | None:
+    """The second look at the person in ``person`` (the first pass's mask at 0.5, at the network's size) in a
+    frame of ``frame_size`` (width, height), or None where it would not look at least ``MIN_ZOOM`` times closer
+    (``LIVE_MIN_ZOOM`` live) or there is no person. ``live_side``: the live variant, a square of this input side."""
+    box = person_box(person)
     if box is None:
-        return prob
-    gh, gw = prob.shape
+        return None
+    gh, gw = person.shape
     x0, y0, x1, y1 = box
     zoom = min(MAX_ZOOM, math.sqrt(gh * gw / ((x1 - x0) * (y1 - y0))))
     if zoom < (LIVE_MIN_ZOOM if live_side else MIN_ZOOM):
-        return prob
+        return None
     if live_side:
         x0, y0, x1, y1 = square(box, gw, gh)
-    fw, fh = pyramid.size
+    fw, fh = frame_size
     sx, sy = fw / gw, fh / gh
-    crop = pyramid.frame[round(y0 * sy):round(y1 * sy), round(x0 * sx):round(x1 * sx)]
-    if crop.shape[0] < 2 or crop.shape[1] < 2:  # a speck in a frame smaller than the network's input
-        return prob
+    crop = (round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy))
+    ch, cw = crop[3] - crop[1], crop[2] - crop[0]
+    if ch < 2 or cw < 2:  # a speck in a frame smaller than the network's input
+        return None
     side = live_side or round(max(x1 - x0, y1 - y0) * zoom)
-    nh, nw = (side, side) if live_side else fit(*crop.shape[:2], side)
-    with segment.sized(side):
-        closer = segment(cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_AREA))
+    return Closer((x0, y0, x1, y1), crop, (side, side) if live_side else fit(ch, cw, side), side)
+
+
+def look_closer(segment, pyramid: Pyramid, prob: np.ndarray, live_side: int | None = None) -> np.ndarray:
+    """``prob`` (the first pass, on the whole frame at ``segment.size``) with the box around the person run
+    again closer (``plan_closer``); ``prob`` itself where there is none. ``segment`` is a ``Segmenter`` (its
+    ``sized`` runs one call at another input size)."""
+    plan = plan_closer(prob >= 0.5, pyramid.size, live_side)
+    if plan is None:
+        return prob
+    (x0, y0, x1, y1), (cx0, cy0, cx1, cy1), (nh, nw) = plan.box, plan.crop, plan.size
+    with segment.sized(plan.side):
+        closer = segment(cv2.resize(pyramid.frame[cy0:cy1, cx0:cx1], (nw, nh), interpolation=cv2.INTER_AREA))
     out = prob.copy()
     out[y0:y1, x0:x1] = cv2.resize(closer, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
     return out
