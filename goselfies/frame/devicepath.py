@@ -5,8 +5,8 @@ comes back once.
 the tests, where it is held to the numpy engine): the pyramid, the network (``runners.cuda.CudaEngine``: fp16,
 channels_last, CUDA graphs), flip averaging, the second pass's crop and paste, the guided-filter refine,
 tails, threshold and feather, the enlargement, every background and the auto-frame warp are torch ops on
-the device. What comes back to the host besides the output is small: the person's box of the network's
-answer (the second pass) and the small matte (the auto-framer's), at the network's size.
+the device. What comes back to the host besides the output is small: the person's pixels of the network's
+answer (where the second pass looks), the small matte (the auto-framer's) and the change detector's thumbnail.
 
 Each op follows its OpenCV twin's arithmetic (halvings rounded as INTER_AREA's, bilinear with half-pixel
 centres, box and Gaussian filters over mirrored borders, uint8 rounding), so the two engines agree within
