@@ -151,3 +151,36 @@ def test_cuda_engine_is_chosen_and_close_to_the_cpu(data_dir, background):
         diff = np.abs(am.astype(np.int16) - bm.astype(np.int16))
         assert diff.mean() < 0.5 and np.percentile(diff, 99.9) <= 16
         assert np.abs(a.astype(np.int16) - b.astype(np.int16)).mean() < 0.5
+
+
+def test_a_model_switch_between_engines_adopts_the_frames_in_flight(segmenter, data_dir):
+    """A live session that switches between a GPU and a CPU model has a pyramid and a matte made by the old engine
+    in flight: the new one takes them over (the output as if it had made them itself)."""
+    from goselfies.engine.pyramid import Pyramid
+
+    frame = frames(data_dir, CLIPS[0], n=1)[0]
+    numpy_path, torch_path = paths(segmenter, background="blue", smoothing=0.0)
+    want, _, _ = numpy_path(frame)
+    # the torch engine given the numpy engine's pyramid and matte, and the reverse
+    small = numpy_path.matte(Pyramid(frame))
+    got = torch_path.compose(Pyramid(frame), small)[0]
+    assert worst(want, got) <= TOLERANCE
+    device_pyramid = torch_path.ops.pyramid(frame)
+    small = torch_path.matte(device_pyramid)
+    got = numpy_path.compose(device_pyramid, small)[0]
+    assert worst(want, got) <= TOLERANCE
+    fresh = FramePath(segmenter, PathConfig(engine="numpy"))  # skip on: the change detector reads it too
+    assert fresh.needs_mask(torch_path.ops.pyramid(frame)) is True  # a first picture
+    assert fresh.needs_mask(torch_path.ops.pyramid(frame)) is False  # the same picture again
+
+
+def test_auto_takes_the_torch_engine_only_for_the_cuda_torch_runner(segmenter):
+    """--backend onnx (or openvino) with --device cuda keeps its runner: the frame path stays numpy around it."""
+    class OnnxOnCuda:
+        device, size = "cuda", 224
+        runner = type("OnnxRunner", (), {"name": "onnx"})()
+
+        def __call__(self, image):
+            return np.zeros(image.shape[:2], np.float32)
+
+    assert FramePath(OnnxOnCuda()).ops.name == "numpy"

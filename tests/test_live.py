@@ -1,6 +1,6 @@
 """One live session from one settings object: LiveSettings from the command line round-trips every
 background kind, keeps refine, never saves run-only fields; ``goselfies webcam`` and the window both
-build through ``live.build_session``; ``LiveSession.apply`` pushes only what changed."""
+build through ``live.session.build_session``; ``LiveSession.apply`` pushes only what changed."""
 from __future__ import annotations
 
 import json

@@ -243,8 +243,8 @@ def names_in(path: Path, function: str) -> set[str]:
 
 
 def test_evaluate_live_runs_the_live_sessions_code_path():
-    """``evaluate --live`` scores the live session's own network and frame path: ``live.still_masks`` and
-    ``live.build_session`` both load the network with ``load_segmenter`` (or a factory the window passes) and
+    """``evaluate --live`` scores the live session's own network and frame path: ``live.session.still_masks`` and
+    ``live.session.build_session`` both load the network with ``load_segmenter`` (or a factory the window passes) and
     configure the frame path with ``path_config``; the command reaches them through ``still_masks`` alone."""
     live = ROOT / "live" / "session.py"
     assert {"load_segmenter", "path_config", "FramePath"} <= names_in(live, "still_masks")

@@ -1,4 +1,4 @@
-"""benchmark-fps live: the real live session (``live.build_session``) fed a video played at its frame rate.
+"""benchmark-fps live: the real live session (``live.session.build_session``) fed a video played at its frame rate.
 
 What a caller's laptop pays during a call: frames in / out / dropped / segmented, latency (capture to
 sink) p50 / p99, and the process's CPU time per output frame and in cores, start-up excluded (the

@@ -3,8 +3,9 @@
 This is what a user feels: the network is only one of four stages, and on a small CPU decoding,
 compositing and encoding can cost as much as a small network. Every configuration (and MediaPipe)
 reads the same video, at the same size, with the same background and the same encoder, so their
-times compare directly. Stages are timed with ``perf_counter`` around each call; on CUDA the
-segment stage ends with the mask on the host, so its time includes the GPU work.
+times compare directly. Stages are timed with ``perf_counter`` around each call; on CUDA the frame path runs
+on the device and only its end (the output on the host) waits for the GPU, so the split between segment and
+composite is the launches', and the total is the GPU's too.
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from ..options import OPTIONS
 from .common import add_segmenter_arguments, make_path, make_segmenter, post_from_args
 
 
@@ -32,6 +33,7 @@ def run(args) -> int:
         from ..live.settings import LiveSettings
 
         post = post_from_args(args)  # a bad --threshold fails before the model loads
+        OPTIONS["size"].check(args.size)
         seg, predict = still_masks(LiveSettings(model=args.model, weights=str(args.weights or ""), device=args.device,
                                                 backend=args.backend, size=args.size or 0, flip=False,
                                                 threshold=post.threshold or 0.0, feather=post.feather,

@@ -37,7 +37,7 @@ def run(args) -> int:
 
     if args.camera is not None and args.source:
         raise GoSelfiesError("use either --camera or --source, not both")
-    for name in ("frames", "smoothing", "width", "height", "fps"):
+    for name in ("frames", "size", "smoothing", "width", "height", "fps"):
         setattr(args, name, OPTIONS[name].check(getattr(args, name)))  # one line for a value out of its range
     if args.once and not args.source:
         raise GoSelfiesError("--once only applies to --source VIDEO")

@@ -147,7 +147,7 @@ class Segmenter:
         # IoU 0.858 at 160, 0.834 at 320), and it is the speed the model was benchmarked at.
         spec = input_spec(self.meta)
         self.size = cfg.size or spec.size
-        OPTIONS["size"].check(self.size)
+        self.size = OPTIONS["size"].check(self.size)
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
         model = ModelFile(self.model_name, self.weights_path, self.meta)
         try:

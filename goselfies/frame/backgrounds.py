@@ -86,7 +86,7 @@ def blend(frame: np.ndarray, background: np.ndarray, mask: np.ndarray) -> np.nda
 
 
 class Blended:
-    """A background picture under the person: ``fill`` puts it into the output, ``blend.paste`` pastes
+    """A background picture under the person: ``fill`` puts it into the output, ``compositing.paste`` pastes
     the person over it (uint8, only the edge band blended)."""
 
     alpha = False

@@ -2,7 +2,7 @@
 comes back once.
 
 ``TorchOps`` is the frame path's engine on a CUDA GPU (``framepath.ENGINES``; the same code runs on a CPU in
-the tests, where it is held to the numpy engine): the pyramid, the network (``runners.cuda.CudaEngine``: fp16,
+the tests, where it is held to the numpy engine): the pyramid, the network (``engine.runners.cuda.CudaEngine``: fp16,
 channels_last, CUDA graphs), flip averaging, the second pass's crop and paste, the guided-filter refine,
 tails, threshold and feather, the enlargement, every background and the auto-frame warp are torch ops on
 the device. What comes back to the host besides the output is small: the person's pixels of the network's
@@ -50,6 +50,9 @@ class DevicePyramid:
     def size(self) -> tuple[int, int]:
         return int(self.frame.shape[-1]), int(self.frame.shape[-2])
 
+    def host_frame(self) -> np.ndarray:
+        return host_image(self.frame)
+
     def level(self, k: int):
         while len(self.levels) <= k:
             img = self.levels[-1]
@@ -73,6 +76,11 @@ class DevicePyramid:
         return img
 
 
+def host_image(x) -> np.ndarray:
+    """A (1, C, H, W) picture of whole grey levels on the host, as an (H, W, C) uint8 image."""
+    return x[0].permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+
+
 class HostView:
     """What the auto-framer's face search reads: small copies of the frame, as uint8 images on the host."""
 
@@ -81,7 +89,7 @@ class HostView:
         self.size = pyramid.size
 
     def at(self, width: int, height: int) -> np.ndarray:
-        return self.pyramid.at(width, height)[0].permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+        return host_image(self.pyramid.at(width, height))
 
 
 def bilinear(x, width: int, height: int):
@@ -216,6 +224,7 @@ class TorchOps:
         self.ring = ring
         self._host: dict[tuple, tuple[list, list[int]]] = {}  # (shape, tag) -> (buffers, [the last one's index])
         self._picture: tuple = (None, None, None)  # (background, size, its picture on the device)
+        self._uploads: dict[int, object] = {}  # pinned buffer -> the event after its last copy to the device
 
     # -- to and from the device --------------------------------------------------------------------
     def pyramid(self, frame: np.ndarray) -> DevicePyramid:
@@ -223,9 +232,23 @@ class TorchOps:
         t = torch.from_numpy(np.ascontiguousarray(frame))
         if self.cuda:
             pinned = self._buffer(frame.shape, "up")
+            done = self._uploads.get(pinned.data_ptr())
+            if done is not None:
+                done.synchronize()  # the copy that last read this buffer has finished
             pinned.copy_(t)
             t = pinned.to(self.dev, non_blocking=True)
+            self._uploads[pinned.data_ptr()] = event = torch.cuda.Event()
+            event.record()
         return DevicePyramid(t.permute(2, 0, 1)[None].float(), self.filters)
+
+    def adopt(self, pyramid, small=None):
+        """A pyramid and small matte the numpy engine made (a model switched between the CPU and the GPU while
+        frames were in flight), as this engine's."""
+        if not isinstance(pyramid, DevicePyramid):
+            pyramid = self.pyramid(pyramid.frame)
+        if small is not None and not isinstance(small, torch.Tensor):
+            small = torch.from_numpy(small).to(self.dev)
+        return pyramid, small
 
     def _buffer(self, shape: tuple[int, ...], tag: str):
         """The next of ``ring`` reused host buffers of this shape (pinned on CUDA)."""
@@ -240,12 +263,13 @@ class TorchOps:
         turn[0] = (turn[0] + 1) % len(bufs)
         return bufs[turn[0]]
 
-    def host(self, x) -> np.ndarray:
-        """A (1, C, H, W) picture or (H, W) matte of whole grey levels -> uint8 numpy, in a reused buffer."""
+    def host(self, x, tag: str = "out") -> np.ndarray:
+        """A (1, C, H, W) picture or (H, W) matte of whole grey levels -> uint8 numpy, in a reused buffer (a ring
+        per ``tag``: the output and the matte each keep theirs)."""
         x = x.to(torch.uint8)
         if x.dim() == 4:
             x = x[0].permute(1, 2, 0) if x.shape[1] > 1 else x[0, 0]
-        buf = self._buffer(tuple(x.shape), "down")
+        buf = self._buffer(tuple(x.shape), tag)
         buf.copy_(x, non_blocking=self.cuda)
         if self.cuda:
             torch.cuda.current_stream(self.dev).synchronize()
@@ -347,14 +371,14 @@ class TorchOps:
         if isinstance(bg, Mask):
             return alpha
         fill = FILLS[type(bg)](self, bg, pyramid, small)
-        # background + round((frame - background) * alpha / 255), as blend.blend_u8
+        # background + round((frame - background) * alpha / 255), as compositing.blend_u8
         return ((frame - fill) * alpha).mul_(1 / 255.0).round_().add_(fill)
 
     def picture(self, bg, pyramid: DevicePyramid, make):
         """A still background's picture at the frame's size (``make(width, height)``), uploaded once."""
         size = pyramid.size
         if self._picture[0] is not bg or self._picture[1] != size:
-            self._picture = (bg, size, self.pyramid(make(*size)).frame.clone())
+            self._picture = (bg, size, self.pyramid(make(*size)).frame)
         return self._picture[2]
 
     def crop_to(self, image, crop: Crop):

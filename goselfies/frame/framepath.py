@@ -57,14 +57,6 @@ class PathConfig:
     engine: str = "auto"  # where the pixel steps run (ENGINES): auto: torch on a CUDA segmenter, else numpy
 
 
-@dataclass
-class Matte:
-    """The finished mask of one segmented frame, small (uint8 alpha at the edge resolution)."""
-
-    seq: int
-    alpha: np.ndarray
-
-
 class _Ring:
     """A few buffers of one shape, handed out in turn."""
 
@@ -91,7 +83,16 @@ class NumpyOps:
     def pyramid(self, frame: np.ndarray) -> Pyramid:
         return Pyramid(frame)
 
-    def host(self, x: np.ndarray) -> np.ndarray:
+    def adopt(self, pyramid, small=None):
+        """A pyramid and small matte another engine made (a model switched between the GPU and the CPU while
+        frames were in flight), as this engine's."""
+        if not isinstance(pyramid, Pyramid):
+            pyramid = Pyramid(pyramid.host_frame())
+        if small is not None and not isinstance(small, np.ndarray):
+            small = small.to("cpu").numpy()
+        return pyramid, small
+
+    def host(self, x: np.ndarray, tag: str = "out") -> np.ndarray:
         return x
 
     def host_view(self, pyramid: Pyramid) -> Pyramid:
@@ -140,7 +141,8 @@ def make_ops(engine: str, segment: Segment, ring: int):
     """The engine ``engine`` names (auto: torch where the segmenter runs on a CUDA device, else numpy)."""
     device = str(getattr(segment, "device", "cpu"))
     if engine == "auto":
-        engine = "torch" if device.startswith("cuda") and getattr(segment, "runner", None) is not None else "numpy"
+        runs_torch = getattr(getattr(segment, "runner", None), "engine", None) is not None  # the CUDA runner's CudaEngine
+        engine = "torch" if device.startswith("cuda") and runs_torch else "numpy"
     if engine not in ENGINES:
         raise GoSelfiesError(f"unknown frame engine '{engine}'; use auto or one of: {', '.join(ENGINES)}")
     if engine != "numpy" and not hasattr(segment, "runner"):
@@ -223,7 +225,7 @@ class FramePath:
         """Whether the network should run on this frame: always with skip off; else when the picture
         changed, or when the last mask was unsure (on a dark or hard picture the network's answer moves
         with the compression noise of a repeated frame: keeping one answer would not be its answer)."""
-        changed = self.detector(self.ops.host_view(pyramid))
+        changed = self.detector(self.ops.host_view(self.ops.adopt(pyramid)[0]))
         return changed or not self.skip or self.unsure > UNSURE
 
     def probabilities(self, pyramid: Pyramid) -> np.ndarray:
@@ -258,6 +260,7 @@ class FramePath:
         255), and it spares the refine on those frames (BENCHMARKS.md run 13)."""
         if not network and self.current and self._matte is not None:
             return self._matte
+        pyramid = self.ops.adopt(pyramid)[0]
         if network or self._raw is None:
             self._raw = prob = self.probabilities(pyramid)
             self.unsure = self.ops.unsure(prob)
@@ -273,6 +276,7 @@ class FramePath:
         The output comes back to the host (once, from a device engine); the matte stays where the engine
         made it (``ops.host`` brings it back)."""
         with self.timings.measure("composite"):
+            pyramid, small = self.ops.adopt(pyramid, small)
             w, h = pyramid.size
             last_small, alpha, size = self._enlarged
             if small is not last_small or size != (w, h):  # else: an unchanged picture's matte
@@ -336,7 +340,7 @@ class FramePath:
         pyramid = self.ops.pyramid(frame)
         network = self.needs_mask(pyramid) or self._raw is None
         out, alpha = self.compose(pyramid, self.matte(pyramid, network))
-        return out, self.ops.host(alpha), network
+        return out, self.ops.host(alpha, "alpha"), network
 
     _raw: np.ndarray | None = None  # the network's last probabilities
     _matte: np.ndarray | None = None  # ... smoothed and post-processed

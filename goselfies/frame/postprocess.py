@@ -34,8 +34,8 @@ class PostProcess:
     def __post_init__(self) -> None:
         if self.threshold == 0.0:  # the option's "soft"
             self.threshold = None
-        OPTIONS["threshold"].check(self.threshold)
-        OPTIONS["feather"].check(self.feather)
+        self.threshold = OPTIONS["threshold"].check(self.threshold)
+        self.feather = OPTIONS["feather"].check(self.feather)
         lo, hi = self.tails
         if not 0 <= lo < hi <= 1:
             raise GoSelfiesError(f"mask tails must satisfy 0 <= low < high <= 1, got {self.tails}")

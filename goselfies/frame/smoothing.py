@@ -112,7 +112,8 @@ class FlickerMeter:
         if isinstance(mask, np.ndarray):
             mask = np.asarray(mask, np.float32)
         if self._prev is not None and self._prev.shape == mask.shape:
-            self.total = self.total + abs(mask - self._prev).mean()
+            change = abs(mask - self._prev).mean()
+            self.total = self.total + (float(change) if isinstance(change, np.generic) else change)
             self.count += 1
         self._prev = mask
 

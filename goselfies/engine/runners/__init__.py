@@ -1,7 +1,7 @@
 """Inference backends: one small module each, behind one protocol, chosen from one registry.
 
 A runner turns a uint8 frame into probabilities of the frame's size. It is given the model file
-(``ModelFile``), the input preparation (``fastpre.Prep``: geometry + normalisation) and the device,
+(``ModelFile``), the input preparation (``prep.Prep``: geometry + normalisation) and the device,
 never the Segmenter: post-processing, validation and model choice stay there.
 
     torch      torch_cpu.py  PyTorch eager, fp32 (the gpu extra)

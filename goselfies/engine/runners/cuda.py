@@ -45,7 +45,8 @@ class GraphedForward:
         torch.cuda.current_stream().wait_stream(side)
         self.static_in = example.clone()
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph, pool=pool):
+        # thread-local: another thread's CUDA work (the frame path's compositing) may run during the capture
+        with torch.cuda.graph(self.graph, pool=pool, capture_error_mode="thread_local"):
             self.static_out = model(self.static_in)
 
     def __call__(self, x):
