@@ -29,13 +29,18 @@ class MaskSmoother:
     def __post_init__(self) -> None:
         self._prev: np.ndarray | None = None
 
+    @property
+    def weight(self) -> float:
+        """The strength within the option's range: the past's weight where the change is tiny."""
+        return float(min(max(self.strength, 0.0), OPTIONS["smoothing"].high))
+
     def reset(self) -> None:
         """Forget the history (after a camera change or loss: the scene is not the same)."""
         self._prev = None
 
     def __call__(self, mask):
         """The next raw mask (a float32 numpy array, or a torch tensor: the same operators) -> smoothed."""
-        s = float(min(max(self.strength, 0.0), OPTIONS["smoothing"].high))
+        s = self.weight
         if s <= 0.0:
             self._prev = None
             return mask
@@ -86,7 +91,7 @@ class LookaheadSmoother:
         item, raw = self._queue[0]
         out = self.live(raw)
         if len(self._queue) > 1:
-            s, motion = float(min(max(self.live.strength, 0.0), OPTIONS["smoothing"].high)), self.live.motion
+            s, motion = self.live.weight, self.live.motion
             total, weight = _copy(out), 1.0
             for j in range(1, len(self._queue)):
                 ahead = self._queue[j][1]

@@ -119,8 +119,7 @@ class LiveSettings:
         return all(getattr(self, name) == getattr(other, name) for name in MODEL_FIELDS)
 
     def post(self) -> PostProcess:
-        return PostProcess(threshold=self.threshold if self.threshold > 0 else None, feather=self.feather,
-                           refine=self.refine)
+        return PostProcess(threshold=self.threshold, feather=self.feather, refine=self.refine)  # 0: soft
 
 
 def _saved(f) -> bool:

@@ -128,12 +128,12 @@ class CudaEngine:
 
     # -- frames ---------------------------------------------------------------------------------
 
-    def probabilities(self, frame: np.ndarray, rgb: bool = False, image=None):
-        """(H,W) float32 probabilities on the GPU. ``image``: the uploaded frame, if already there."""
+    def probabilities(self, frame: np.ndarray, rgb: bool = False):
+        """(H,W) float32 probabilities on the GPU."""
         torch, F = self.torch, self.torch.nn.functional
         h, w = frame.shape[:2]
         nh, nw, ph, pw = self.geometry(h, w)
-        img = self.upload(frame) if image is None else image
+        img = self.upload(frame)
         x = img.permute(2, 0, 1)[None].float()
         if not rgb:
             x = x.flip(1)
