@@ -77,14 +77,18 @@ def _torch_engine(spec: EngineSpec, weights: Path) -> Engine:
     import torch
 
     from goselfies.engine.networks import create_model
-    from goselfies.engine.runners.cuda import GraphedForward, torch_dtype
+    from goselfies.engine.runners.cuda import (
+        CUDNN_BENCHMARK,
+        GraphedForward,
+        torch_dtype,
+    )
 
     t0 = time.perf_counter()
     cuda = spec.device.startswith("cuda")
     dtype = torch_dtype(spec.precision)
     model = create_model(spec.model, weights=weights).eval().to(spec.device, dtype)
     if cuda:
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = CUDNN_BENCHMARK  # as the app runs it
         model = model.to(memory_format=torch.channels_last)
     x = torch.randn(spec.batch, 3, spec.size, spec.size, device=spec.device).to(dtype)
     if cuda:

@@ -4,7 +4,9 @@
 
 Both run the command's defaults (the quality tier on a CPU, refine, smoothing with look-ahead, blur, the second
 pass); ``serial`` is the job with every stage in one thread, one after another, ``pipelined`` what ``goselfies
-video`` runs (decoding and encoding on threads of their own). Writes to a temporary folder.
+video`` runs (decoding and encoding on threads of their own). A first job, not timed, runs the clip once so that
+neither mode pays the first calls of each network input shape (on a GPU they cost the most; BENCHMARKS.md, run G3),
+and the order of the two alternates by round. Writes to a temporary folder.
 """
 from __future__ import annotations
 
@@ -37,8 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         seg = Segmenter(SegmenterConfig(device=args.device, realtime=False))
         print(f"model: {seg.describe()}, refined; {sys.platform}, {os.cpu_count()} cores", file=sys.stderr)
         with tempfile.TemporaryDirectory() as tmp:
+            with VideoJob(args.video, Path(tmp) / "out.mp4", second_pass=True) as job:
+                job.run(seg, PostProcess())
             for r in range(args.rounds):
-                for pipelined in (False, True):
+                for pipelined in (False, True)[::1 - 2 * (r % 2)]:
                     t0, c0 = time.perf_counter(), cpu_seconds()
                     with VideoJob(args.video, Path(tmp) / "out.mp4", second_pass=True) as job:
                         res = job.run(seg, PostProcess(), pipelined=pipelined)

@@ -27,7 +27,7 @@ modes:
 sweeps: every combination of --models x --sizes x --precisions x --backends x --batch-sizes runs
 (batch sizes in model mode only). Combinations that cannot run here are listed as skipped with the
 reason (fp16 on a CPU, CUDA graphs without a GPU, ...). Backends:
-  torch      PyTorch eager (on CUDA: fp16/bf16 + channels_last, cudnn.benchmark)
+  torch      PyTorch eager (on CUDA: fp16/bf16 + channels_last)
   compile    torch.compile (CUDA: mode reduce-overhead, i.e. CUDA graphs); compile time is warm-up
   cudagraph  our CUDA-graph capture of the network, batch 1 (CUDA only)
   onnx       ONNX Runtime (the app's CPU backend); the export is cached by weights hash

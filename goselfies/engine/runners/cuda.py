@@ -3,8 +3,8 @@
 Why each piece: frames go up as uint8 (a quarter of float's traffic) from pinned host memory without
 blocking the CPU; resize, normalisation, padding and mask upsampling run
 on the GPU, so only the finished mask comes back; the network runs fp16 + channels_last
-(tensor cores); ``cudnn.benchmark`` picks the fastest kernels for our fixed sizes; and at batch 1 a
-CUDA graph per input shape replays the whole network with one launch, removing Python and kernel
+(tensor cores); cuDNN picks its kernels by its heuristics, not by a timed search per input shape
+(``CUDNN_BENCHMARK``); and at batch 1 a CUDA graph per input shape replays the whole network with one launch, removing Python and kernel
 launch overhead, which dominates small models at high frame rates. A capture that fails (an
 unsupported op, a driver without graphs) falls back to eager, once, with a note.
 """
@@ -20,6 +20,10 @@ from ..prep import Prep, padded
 from .base import ModelFile, OrtOptions
 
 _MISSING = object()
+# No timed kernel search (cudnn.benchmark): it is paid on the first call of every input shape, and the second pass,
+# photos of many sizes and the live look-closer bring new shapes, and on a lent H200 it cost seconds a shape, most
+# of a short video's time (BENCHMARKS.md, run G3).
+CUDNN_BENCHMARK = False
 
 
 def torch_dtype(name: str):
@@ -68,7 +72,7 @@ class CudaEngine:
         self.dtype = torch_dtype(precision)
         self.geometry = geometry
         self.multiple = multiple  # the network's input side multiple (the padding of ``run``)
-        torch.backends.cudnn.benchmark = True  # our input sizes repeat, so the search pays off
+        torch.backends.cudnn.benchmark = CUDNN_BENCHMARK
         self.model = model.eval().to(self.dev, self.dtype).to(memory_format=torch.channels_last)
         self.mean = torch.tensor(np.asarray(mean, np.float32), device=self.dev).view(1, 3, 1, 1)
         self.std = torch.tensor(np.asarray(std, np.float32), device=self.dev).view(1, 3, 1, 1)
