@@ -16,7 +16,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("GOSELFIES_CACHE_DIR", tempfile.mkdtemp(prefix="goselfies-test-cache-"))
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data"
+# the shared data beside the clone; GOSELFIES_TEST_DATA: elsewhere (a lent GPU gets a copy of part of it)
+DATA = Path(os.environ.get("GOSELFIES_TEST_DATA") or REPO.parent / "shared" / "data")
 
 
 @pytest.fixture(scope="session")

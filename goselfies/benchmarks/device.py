@@ -4,19 +4,20 @@
     python -m goselfies.benchmarks.device --data DATA -o OUT --dry-run  # a small CPU run: what CI runs
 
 ``DATA`` holds ``videos/desk_960x540.mp4`` and ``eg1800/test`` (a few pairs are enough): the only shared files the
-device needs, a few MB to carry. The steps, each a subprocess with its own time limit, in order:
+device needs, a few MB to carry; with ``README.md`` and ``videos/webcam_gestures_640x480.mp4`` beside them the CUDA
+tests of the device path run too (``GOSELFIES_TEST_DATA``; without them they skip, saying so). First the decode-alone and encode-alone ceilings of ``goselfies video``'s settings
+on a 1920x1080 clip made from ``desk_960x540.mp4`` (four times over, 1092 frames, as the first H200 run's); then the
+steps, each a subprocess with its own time limit, the user's numbers first (a call cut short keeps those):
 
-1. the CUDA tests (``pytest -m cuda``);
-2. the network alone: resunet34, quality and lite at 512 px, fp16 / bf16 / fp32, batch 1 / 8 / 32;
-3. the app's own 1080p file path (``benchmark-fps pipeline``: decode, segment, composite, encode per stage) on a
-   1920x1080 clip made from ``desk_960x540.mp4`` (four times over, 1092 frames, as the first H200 run's), beside
-   the decode-alone and encode-alone ceilings of the same settings;
-4. ``goselfies video`` on that clip with its defaults: wall time;
-5. ``goselfies video``'s job serial against pipelined (``benchmarks.filejob``);
-6. live 1920x1080@30 (``benchmark-fps live``): dropped frames, p99, cores;
+1. ``goselfies video`` on that clip with its defaults: wall time, cold (a new process, as a user runs it);
+2. ``goselfies video``'s job serial against pipelined (``benchmarks.filejob``, warmed up);
+3. live 1920x1080@30 (``benchmark-fps live``): dropped frames, p99, cores;
+4. the network alone: resunet34, quality and lite at 512 px, fp16 / bf16 / fp32, batch 1 / 8 / 32;
+5. the app's own 1080p file path (``benchmark-fps pipeline``: decode, segment, composite, encode per stage);
+6. the CUDA tests (``pytest -m cuda``);
 7. ``goselfies evaluate`` on the EG1800 pairs given.
 
-Every step's output goes to ``OUT/log.txt``, and ``OUT/device.md`` gets one row per step, ready for
+Every step's output goes to ``OUT/log.txt``, and ``OUT/device.md`` gets one row per step as it ends, ready for
 BENCHMARKS.md. A step that fails or runs out of time says so in its row, and the next step runs.
 On the device the project needs only what the machine has plus PyAV, segmentation-models-pytorch, platformdirs
 and pyvirtualcam, carried as wheels (the device tool's README says how).
@@ -115,16 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         eg = args.data / "eg1800" / "test"
         d = scale.device
         steps = [
-            ("CUDA tests", py + ["-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider",
-                                 str(Path(__file__).resolve().parents[2] / "tests")]),
-            ("network alone, 512 px", py + ["-m", "goselfies.benchmarks.main", "model", "--device", d, "--models",
-                                            scale.models, "--sizes", "512", "--precisions", scale.precisions,
-                                            "--backends", "torch,cudagraph" if d == "cuda" else "torch",
-                                            "--batch-sizes", scale.batches, "--iters", str(scale.iters),
-                                            "--mediapipe", "off", "-o", str(out / "model")]),
-            ("the app's file path per stage", py + ["-m", "goselfies.benchmarks.main", "pipeline", "--device", d,
-                                                   "--models", "quality", "--video", str(clip), "--frames",
-                                                   str(scale.frames), "--mediapipe", "off", "-o", str(out / "pipe")]),
             ("goselfies video, defaults", py + ["-m", "goselfies", "video", str(clip), "-o", str(out / "video.mp4"),
                                                 "--device", d]),
             ("goselfies video's job, serial / pipelined", py + ["-m", "goselfies.benchmarks.filejob", str(clip),
@@ -133,6 +124,16 @@ def main(argv: list[str] | None = None) -> int:
                                                      "--video", str(clip), "--resolutions", "x".join(map(str, scale.size)),
                                                      "--seconds", str(scale.live_seconds), "--rounds", "1",
                                                      "--mediapipe", "off", "-o", str(out / "live")]),
+            ("network alone, 512 px", py + ["-m", "goselfies.benchmarks.main", "model", "--device", d, "--models",
+                                            scale.models, "--sizes", "512", "--precisions", scale.precisions,
+                                            "--backends", "torch,cudagraph" if d == "cuda" else "torch",
+                                            "--batch-sizes", scale.batches, "--iters", str(scale.iters),
+                                            "--mediapipe", "off", "-o", str(out / "model")]),
+            ("the app's file path per stage", py + ["-m", "goselfies.benchmarks.main", "pipeline", "--device", d,
+                                                   "--models", "quality", "--video", str(clip), "--frames",
+                                                   str(scale.frames), "--mediapipe", "off", "-o", str(out / "pipe")]),
+            ("CUDA tests", py + ["-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider",
+                                 str(Path(__file__).resolve().parents[2] / "tests")]),
             ("evaluate, EG1800 pairs", py + ["-m", "goselfies", "evaluate", "--data", str(eg), "--device", d]),
         ]
         rows.append(("decode and encode ceilings", "(in process)", ceilings(clip, out)))
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             try:
                 r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   timeout=scale.timeout, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+                                   timeout=scale.timeout, env={**os.environ, "QT_QPA_PLATFORM": "offscreen",
+                                                           "GOSELFIES_TEST_DATA": str(args.data.resolve())})
                 text, status = r.stdout, ("ok" if r.returncode == 0 else f"failed (exit {r.returncode})")
             except subprocess.TimeoutExpired as exc:
                 text, status = (exc.stdout or "") if isinstance(exc.stdout, str) else "", f"out of time ({scale.timeout} s)"
@@ -151,9 +153,9 @@ def main(argv: list[str] | None = None) -> int:
             log.flush()
             tail = " / ".join(line.strip() for line in text.strip().splitlines()[-3:])
             rows.append((name, f"{status}, {time.perf_counter() - t0:.0f} s", tail.replace("|", "\\|")[:400]))
+            table = ["| step | status, wall | last lines |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+            (out / "device.md").write_text("\n".join(table) + "\n")  # after each step: a call cut short keeps its rows
         log.close()
-        table = ["| step | status, wall | last lines |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
-        (out / "device.md").write_text("\n".join(table) + "\n")
         print("\n".join(table))
         return 0 if all(r[1].startswith(("ok", "(in")) for r in rows) else 1
 

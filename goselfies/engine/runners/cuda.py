@@ -63,7 +63,7 @@ class CudaEngine:
     """Frame (uint8 HxWx3, BGR or RGB) -> probabilities of the frame's size, on one CUDA device."""
 
     def __init__(self, model, mean, std, geometry: Callable[[int, int], tuple[int, int, int, int]],
-                 precision: str = "fp16", graphs: bool = True, device: str = "cuda", max_shapes: int = 8,
+                 precision: str = "fp16", graphs: bool = True, device: str = "cuda", max_shapes: int = 32,
                  multiple: int = 32):
         import torch
 
@@ -77,6 +77,8 @@ class CudaEngine:
         self.mean = torch.tensor(np.asarray(mean, np.float32), device=self.dev).view(1, 3, 1, 1)
         self.std = torch.tensor(np.asarray(std, np.float32), device=self.dev).view(1, 3, 1, 1)
         self.graphs = graphs
+        # graphs share one memory pool, and a capture costs a few forward passes, so many shapes are cheap: the
+        # second pass brings a handful (run G3: nine on a 273-frame clip), and past the cap a shape runs eager
         self.max_shapes = max_shapes
         self._graphs: dict[tuple[int, ...], GraphedForward | None] = {}
         self._seen: dict[tuple[int, ...], int] = {}
