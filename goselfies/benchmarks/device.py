@@ -5,9 +5,11 @@
 
 ``DATA`` holds ``videos/desk_960x540.mp4`` and ``eg1800/test`` (a few pairs are enough): the only shared files the
 device needs, a few MB to carry; with ``README.md`` and ``videos/webcam_gestures_640x480.mp4`` beside them the CUDA
-tests of the device path run too (``GOSELFIES_TEST_DATA``; without them they skip, saying so). First the decode-alone and encode-alone ceilings of ``goselfies video``'s settings
-on a 1920x1080 clip made from ``desk_960x540.mp4`` (four times over, 1092 frames, as the first H200 run's); then the
-steps, each a subprocess with its own time limit, the user's numbers first (a call cut short keeps those):
+tests of the device path run too (``GOSELFIES_TEST_DATA``; without them they skip, saying so).
+
+First the decode-alone and encode-alone ceilings of ``goselfies video``'s settings on a 1920x1080 clip made from
+``desk_960x540.mp4`` (four times over, 1092 frames, as the first H200 run's); then the steps, each a subprocess with
+its own time limit, the user's numbers first (a call cut short keeps those):
 
 1. ``goselfies video`` on that clip with its defaults: wall time, cold (a new process, as a user runs it);
 2. ``goselfies video``'s job serial against pipelined (``benchmarks.filejob``, warmed up);

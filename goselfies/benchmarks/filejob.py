@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             with VideoJob(args.video, Path(tmp) / "out.mp4", second_pass=True) as job:
                 job.run(seg, PostProcess())
             for r in range(args.rounds):
-                for pipelined in (False, True)[::1 - 2 * (r % 2)]:
+                for pipelined in ((False, True) if r % 2 == 0 else (True, False)):
                     t0, c0 = time.perf_counter(), cpu_seconds()
                     with VideoJob(args.video, Path(tmp) / "out.mp4", second_pass=True) as job:
                         res = job.run(seg, PostProcess(), pipelined=pipelined)
