@@ -4,9 +4,9 @@ Why each piece: frames go up as uint8 (a quarter of float's traffic) from pinned
 blocking the CPU; resize, normalisation, padding and mask upsampling run
 on the GPU, so only the finished mask comes back; the network runs fp16 + channels_last
 (tensor cores); cuDNN picks its kernels by its heuristics, not by a timed search per input shape
-(``CUDNN_BENCHMARK``); and at batch 1 a CUDA graph per input shape replays the whole network with one launch, removing Python and kernel
-launch overhead, which dominates small models at high frame rates. A capture that fails (an
-unsupported op, a driver without graphs) falls back to eager, once, with a note.
+(``CUDNN_BENCHMARK``); and at batch 1 a CUDA graph per input shape replays the whole network with one
+launch, removing Python and kernel launch overhead, which dominates small models at high frame rates.
+A capture that fails (an unsupported op, a driver without graphs) falls back to eager, once, with a note.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ _MISSING = object()
 # photos of many sizes and the live look-closer bring new shapes, and on a lent H200 it cost seconds a shape, most
 # of a short video's time (BENCHMARKS.md, run G3).
 CUDNN_BENCHMARK = False
+PINNED = 16  # page-locked upload buffers kept (one per frame shape and tag), a bound of their own: frames are large
 
 
 def torch_dtype(name: str):
@@ -92,7 +93,7 @@ class CudaEngine:
         key = (tuple(shape), str(dtype), tag)
         buf = self._pinned.get(key)
         if buf is None:
-            if len(self._pinned) >= 2 * self.max_shapes:
+            if len(self._pinned) >= PINNED:
                 self._pinned.clear()
             buf = self._pinned[key] = self.torch.empty(shape, dtype=dtype, pin_memory=True)
         return buf
