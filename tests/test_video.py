@@ -403,6 +403,21 @@ def test_recording_is_h264_and_keeps_alpha_where_it_can(tmp_path):
     assert len(frames) == 3 and np.abs(frames[-1][:, :, 3].astype(int) - alpha).mean() < 3
 
 
+def test_writer_is_done_with_a_frame_when_write_returns(tmp_path):
+    """The writer hands the encoder the caller's buffer without a copy: the frame must be converted before
+    ``write`` returns, so a buffer reused for the next frame (the frame path's ring) changes no frame written."""
+    buf = np.empty((64, 96, 3), np.uint8)
+    levels = [30, 220, 80, 160, 20, 240, 120, 60]
+    with VideoWriter(tmp_path / "reused.mp4", 10, (96, 64)) as w:
+        for level in levels:
+            buf[:] = level
+            w.write(buf)
+        buf[:] = 0
+    got = [float(f.mean()) for f in VideoReader(tmp_path / "reused.mp4")]
+    assert len(got) == len(levels)
+    assert all(abs(g - level) < 8 for g, level in zip(got, levels))  # levels 20 or more apart
+
+
 def test_writer_crops_odd_sizes_for_h264_and_refuses_tiny_ones(tmp_path):
     with VideoWriter(tmp_path / "odd.mp4", 10, (161, 97)) as w:
         for _ in range(2):
@@ -486,7 +501,7 @@ def test_live_output_equals_file_output_with_lookahead_0(data_dir):
 
 
 def test_pipelined_job_writes_what_the_serial_job_writes(clip, tmp_path, monkeypatch):
-    """Decoding and encoding on their own threads change nothing: the frames the encoder gets (pixel for
+    """Decoding on its own thread, and compositing with encoding on another, change nothing: the frames the encoder gets (pixel for
     pixel, in order, with their timestamps) and the file's frame times and sound. (x264's own bits may differ
     from one encoder to the next in a process, so the pixels are compared where they enter it.)"""
     encoded: dict[bool, list] = {}
@@ -513,13 +528,27 @@ def test_pipelined_job_writes_what_the_serial_job_writes(clip, tmp_path, monkeyp
     assert a["video"]["times"] == b["video"]["times"] and a["audio"]["packets"] == b["audio"]["packets"]
 
 
-@pytest.mark.parametrize("fail_at", ["segment", "write"])
+@pytest.mark.parametrize("fail_at", ["segment", "composite", "write"])
 def test_an_error_on_any_stage_of_the_pipelined_job_leaves_nothing(clip, tmp_path, monkeypatch, fail_at):
-    """An error in the frame path (the caller's thread) or in the encoder (its own thread) is raised once,
-    both threads stop, and no output or partial file is left."""
+    """An error in the network (the caller's thread), in compositing or in the encoder (both on the encoder's
+    thread) is raised once, both threads stop, and no output or partial file is left."""
     import threading
 
+    from goselfies.frame.framepath import FramePath
+
     seg = MovingDisc()
+    real_finish = FramePath.finish
+
+    finished = []
+
+    def finish(self, ready):
+        finished.append(ready)
+        if len(finished) == 4:
+            raise GoSelfiesError("compositing failed")
+        return real_finish(self, ready)
+
+    if fail_at == "composite":
+        monkeypatch.setattr(FramePath, "finish", finish)
 
     def segment(frame):
         if fail_at == "segment" and seg.calls == 5:
@@ -538,7 +567,8 @@ def test_an_error_on_any_stage_of_the_pipelined_job_leaves_nothing(clip, tmp_pat
     if fail_at == "write":
         monkeypatch.setattr(VideoWriter, "write", write)
     threads = threading.active_count()
-    with pytest.raises(GoSelfiesError, match="the network failed" if fail_at == "segment" else "disk full"):
+    message = {"segment": "the network failed", "composite": "compositing failed", "write": "disk full"}[fail_at]
+    with pytest.raises(GoSelfiesError, match=message):
         with VideoJob(clip, tmp_path / "out.mp4", background="white", smoothing=0.0) as job:
             job.run(segment)
     assert list(tmp_path.iterdir()) == []

@@ -36,6 +36,7 @@ UNSURE = 0.4  # with skip: a mask this unsure is never kept (see needs_mask)
 RING = 3  # output buffers in rotation: a sink may hold the last RING - 1 frames without copying
 
 Segment = Callable[[np.ndarray], np.ndarray]  # uint8 BGR image -> float32 probabilities of its size
+Ready = tuple[tuple[Pyramid, Any], Any]  # a file's frame segmented and smoothed: ((pyramid, item), probabilities)
 
 
 @dataclass
@@ -319,21 +320,34 @@ class FramePath:
         yields (item, output, matte at the frame's size) for each frame now complete, oldest first, composited
         as each is taken (``ring`` outputs may be held at once). ``lookahead`` frames stay behind until
         ``flush``. With look-ahead 0 the output is what ``__call__`` (live, skip off) gives."""
+        for ready in self.masks(frame, item):
+            yield self.finish(ready)
+
+    def flush(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+        """The frames still held for the look-ahead, at the end of a file."""
+        for ready in self.masks_left():
+            yield self.finish(ready)
+
+    def masks(self, frame: np.ndarray, item: Any = None) -> list[Ready]:
+        """``push``'s first half: segment and smooth, in frame order on one thread; each ``Ready`` it returns
+        then goes to ``finish`` (post-process and composite), in the same order, on this thread or another
+        (a file's encoder thread: ``videofile.Stages``)."""
         pyramid = self.ops.pyramid(frame)
         raw = self.probabilities(pyramid)
         self.raw_flicker.add(raw)
         self._raw, self.current = raw, False
-        yield from self._finished(self.ahead.push(raw, (pyramid, item)))
+        return self.ahead.push(raw, (pyramid, item))
 
-    def flush(self) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
-        """The frames still held for the look-ahead, at the end of a file."""
-        yield from self._finished(self.ahead.flush())
+    def masks_left(self) -> list[Ready]:
+        """``flush``'s first half: the frames still held for the look-ahead."""
+        return self.ahead.flush()
 
-    def _finished(self, ready) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
-        for (pyramid, item), prob in ready:
-            small = self.finish_matte(prob, pyramid)
-            self.flicker.add(small * (1 / 255.0))
-            yield (item, *self.compose(pyramid, small))
+    def finish(self, ready: Ready) -> tuple[Any, np.ndarray, np.ndarray]:
+        """``push``'s second half: (item, output, matte at the frame's size) for one ``Ready``."""
+        (pyramid, item), prob = ready
+        small = self.finish_matte(prob, pyramid)
+        self.flicker.add(small * (1 / 255.0))
+        return (item, *self.compose(pyramid, small))
 
     def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
         """Every step on one frame: (output, matte at the frame's size, whether the network ran)."""

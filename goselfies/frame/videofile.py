@@ -29,7 +29,7 @@ from ..options import OPTIONS
 from ..paths import check_output_folder
 from .autoframe import ZOOM, parse_zoom
 from .backgrounds import parse_background
-from .framepath import RING, FramePath, PathConfig
+from .framepath import FramePath, PathConfig
 from .postprocess import PostProcess
 from .smoothing import LOOKAHEAD, MOTION, SMOOTHING
 
@@ -53,18 +53,20 @@ class VideoResult:
         return line + (f", {self.audio}" if self.audio else "")
 
 
-QUEUE = 4  # frames decoded ahead, and composited frames waiting for the encoder
+QUEUE = 4  # frames decoded ahead, and segmented frames waiting to be composited and encoded
 
 
 class Stages:
-    """Decoding and encoding, each on a thread of its own, beside the caller's frame path, with bounded queues
-    (``depth``; 0: all in the caller's thread, one stage after another). ``frames()`` gives the decoded frames
-    in order, ``write`` hands a finished one to the encoder (which must be done with it before ``depth`` + 2
-    more are made: the frame path's ring holds that many). An error on either thread is raised in the caller's;
-    leaving the block stops both threads and waits for them, so the writer is closed by one thread only."""
+    """Decoding, and compositing with encoding, each on a thread of its own beside the caller's, which segments,
+    with bounded queues (``depth``; 0: all in the caller's thread, one stage after another). ``frames()`` gives
+    the decoded frames in order; ``write`` hands a segmented one (``FramePath.masks``) to the encoder thread,
+    which finishes it (``finish``: ``FramePath.finish``, in order) and encodes the output at once. Splitting the
+    frame path there keeps both cores busy on a 2-core CPU (BENCHMARKS.md run 17). An error on any thread is
+    raised in the caller's; leaving the block stops both threads and waits for them, so the writer is closed by
+    one thread only."""
 
-    def __init__(self, frames: Iterable, writer, depth: int = QUEUE):
-        self._source, self.writer, self.depth = frames, writer, depth
+    def __init__(self, frames: Iterable, finish: Callable, writer, depth: int = QUEUE):
+        self._source, self.finish, self.writer, self.depth = frames, finish, writer, depth
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._error: BaseException | None = None
@@ -104,8 +106,8 @@ class Stages:
 
     def _encode(self) -> None:
         try:
-            while (item := self._get(self._finished)) is not _END:
-                self.writer.write(*item)
+            while (ready := self._get(self._finished)) is not _END:
+                self._write(ready)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self._error = self._error or exc
             self._stop.set()
@@ -122,12 +124,16 @@ class Stages:
             yield item
         self._raise()
 
-    def write(self, frame: np.ndarray, pts: int | None) -> None:
+    def _write(self, ready) -> None:
+        pts, out, _ = self.finish(ready)
+        self.writer.write(out, pts)
+
+    def write(self, ready) -> None:
         if not self.depth:
-            self.writer.write(frame, pts)
+            self._write(ready)
             return
         self._raise()
-        self._put(self._finished, (frame, pts))
+        self._put(self._finished, ready)
 
     def __enter__(self) -> "Stages":
         return self
@@ -182,26 +188,26 @@ class VideoJob:
             progress: Callable[[Iterable], Iterable] | None = None, pipelined: bool = True) -> VideoResult:
         """Write the output. ``segment`` gives the raw mask; ``post`` (threshold, feather, refine)
         follows the smoothing, as in the live path, so a threshold sees a steady mask; ``progress``
-        wraps the frame iterator (a progress bar). ``pipelined``: decoding and encoding each on a thread
-        of their own, beside the frame path (the same output as ``False``, one stage after another)."""
+        wraps the frame iterator (a progress bar). ``pipelined``: decoding on a thread of its own, and
+        compositing with encoding on another, beside the network (``Stages``; the same output as ``False``, one
+        stage after another)."""
         r = self.reader
         depth = QUEUE if pipelined else 0
         path = FramePath(segment, PathConfig(background=self.background, post=post or PostProcess.none(),
                                              smoothing=self.smoothing, motion=self.motion, skip=False,
                                              auto_frame=self.auto_frame, frame_zoom=self.frame_zoom, fps=r.fps,
-                                             second_pass=self.second_pass, lookahead=self.lookahead,
-                                             ring=RING + depth + 1))
+                                             second_pass=self.second_pass, lookahead=self.lookahead))
         t0 = time.perf_counter()
         with open_video_output(self.output, r.fps, (r.width, r.height), alpha=self.alpha,
                                audio_from=self.input if self.audio else None, time_base=r.time_base,
                                rotation=r.rotation) as writer:
-            with Stages(r.timed(), writer, depth) as stages:
+            with Stages(r.timed(), path.finish, writer, depth) as stages:
                 frames = progress(stages.frames()) if progress is not None else stages.frames()
                 for image, pts in frames:
-                    for done_pts, out, _ in path.push(image, pts):
-                        stages.write(out, done_pts)
-                for done_pts, out, _ in path.flush():
-                    stages.write(out, done_pts)
+                    for ready in path.masks(image, pts):
+                        stages.write(ready)
+                for ready in path.masks_left():
+                    stages.write(ready)
         audio = writer.audio
         if audio is None and self.audio and r.has_audio and isinstance(writer, ImageSequenceWriter):
             audio = "no sound (a PNG sequence has none)"

@@ -420,7 +420,8 @@ class VideoWriter:
         elif self._last_pts is not None and pts <= self._last_pts:
             pts = self._last_pts + 1  # encoders need rising timestamps
         self._last_pts = pts
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="bgra" if self.alpha else "bgr24")
+        # no copy: the encoder converts the frame to its pixel format (a new frame) before this call returns
+        vf = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(frame[:h, :w]), format="bgra" if self.alpha else "bgr24")
         vf.pts, vf.time_base = pts, self.time_base
         try:
             if self._audio is not None:
