@@ -1,5 +1,6 @@
-"""The CUDA engine: fp16 agrees with fp32, CUDA graphs agree with eager, GPU compositing agrees with
-the CPU blend, and benchmark-fps runs its GPU backends. Skipped without a CUDA GPU (as in CI)."""
+"""The CUDA engine: fp16 agrees with fp32, CUDA graphs agree with eager, the segmenter on CUDA agrees with the CPU,
+and benchmark-fps runs its GPU backends and the device frame path. Skipped without a CUDA GPU (as in CI); the device
+frame path against the numpy one is in test_devicepath.py."""
 from __future__ import annotations
 
 from pathlib import Path

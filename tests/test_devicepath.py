@@ -174,6 +174,30 @@ def test_a_model_switch_between_engines_adopts_the_frames_in_flight(segmenter, d
     assert fresh.needs_mask(torch_path.ops.pyramid(frame)) is False  # the same picture again
 
 
+@pytest.mark.parametrize("step", ["box", "gaussian"])  # the refine (post-processing), the blurred background
+def test_a_gpu_failure_in_a_full_size_step_is_one_line_with_what_to_try(segmenter, data_dir, step):
+    """Out of memory in the frame path's own steps, not only in the network, ends in one line naming --size and
+    --device cpu (simulated: the CPU has no CUDA); any other error is raised as it was."""
+    from goselfies.errors import GoSelfiesError
+
+    frame = frames(data_dir, CLIPS[0], n=1)[0]
+    _, path = paths(segmenter, background="blur")
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 24.00 MiB")
+
+    setattr(path.ops.filters, step, out_of_memory)
+    with pytest.raises(GoSelfiesError, match=r"^the GPU ran out of memory at 224 px .*--size, or --device cpu$"):
+        path(frame)
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("shape mismatch")
+
+    setattr(path.ops.filters, step, bug)
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        path(frame)
+
+
 def test_auto_takes_the_torch_engine_only_for_the_cuda_torch_runner(segmenter):
     """--backend onnx (or openvino) with --device cuda keeps its runner: the frame path stays numpy around it."""
     class OnnxOnCuda:

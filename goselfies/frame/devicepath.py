@@ -14,6 +14,8 @@ a grey level or two: ``tests/test_devicepath.py`` measures it on the shared clip
 """
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 import torch
@@ -211,6 +213,21 @@ class DeviceNet:
         return prob
 
 
+def one_line(step):
+    """A ``TorchOps`` step whose GPU failure (out of memory, a driver's error) becomes one line with what to try
+    (``gpu_failure``): the frame path's full-size steps can run out of memory as well as the network."""
+    @functools.wraps(step)
+    def run(self, *args, **kwargs):
+        try:
+            return step(self, *args, **kwargs)
+        except RuntimeError as exc:
+            failure = gpu_failure(exc, str(self.dev), self.size)
+            if failure is None:
+                raise
+            raise failure from None
+    return run
+
+
 class TorchOps:
     """The frame path's engine on a torch device (see the module's docstring). One per ``FramePath``."""
 
@@ -219,6 +236,7 @@ class TorchOps:
     def __init__(self, segment, device: str, ring: int):
         self.dev = torch.device(device)
         self.cuda = self.dev.type == "cuda"
+        self.size = segment.size  # the network's input size, for a failure's message
         self.net = DeviceNet(segment, device)
         self.filters = Filters(self.dev)
         self.ring = ring
@@ -227,6 +245,7 @@ class TorchOps:
         self._uploads: dict[int, object] = {}  # pinned buffer -> the event after its last copy to the device
 
     # -- to and from the device --------------------------------------------------------------------
+    @one_line
     def pyramid(self, frame: np.ndarray) -> DevicePyramid:
         """The uint8 (H, W, 3) frame uploaded once (pinned, without blocking on CUDA)."""
         t = torch.from_numpy(np.ascontiguousarray(frame))
@@ -241,6 +260,7 @@ class TorchOps:
             event.record()
         return DevicePyramid(t.permute(2, 0, 1)[None].float(), self.filters)
 
+    @one_line
     def adopt(self, pyramid, small=None):
         """A pyramid and small matte the numpy engine made (a model switched between the CPU and the GPU while
         frames were in flight), as this engine's."""
@@ -257,12 +277,14 @@ class TorchOps:
         if got is None:
             if len(self._host) > 8:
                 self._host.clear()
+                self._uploads.clear()  # the events of the buffers just let go
             got = self._host[key] = ([torch.empty(shape, dtype=torch.uint8, pin_memory=self.cuda)
                                       for _ in range(self.ring)], [0])
         bufs, turn = got
         turn[0] = (turn[0] + 1) % len(bufs)
         return bufs[turn[0]]
 
+    @one_line
     def host(self, x, tag: str = "out") -> np.ndarray:
         """A (1, C, H, W) picture or (H, W) matte of whole grey levels -> uint8 numpy, in a reused buffer (a ring
         per ``tag``: the output and the matte each keep theirs)."""
@@ -278,22 +300,18 @@ class TorchOps:
     def host_view(self, pyramid: DevicePyramid) -> HostView:
         return HostView(pyramid)
 
+    @one_line
     def small(self, small) -> np.ndarray:
         """The small matte on the host (the auto-framer's)."""
         return small.to("cpu", torch.uint8).numpy()
 
     # -- the steps ---------------------------------------------------------------------------------
+    @one_line
     def probabilities(self, segment, pyramid: DevicePyramid, nw: int, nh: int, live_side: int | None,
                       second: bool):
-        try:
-            with torch.inference_mode():
-                prob = self.net(pyramid.at(nw, nh))
-                return self.look_closer(pyramid, prob, live_side) if second else prob
-        except RuntimeError as exc:  # a GPU out of memory, or a driver's error: one line with what to try
-            failure = gpu_failure(exc, str(self.dev), segment.prep.size)
-            if failure is None:
-                raise
-            raise failure from None
+        with torch.inference_mode():
+            prob = self.net(pyramid.at(nw, nh))
+            return self.look_closer(pyramid, prob, live_side) if second else prob
 
     def look_closer(self, pyramid: DevicePyramid, prob, live_side: int | None):
         """``secondpass.look_closer`` on the device: only the person's pixels go to the host, for the plan."""
@@ -307,9 +325,11 @@ class TorchOps:
         out[y0:y1, x0:x1] = self.filters.area(closer[None, None], x1 - x0, y1 - y0)[0, 0]
         return out
 
+    @one_line
     def unsure(self, prob) -> float:
         return float(((prob > 0.2) & (prob < 0.8)).sum()) / max(float((prob >= 0.5).sum()), 0.01 * prob.numel())
 
+    @one_line
     def finish(self, post: PostProcess, prob, pyramid: DevicePyramid):
         """``PostProcess.matte`` then rounding to the uint8 matte (still small)."""
         fw, fh = pyramid.size
@@ -354,6 +374,7 @@ class TorchOps:
         terms = bilinear(box(a, radius) * (1 / 255.0), width, height) * pyramid.at(width, height)
         return (out + terms.sum(1, keepdim=True))[0, 0]
 
+    @one_line
     def enlarge(self, small, width: int, height: int, hard: bool):
         """The small uint8 matte at (width, height), bilinear, in whole grey levels; ``hard``: 0 or 255."""
         alpha = small.float()[None, None]
@@ -363,6 +384,7 @@ class TorchOps:
             alpha = (alpha > 127).float() * 255.0
         return alpha  # (1, 1, H, W)
 
+    @one_line
     def composite(self, bg, pyramid: DevicePyramid, alpha, small):
         """The output on the device: (1, C, H, W) whole grey levels."""
         frame = pyramid.frame
@@ -381,6 +403,7 @@ class TorchOps:
             self._picture = (bg, size, self.pyramid(make(*size)).frame)
         return self._picture[2]
 
+    @one_line
     def crop_to(self, image, crop: Crop):
         """``autoframe.crop_to`` on the device: the crop scaled back to the image's size, bilinear, with
         the edge pixels repeated (one axis after the other)."""
