@@ -207,7 +207,8 @@ def test_the_old_loop_stays_broken_even_lazily():
 
 
 # The frame path's steps: a front end runs them through FramePath (``path(frame)``, ``push``/``flush``, ``looks``,
-# ``mask``), never one by one, so the order of the steps is written once (issue: one frame loop).
+# ``mask``; a file job ``masks``/``finish``, push's two halves on two threads), never one by one, so the order of
+# the steps is written once (issue: one frame loop).
 STEPS = {"probabilities", "smooth", "finish_matte", "matte", "compose", "reframe", "needs_mask"}
 # where a front end calls a step by name on purpose, and why
 STEP_CALLS_ALLOWED = {
