@@ -3,9 +3,9 @@
 Memory must stop growing (the resident size's slope over the last two minutes), latency must not drift (the
 capture-to-sink p99 of the first minute against the last), and the reference count of ``None`` must stay put
 (PySide6 6.12.0 on Python 3.11 dropped one per void QPainter call: a fatal ``none_dealloc`` after minutes of
-a call). PyAV 18 on Python 3.11 adds one reference to None per ``to_ndarray`` and ``from_ndarray`` call, and
-nothing else (measured: no memory; from 3.12 None is immortal): that rise is measured in the same process and
-taken out, so any other drift, up or down, shows. CI runs the 3.5-minute one (``-m soak``) on every submission; the 15-minute one is marked slow.
+a call). PyAV 18 on Python 3.11 adds one reference to None per ``to_ndarray`` (decoding) call, and nothing else
+(measured: no memory; from 3.12 None is immortal; ``from_numpy_buffer``, the recorder's, adds none, ``from_ndarray``
+one): that rise is measured in the same process and taken out, so any other drift, up or down, shows. CI runs the 3.5-minute one (``-m soak``) on every submission; the 15-minute one is marked slow.
 The figures are printed (``-s``)."""
 from __future__ import annotations
 
@@ -30,17 +30,21 @@ from goselfies.live.settings import LiveSettings  # noqa: E402
 SAMPLE_S = 5.0
 
 
-def pyav_none_refs_per_call() -> float:
-    """References to None that one PyAV frame conversion each way adds in this process (0 where PyAV is sound)."""
+def pyav_none_refs_per_call() -> tuple[float, float]:
+    """References to None that one PyAV frame conversion adds in this process (0 where PyAV is sound): from a
+    frame to numpy (decoding), and from numpy to a frame as the recorder makes it (``VideoWriter.write``)."""
     import av
 
     image = np.zeros((16, 16, 3), np.uint8)
     frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-    before = sys.getrefcount(None)
-    for _ in range(100):
-        av.VideoFrame.from_ndarray(image, format="bgr24")
-        frame.to_ndarray(format="bgr24")
-    return (sys.getrefcount(None) - before) / 200
+    per_call = []
+    for convert in (lambda: frame.to_ndarray(format="bgr24"),
+                    lambda: av.VideoFrame.from_numpy_buffer(image, format="bgr24")):
+        before = sys.getrefcount(None)
+        for _ in range(100):
+            convert()
+        per_call.append((sys.getrefcount(None) - before) / 100)
+    return per_call[0], per_call[1]
 
 
 def trim_malloc() -> None:
@@ -94,13 +98,14 @@ def soak(data_dir, tmp_path, seconds: float) -> dict:
     last2 = t >= t[-1] - 120
     first = (t >= 15) & (t < 75)  # the first minute after 15 s of warm-up
     last = t >= t[-1] - 60
+    decoded, recorded = pyav_none_refs_per_call()
     return {
         "seconds": seconds, "frames_out": int(stats.frames_out), "dropped": int(stats.dropped),
         "rss_start_mb": float(rss[first][0]), "rss_end_mb": float(rss[-1]),
         "rss_slope_mb_per_min": float(np.polyfit(t[last2], rss[last2], 1)[0] * 60),
         "latency_p99_first_min_ms": float(np.median(p99[first])), "latency_p99_last_min_ms": float(np.median(p99[last])),
         # each frame decoded once and recorded once: PyAV's own references taken out
-        "none_drift_pyav": int(round(pyav_none_refs_per_call() * (into[-1] - into[first][0] + out[-1] - out[first][0]))),
+        "none_drift_pyav": int(round(decoded * (into[-1] - into[first][0]) + recorded * (out[-1] - out[first][0]))),
         "none_drift": int(refs[-1] - refs[first][0]), "fps": float((out[-1] - out[first][0]) / (t[-1] - t[first][0])),
     }
 
