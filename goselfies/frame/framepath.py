@@ -54,7 +54,6 @@ class PathConfig:
     second_pass: bool = False  # run the network again on a person small in the frame (secondpass; photos, files)
     look_closer: bool = False  # live: one extra small run on a person small in the frame (secondpass.LIVE_SIDE)
     lookahead: int = 0  # with push/flush (a file): frames ahead the smoother also looks at (0: the past only, as live)
-    ring: int = RING  # output buffers in rotation: more where a consumer holds frames in a queue (a file's encoder)
     engine: str = "auto"  # where the pixel steps run (ENGINES): auto: torch on a CUDA segmenter, else numpy
 
 
@@ -176,7 +175,7 @@ class FramePath:
         self.framer = AutoFramer(self.config.frame_zoom, self.config.fps)
         self.auto_frame = self.config.auto_frame
         self.crop: Crop | None = None  # the last frame's crop (None: auto-framing was off)
-        self.ops = make_ops(self.config.engine, segment, self.config.ring)
+        self.ops = make_ops(self.config.engine, segment, RING)
 
     # -- settings, safe to change between frames -------------------------------------------
     def set_background(self, spec: str) -> None:
@@ -192,7 +191,7 @@ class FramePath:
         """Another network from the next matte on (call it from the thread that makes the mattes): its
         own size for the refine grid, and no smoothing with the old network's answers."""
         self.segment = segment
-        self.ops = make_ops(self.config.engine, segment, self.config.ring)  # a device engine runs its network
+        self.ops = make_ops(self.config.engine, segment, RING)  # a device engine runs its network
         self.set_post(self._post)
         self.smoother.reset()
         self._raw = self._matte = None
@@ -318,7 +317,7 @@ class FramePath:
     def push(self, frame: np.ndarray, item: Any = None) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
         """The next frame of a file, where every frame gets the network and the smoother may look ahead:
         yields (item, output, matte at the frame's size) for each frame now complete, oldest first, composited
-        as each is taken (``ring`` outputs may be held at once). ``lookahead`` frames stay behind until
+        as each is taken (``RING`` outputs may be held at once). ``lookahead`` frames stay behind until
         ``flush``. With look-ahead 0 the output is what ``__call__`` (live, skip off) gives."""
         for ready in self.masks(frame, item):
             yield self.finish(ready)
