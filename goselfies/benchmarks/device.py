@@ -15,7 +15,8 @@ its own time limit, the user's numbers first (a call cut short keeps those):
 2. ``goselfies video``'s job serial against pipelined (``benchmarks.filejob``, warmed up);
 3. live 1920x1080@30 (``benchmark-fps live``): dropped frames, p99, cores;
 4. the network alone: resunet34, quality and lite at 512 px, fp16 / bf16 / fp32, batch 1 / 8 / 32;
-5. the app's own 1080p file path (``benchmark-fps pipeline``: decode, segment, composite, encode per stage);
+5. the frame path's stages timed one by one on that clip (``benchmark-fps pipeline``: decode, segment, composite,
+   encode; the steps a live frame takes, not the file job's look-ahead and second pass);
 6. the CUDA tests (``pytest -m cuda``);
 7. ``goselfies evaluate`` on the EG1800 pairs given.
 
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                                             "--backends", "torch,cudagraph" if d == "cuda" else "torch",
                                             "--batch-sizes", scale.batches, "--iters", str(scale.iters),
                                             "--mediapipe", "off", "-o", str(out / "model")]),
-            ("the app's file path per stage", py + ["-m", "goselfies.benchmarks.main", "pipeline", "--device", d,
+            ("the frame path per stage (benchmark-fps pipeline)", py + ["-m", "goselfies.benchmarks.main", "pipeline", "--device", d,
                                                    "--models", "quality", "--video", str(clip), "--frames",
                                                    str(scale.frames), "--mediapipe", "off", "-o", str(out / "pipe")]),
             ("CUDA tests", py + ["-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider",
