@@ -13,7 +13,7 @@ its own time limit, the user's numbers first (a call cut short keeps those):
 
 1. ``goselfies video`` on that clip with its defaults: wall time, cold (a new process, as a user runs it);
 2. ``goselfies video``'s job serial against pipelined (``benchmarks.filejob``, warmed up), its CPU split by thread
-   (run G3's warm job took 134 ms CPU a frame on about 10 cores, not yet located);
+   (where the CPU of run G3's warm job went is not yet located: BENCHMARKS.md, run G3);
 3. live 1920x1080@30 (``benchmark-fps live``): dropped frames, p99, cores;
 4. the network alone: resunet34, quality and lite at 512 px, fp16 / bf16 / fp32, batch 1 / 8 / 32;
 5. the frame path's stages timed one by one on that clip (``benchmark-fps pipeline``: decode, segment, composite,

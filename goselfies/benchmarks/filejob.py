@@ -4,7 +4,7 @@
 
 Both run the command's defaults (the quality tier on a CPU, refine, smoothing with look-ahead, blur, the second
 pass); ``serial`` is the job with every stage in one thread, one after another, ``pipelined`` what ``goselfies
-video`` runs (decoding and encoding on threads of their own). A first job, not timed, runs the clip once so that
+video`` runs (decoding on a thread of its own, compositing and encoding on another). A first job, not timed, runs the clip once so that
 neither mode pays the first calls of each network input shape (on a GPU they cost the most; BENCHMARKS.md, run G3),
 and the order of the two alternates by round. Writes to a temporary folder. On Linux each job's CPU is also split by
 thread (``ThreadCPU``): the network's (the caller's), the encoder's (compositing and encoding), decoding, and the
