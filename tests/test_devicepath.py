@@ -49,11 +49,27 @@ def worst(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.abs(a.astype(np.int16) - b.astype(np.int16)).max())
 
 
-def compare(segmenter, clip_frames, **options) -> tuple[FramePath, FramePath]:
+def beyond(a: np.ndarray, b: np.ndarray) -> float:
+    """The share of values that differ by more than TOLERANCE."""
+    return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16)) > TOLERANCE))
+
+
+# A hard threshold turns a probability within float error of it into 0 on one engine and 255 on the other: a small
+# pixel or two that flip, enlarged (4 of 518400 pixels on one chair_side frame, 84 with feathering after it)
+FLIPS = 1e-3  # a wrong edge differs along the whole outline: thousands of pixels
+
+
+def compare(segmenter, clip_frames, flips: float = 0.0, **options) -> tuple[FramePath, FramePath]:
+    """Every output and matte within TOLERANCE of the numpy engine's; ``flips``: the share of pixels allowed
+    past it (a hard threshold's)."""
     numpy_path, torch_path = paths(segmenter, **options)
     assert torch_path.ops.name == "torch" and numpy_path.ops.name == "numpy"
     for i, frame in enumerate(clip_frames):
         (out_n, alpha_n, _), (out_t, alpha_t, _) = numpy_path(frame), torch_path(frame)
+        if flips:
+            assert beyond(out_n, out_t) <= flips, f"frame {i}: {beyond(out_n, out_t):.2e} of the output differs"
+            assert beyond(alpha_n, alpha_t) <= flips, f"frame {i}: {beyond(alpha_n, alpha_t):.2e} of the matte differs"
+            continue
         assert worst(out_n, out_t) <= TOLERANCE, f"frame {i}: the output differs by {worst(out_n, out_t)}"
         assert worst(alpha_n, alpha_t) <= TOLERANCE, f"frame {i}: the matte differs by {worst(alpha_n, alpha_t)}"
     return numpy_path, torch_path
@@ -81,7 +97,8 @@ OPTIONS = {
 @pytest.mark.parametrize("option", OPTIONS)
 @pytest.mark.parametrize("clip", CLIPS)
 def test_post_processing_and_smoothing_match_the_numpy_engine(segmenter, data_dir, clip, option):
-    compare(segmenter, frames(data_dir, clip, n=5), background="blue", **OPTIONS[option])
+    hard = OPTIONS[option].get("post", PostProcess()).threshold is not None
+    compare(segmenter, frames(data_dir, clip, n=5), FLIPS if hard else 0.0, background="blue", **OPTIONS[option])
 
 
 def test_flip_averaging_matches_the_numpy_engine(data_dir):
