@@ -13,6 +13,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -131,6 +132,18 @@ def gpu_failure(exc: RuntimeError, device: str, size: int) -> GoSelfiesError | N
     return None
 
 
+@contextmanager
+def gpu_failures(device: str, size: int) -> Iterator[None]:
+    """The block's GPU failure (``gpu_failure``) raised as its one line; any other error as it was."""
+    try:
+        yield
+    except RuntimeError as exc:
+        failure = gpu_failure(exc, device, size)
+        if failure is None:
+            raise
+        raise failure from None
+
+
 class Segmenter:
     """``Segmenter(config)(frame) -> float32 probabilities in [0,1]`` of the frame's height and width:
     the network alone; smoothing and post-processing are the frame path's (``framepath.FramePath``).
@@ -150,13 +163,8 @@ class Segmenter:
         self.size = OPTIONS["size"].check(self.size)
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple)
         model = ModelFile(self.model_name, self.weights_path, self.meta)
-        try:
+        with gpu_failures(self.device, self.size):  # loading onto a GPU that is full, or whose driver fails
             self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device, cfg.threads, cfg.realtime)
-        except RuntimeError as exc:  # loading onto a GPU that is full, or whose driver fails
-            failure = gpu_failure(exc, self.device, self.size)
-            if failure is None:
-                raise
-            raise failure from None
 
     def describe(self) -> str:
         extra = ", flip-averaged" if self.config.flip else ""
@@ -181,13 +189,8 @@ class Segmenter:
             raise GoSelfiesError("frame must be a uint8 image of shape (H, W, 3)")
         if frame.shape[2] == 4:
             frame = frame[:, :, :3]
-        try:
+        with gpu_failures(self.device, self.prep.size):
             mask = self.runner.predict(frame, rgb)
             if self.config.flip:
                 mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
-        except RuntimeError as exc:
-            failure = gpu_failure(exc, self.device, self.prep.size)
-            if failure is None:
-                raise
-            raise failure from None
         return mask

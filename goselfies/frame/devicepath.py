@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ..engine.networks import create_model
 from ..engine.prep import fit
 from ..engine.runners.cuda import CudaEngine
-from ..engine.segmenter import gpu_failure
+from ..engine.segmenter import gpu_failures
 from ..io.fitting import cover_fit
 from .autoframe import Crop
 from .backgrounds import Blur, Color, Image, Mask, Transparent, Video, blur_level
@@ -215,16 +215,11 @@ class DeviceNet:
 
 def one_line(step):
     """A ``TorchOps`` step whose GPU failure (out of memory, a driver's error) becomes one line with what to try
-    (``gpu_failure``): the frame path's full-size steps can run out of memory as well as the network."""
+    (``gpu_failures``): the frame path's full-size steps can run out of memory as well as the network."""
     @functools.wraps(step)
     def run(self, *args, **kwargs):
-        try:
+        with gpu_failures(str(self.dev), self.size):
             return step(self, *args, **kwargs)
-        except RuntimeError as exc:
-            failure = gpu_failure(exc, str(self.dev), self.size)
-            if failure is None:
-                raise
-            raise failure from None
     return run
 
 
