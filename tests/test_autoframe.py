@@ -227,7 +227,7 @@ def test_the_face_is_found_and_frames_the_head(scene, lite):
     centred on it with head room above the hair (the head's top, read from the matte above the face)."""
     path = framed_path(lite, skip=False)
     for _ in range(60):
-        img, alpha = scene.frame(0.5 * W)  # where OpenCV 4 and 5's cascades both find this blurred P3M face
+        img, alpha = scene.frame(0.4 * W)  # where OpenCV 4.14's cascade finds this blurred P3M face under both lite decoders
         path(img)
     face, c = path.framer.face, path.crop
     assert face is not None and inside(face, alpha)

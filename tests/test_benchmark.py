@@ -107,3 +107,20 @@ def test_live_mode_needs_a_video(tmp_path, capsys):
     assert benchmark_main(["live", "-o", str(tmp_path / "x")]) != 0
     err = capsys.readouterr().err
     assert "--video" in err and "Traceback" not in err
+
+
+def test_live_mode_times_the_weights_it_is_given(data_dir, tmp_path, capsys):
+    """--weights NAME=PATH reaches the live session's settings for that model only, and a file of another model
+    is one line, not a run."""
+    from goselfies.benchmarks.live_bench import default_configs
+    from goselfies.engine.weights import shipped_weights
+
+    lite = str(shipped_weights("lite"))
+    rows = default_configs(["lite", "quality"], [0], ["onnx"], [None], mediapipe=False, weights={"lite": lite})
+    assert {r.name: r.settings["weights"] for r in rows} == {
+        "lite onnx": lite, "lite onnx no-skip": lite, "lite onnx no-look-closer": lite, "quality onnx": ""}
+    clip = str(data_dir / "videos/webcam_headphones_640x480.mp4")
+    rc = benchmark_main(["live", "--video", clip, "--weights", f"lite={shipped_weights('quality')}",
+                         "-o", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert rc != 0 and "weights are for 'quality', not 'lite'" in err and "Traceback" not in err

@@ -57,11 +57,12 @@ def beyond(a: np.ndarray, b: np.ndarray) -> float:
 # A hard threshold turns a probability within float error of it into 0 on one engine and 255 on the other: a small
 # pixel or two that flip, enlarged (4 of 518400 pixels on one chair_side frame, 84 with feathering after it)
 FLIPS = 1e-3  # a wrong edge differs along the whole outline: thousands of pixels
+STRAYS = 1e-5  # float rounding (the refine's filter, the enlargement) leaves a lone pixel one level past TOLERANCE
 
 
 def compare(segmenter, clip_frames, flips: float = 0.0, **options) -> tuple[FramePath, FramePath]:
-    """Every output and matte within TOLERANCE of the numpy engine's; ``flips``: the share of pixels allowed
-    past it (a hard threshold's)."""
+    """Every output and matte within TOLERANCE of the numpy engine's but for STRAYS (a lone pixel one level
+    past it); ``flips``: the share of pixels allowed past it (a hard threshold's)."""
     numpy_path, torch_path = paths(segmenter, **options)
     assert torch_path.ops.name == "torch" and numpy_path.ops.name == "numpy"
     for i, frame in enumerate(clip_frames):
@@ -70,8 +71,9 @@ def compare(segmenter, clip_frames, flips: float = 0.0, **options) -> tuple[Fram
             assert beyond(out_n, out_t) <= flips, f"frame {i}: {beyond(out_n, out_t):.2e} of the output differs"
             assert beyond(alpha_n, alpha_t) <= flips, f"frame {i}: {beyond(alpha_n, alpha_t):.2e} of the matte differs"
             continue
-        assert worst(out_n, out_t) <= TOLERANCE, f"frame {i}: the output differs by {worst(out_n, out_t)}"
-        assert worst(alpha_n, alpha_t) <= TOLERANCE, f"frame {i}: the matte differs by {worst(alpha_n, alpha_t)}"
+        for what, a, b in (("output", out_n, out_t), ("matte", alpha_n, alpha_t)):
+            assert worst(a, b) <= TOLERANCE + 1, f"frame {i}: the {what} differs by {worst(a, b)}"
+            assert beyond(a, b) <= STRAYS, f"frame {i}: {beyond(a, b):.2e} of the {what} differs by more than {TOLERANCE}"
     return numpy_path, torch_path
 
 
@@ -204,7 +206,7 @@ def test_a_gpu_failure_in_a_full_size_step_is_one_line_with_what_to_try(segmente
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 24.00 MiB")
 
     setattr(path.ops.filters, step, out_of_memory)
-    with pytest.raises(GoSelfiesError, match=r"^the GPU ran out of memory at 224 px .*--size, or --device cpu$"):
+    with pytest.raises(GoSelfiesError, match=rf"^the GPU ran out of memory at {segmenter.size} px .*--size, or --device cpu$"):
         path(frame)
 
     def bug(*args, **kwargs):

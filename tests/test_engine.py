@@ -244,7 +244,7 @@ def test_a_gpu_out_of_memory_or_driver_error_is_one_line_with_what_to_try(data_d
     monkeypatch.setattr(OnnxRunner, "predict", predict)
     out = tmp_path / "out"
     rc = main(["video", str(data_dir / "videos/webcam_headphones_640x480.mp4"), "-o", str(out / "x.mp4"),
-               "--model", "lite", "--backend", "onnx", "--no-second-pass"])
+               "--model", "lite", "--backend", "onnx", "--no-second-pass", "--size", "224"])
     err = capsys.readouterr().err
     lines = [l for l in err.splitlines() if l.startswith("goselfies video: error:")]
     assert rc == 1 and len(lines) == 1 and "Traceback" not in err, err

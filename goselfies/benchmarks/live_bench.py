@@ -40,10 +40,10 @@ class LiveConfig:
 
 
 def default_configs(models: list[str], sizes: list[int], backends: list[str], threads: list[int | None],
-                    mediapipe: bool, device: str = "auto") -> list[LiveConfig]:
+                    mediapipe: bool, device: str = "auto", weights: dict[str, str] | None = None) -> list[LiveConfig]:
     """Ours for each model x size x backend x threads with change detection, the first also without it and
-    without the live look-closer, on ``device``; MediaPipe in our pipeline (on and off) and the lfbw-style loop when
-    mediapipe is installed."""
+    without the live look-closer, on ``device``, each model with its file in ``weights`` (else the shipped one);
+    MediaPipe in our pipeline (on and off) and the lfbw-style loop when mediapipe is installed."""
     out = []
     for model in models:
         for size in sizes:
@@ -51,7 +51,9 @@ def default_configs(models: list[str], sizes: list[int], backends: list[str], th
                 for t in threads:
                     name = (f"{model}" + (f"@{size}" if size else "") + (f" {backend}" if backend != "auto" else "")
                             + (f" {t} thread{'s' if t > 1 else ''}" if t else ""))
-                    out.append(LiveConfig(name, {"model": model, "size": size, "backend": backend, "device": device}, t))
+                    settings = {"model": model, "size": size, "backend": backend, "device": device,
+                                "weights": (weights or {}).get(model, "")}
+                    out.append(LiveConfig(name, settings, t))
     first = out[0]
     out.insert(1, replace(first, name=first.name + " no-skip", settings={**first.settings, "skip": False}))
     out.insert(2, replace(first, name=first.name + " no-look-closer", settings={**first.settings, "look_closer": False}))

@@ -211,11 +211,11 @@ def default_cpu_backends() -> list[str]:
     return [b for b, module in (("torch", "torch"), ("onnx", "onnxruntime"), ("onnx-int8", "onnx")) if available(module)]
 
 
-def resolve_weights(models: list[str], random: bool, explicit: list[str]) -> dict[str, tuple[Path, str]]:
-    """model -> (weights path, what it is). Random init is cached so its ONNX export is reused."""
-    from goselfies.engine.weights import read_metadata, shipped_weights
+def explicit_weights(explicit: list[str]) -> dict[str, Path]:
+    """--weights NAME=PATH items -> model -> file, each checked to hold that model's weights."""
+    from goselfies.engine.weights import read_metadata
 
-    chosen: dict[str, tuple[Path, str]] = {}
+    chosen: dict[str, Path] = {}
     for item in explicit:
         name, sep, path = item.partition("=")
         if not sep:
@@ -225,7 +225,15 @@ def resolve_weights(models: list[str], random: bool, explicit: list[str]) -> dic
         arch = read_metadata(path).get("arch")
         if arch != name:
             raise GoSelfiesError(f"{path}: weights are for '{arch}', not '{name}'")
-        chosen[name] = (Path(path), f"weights {path}")
+        chosen[name] = Path(path)
+    return chosen
+
+
+def resolve_weights(models: list[str], random: bool, explicit: list[str]) -> dict[str, tuple[Path, str]]:
+    """model -> (weights path, what it is). Random init is cached so its ONNX export is reused."""
+    from goselfies.engine.weights import shipped_weights
+
+    chosen = {m: (path, f"weights {path}") for m, path in explicit_weights(explicit).items()}
     for m in models:
         if m in chosen:
             continue
@@ -458,8 +466,10 @@ def run_live_mode(args) -> int:
     clips = [(f"{w}x{h}@{args.fps:g}", make_clip(Path(args.video), w, h, args.fps, out / "clips", seconds + 10))
              for w, h in resolutions]
     mediapipe = args.mediapipe != "off" and mediapipe_available()
-    configs = default_configs(args.models or ["lite"], args.sizes or [0], args.backends or ["auto"],
-                              args.ort_threads or [None], mediapipe, args.device)
+    models = args.models or ["lite"]
+    weights = {m: str(path) for m, path in explicit_weights(args.weights).items()}
+    configs = default_configs(models, args.sizes or [0], args.backends or ["auto"],
+                              args.ort_threads or [None], mediapipe, args.device, weights)
     rows = run_live(configs, clips, seconds, warmup, rounds, say)
     table = format_rows(rows)
     print(table)

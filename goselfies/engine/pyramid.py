@@ -1,6 +1,6 @@
 """One frame's image pyramid: every smaller copy the frame path needs comes from it.
 
-The network input (224-320 px), the refine filter's guide (half that) and the image its edge is laid
+The network input (288-320 px), the refine filter's guide (half that) and the image its edge is laid
 on (up to twice the input), the blurred background (a quarter of the frame) and the change detector's
 thumbnail are all small copies of the same frame. Each is taken from the smallest exact halving that is
 still at least its size (INTER_AREA at 2x, OpenCV's fast integer path, anti-aliased), then finished with

@@ -17,7 +17,7 @@ class PostProcess:
     threshold: float | None = None  # None keeps the soft mask
     feather: float = OPTIONS["feather"].default  # Gaussian sigma in pixels applied to the mask edge
     # Colour guided filter with the frame as guide (He et al.'s fast variant): the network sees the
-    # frame at 224-320 px, the filter lays its mask edge onto the frame's own edges at full size.
+    # frame at 288-320 px, the filter lays its mask edge onto the frame's own edges at full size.
     # Settings chosen on the validation pairs; what it gains on EG1800 test is in the model cards.
     refine: bool = OPTIONS["refine"].default
     refine_radius: int = 3  # box radius, in pixels of the grid below (3 = 6 network input pixels)
