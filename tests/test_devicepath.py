@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+import cv2
 import numpy as np
 import pytest
 
@@ -139,6 +140,19 @@ def test_file_path_with_lookahead_matches_the_numpy_engine(segmenter, data_dir):
         outs.append(got)
     assert len(outs[0]) == len(outs[1]) == len(clip)
     assert max(worst(a, b) for a, b in zip(*outs)) <= TOLERANCE
+
+
+@pytest.mark.parametrize("h, w, nh, nw", [(270, 480, 160, 284), (480, 270, 284, 160), (240, 320, 160, 213),
+                                          (400, 300, 213, 160), (270, 480, 162, 288)])
+def test_the_pyramids_last_step_is_opencvs_to_the_grey_level(h, w, nh, nw):
+    """The bilinear shrink of a pyramid level (less than 2x) on the device equals cv2.INTER_LINEAR on uint8, also
+    at the scales network_fit gives (its weights are computed in float32, as OpenCV's)."""
+    from goselfies.frame.devicepath import Filters
+
+    img = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+    got = Filters(torch.device("cpu")).linear_u8(x, nw, nh)[0].permute(1, 2, 0).numpy()
+    assert np.array_equal(got, cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR))
 
 
 def test_auto_engine_is_numpy_on_a_cpu_and_a_plain_function_cannot_take_torch(segmenter):

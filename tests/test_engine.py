@@ -28,9 +28,10 @@ def test_mask_has_frame_size_and_range(segmenter, shape):
 
 
 def test_geometry_keeps_aspect_and_pads_to_32(segmenter):
-    nh, nw, ph, pw = segmenter.geometry(540, 960)
-    assert nw == segmenter.size and abs(nh / nw - 540 / 960) < 0.02
-    assert ph % 32 == 0 and pw % 32 == 0 and ph >= nh and pw >= nw
+    for h, w in ((540, 960), (480, 640), (800, 600)):
+        nh, nw, ph, pw = segmenter.geometry(h, w)
+        assert segmenter.size * 0.95 <= max(nh, nw) <= segmenter.size and abs(nh / nw - h / w) < 0.02
+        assert ph % 32 == 0 and pw % 32 == 0 and ph >= nh and pw >= nw
 
 
 def test_rgb_and_bgr_inputs_agree(segmenter, photo):

@@ -7,7 +7,14 @@ import pytest
 
 from goselfies.engine.models import IMAGENET_MEAN as MEAN
 from goselfies.engine.models import IMAGENET_STD as STD
-from goselfies.engine.prep import normalize_into, shrink
+from goselfies.engine.prep import (
+    SHRINK,
+    fit,
+    network_fit,
+    normalize_into,
+    padded,
+    shrink,
+)
 from goselfies.io.media import read_image
 from goselfies.paths import SAMPLES
 
@@ -51,3 +58,21 @@ def test_padding_never_holds_an_earlier_frame(lite_weights):
     again, _, _ = seg.prep.prepare(wide, False)
     np.testing.assert_array_equal(again, buf)
     assert not seg.prep.prepare(tall, False)[0][0, :, :, 40:].any()
+
+
+@pytest.mark.parametrize("h, w, side, expected", [
+    (720, 1280, 288, (160, 284)),  # 162 rows would pad to 192: 1.2 % smaller needs no padded rows
+    (1080, 1920, 288, (160, 284)),
+    (960, 540, 288, (284, 160)),  # portrait: the same on the other axis
+    (480, 640, 288, (216, 288)),  # 216 is 12 % above 192: padded to 224 as before
+    (720, 1280, 256, (144, 256)),  # 144 is 12 % above 128: padded
+    (720, 1280, 320, (180, 320)),
+    (96, 128, 96, (72, 96)),  # the shorter side under one multiple: nothing to shrink onto
+])
+def test_network_fit_shrinks_a_little_rather_than_pad_a_lot(h, w, side, expected):
+    nh, nw = network_fit(h, w, side)
+    assert (nh, nw) == expected
+    assert abs(nh / nw - h / w) < 0.01  # the aspect is kept
+    fh, fw = fit(h, w, side)
+    assert nw * nh >= fw * fh * (1 - SHRINK) ** 2  # never more than SHRINK smaller a side
+    assert padded(nh) * padded(nw) <= padded(fh) * padded(fw)  # never more padded pixels

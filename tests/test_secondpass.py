@@ -44,7 +44,7 @@ def test_a_portrait_gets_no_second_pass(quality, photo):
     prob = FramePath(quality).probabilities(pyramid)
     calls = []
     quality_calls = lambda image: (calls.append(image.shape), quality(image))[1]  # noqa: E731
-    quality_calls.sized = quality.sized
+    quality_calls.sized, quality_calls.prep = quality.sized, quality.prep
     assert look_closer(quality_calls, pyramid, prob) is prob and not calls
 
 
@@ -70,7 +70,7 @@ class Counting:
 
     def __init__(self, segmenter):
         self.seg, self.inputs = segmenter, []
-        self.size, self.sized = segmenter.size, segmenter.sized
+        self.size, self.sized, self.geometry, self.prep = segmenter.size, segmenter.sized, segmenter.geometry, segmenter.prep
 
     def __call__(self, frame):
         self.inputs.append(frame.shape[:2])

@@ -72,7 +72,7 @@ def _slim_unet(encoder: str, out_stride: int = 1):
 
 
 @register("lite", "fast CPU tier: U-Net on an ImageNet-pretrained EfficientNet-Lite0, slim decoder stopped at a "
-          "quarter of the input", 256, mean=HALF, std=HALF, pretrained="efficientnet_lite0")
+          "quarter of the input", 288, mean=HALF, std=HALF, pretrained="efficientnet_lite0")
 def _lite():
     # Without the decoder's two largest blocks the network runs a larger input in the same time, and the larger
     # input scored higher (lite.md, stage 7; the guided-filter refine lays the coarser mask onto the image's edges).

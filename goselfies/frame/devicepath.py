@@ -162,12 +162,13 @@ class Filters:
         """(first source index, second, their weights in 1/2048) for each of m outputs from n inputs."""
         got = self._linear.get((n, m))
         if got is None:
-            f = (np.arange(m) + 0.5) * (n / m) - 0.5
+            f = ((np.arange(m) + 0.5) * (1 / (m / n)) - 0.5).astype(np.float32)  # in float32, as OpenCV
             s = np.floor(f).astype(np.int64)
-            f -= s
+            f -= s.astype(np.float32)
             f[s < 0], s[s < 0] = 0.0, 0
             f[s >= n - 1], s[s >= n - 1] = 0.0, n - 1
-            parts = (s, np.minimum(s + 1, n - 1), np.rint((1 - f) * 2048), np.rint(f * 2048))
+            one, scale = np.float32(1), np.float32(2048)
+            parts = (s, np.minimum(s + 1, n - 1), np.rint((one - f) * scale), np.rint(f * scale))
             got = self._linear[(n, m)] = tuple(torch.from_numpy(p.astype(np.int64 if k < 2 else np.int32)).to(self.dev)
                                                for k, p in enumerate(parts))
         return got
@@ -310,7 +311,7 @@ class TorchOps:
 
     def look_closer(self, pyramid: DevicePyramid, prob, live_side: int | None):
         """``secondpass.look_closer`` on the device: only the person's pixels go to the host, for the plan."""
-        plan = plan_closer((prob >= 0.5).to("cpu").numpy(), pyramid.size, live_side)
+        plan = plan_closer((prob >= 0.5).to("cpu").numpy(), pyramid.size, self.net.engine.multiple, live_side)
         if plan is None:
             return prob
         (x0, y0, x1, y1), (cx0, cy0, cx1, cy1), (nh, nw) = plan.box, plan.crop, plan.size

@@ -235,9 +235,10 @@ class FramePath:
             if size is None:
                 return self.segment(pyramid.frame)
             w, h = pyramid.size
-            nh, nw = fit(h, w, size)
             if getattr(self.segment, "full_frame", False):  # it resizes for itself (MediaPipe)
+                nh, nw = fit(h, w, size)
                 return shrink(self.segment(pyramid.frame), nw, nh)
+            nh, nw = self.segment.geometry(h, w)[:2]  # the network's own input size (prep.network_fit)
             second = self.config.second_pass or self.config.look_closer
             return self.ops.probabilities(self.segment, pyramid, nw, nh,
                                           None if self.config.second_pass else LIVE_SIDE, second)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..engine.prep import fit
+from ..engine.prep import network_fit
 from ..engine.pyramid import Pyramid
 
 MARGIN = 0.15  # added to each side of the person's box, as a fraction of its width / height
@@ -63,10 +63,12 @@ class Closer:
     side: int
 
 
-def plan_closer(person: np.ndarray, frame_size: tuple[int, int], live_side: int | None = None) -> Closer | None:
+def plan_closer(person: np.ndarray, frame_size: tuple[int, int], multiple: int,
+                live_side: int | None = None) -> Closer | None:
     """The second look at the person in ``person`` (the first pass's mask at 0.5, at the network's size) in a
     frame of ``frame_size`` (width, height), or None where it would not look at least ``MIN_ZOOM`` times closer
-    (``LIVE_MIN_ZOOM`` live) or there is no person. ``live_side``: the live variant, a square of this input side."""
+    (``LIVE_MIN_ZOOM`` live) or there is no person. ``multiple``: the network's size multiple (its input size is
+    ``prep.network_fit``'s). ``live_side``: the live variant, a square of this input side."""
     box = person_box(person)
     if box is None:
         return None
@@ -84,14 +86,15 @@ def plan_closer(person: np.ndarray, frame_size: tuple[int, int], live_side: int 
     if ch < 2 or cw < 2:  # a speck in a frame smaller than the network's input
         return None
     side = live_side or round(max(x1 - x0, y1 - y0) * zoom)
-    return Closer((x0, y0, x1, y1), crop, (side, side) if live_side else fit(ch, cw, side), side)
+    size = (side, side) if live_side else network_fit(ch, cw, side, multiple)
+    return Closer((x0, y0, x1, y1), crop, size, side)
 
 
 def look_closer(segment, pyramid: Pyramid, prob: np.ndarray, live_side: int | None = None) -> np.ndarray:
     """``prob`` (the first pass, on the whole frame at ``segment.size``) with the box around the person run
     again closer (``plan_closer``); ``prob`` itself where there is none. ``segment`` is a ``Segmenter`` (its
     ``sized`` runs one call at another input size)."""
-    plan = plan_closer(prob >= 0.5, pyramid.size, live_side)
+    plan = plan_closer(prob >= 0.5, pyramid.size, segment.prep.multiple, live_side)
     if plan is None:
         return prob
     (x0, y0, x1, y1), (cx0, cy0, cx1, cy1), (nh, nw) = plan.box, plan.crop, plan.size
