@@ -43,6 +43,6 @@ for r in range(2):
         t = cpu()
         for f in frames:
             path(f)
-        shape = lite.geometry(h, w)
-        print(f"round {r + 1} {w}x{h} {name} (network {shape[1]}x{shape[0]} padded to {shape[3]}x{shape[2]}): "
-              f"{(cpu() - t) / len(frames) * 1000:.2f} ms CPU a frame", flush=True)
+        nh, nw, ph, pw = lite.geometry(h, w)
+        shape = f" (network {nw}x{nh} padded to {pw}x{ph})" if seg is lite else ""
+        print(f"round {r + 1} {w}x{h} {name}{shape}: {(cpu() - t) / len(frames) * 1000:.2f} ms CPU a frame", flush=True)
