@@ -8,7 +8,8 @@ about half a grey level of INTER_AREA, several times faster. ``normalize_into`` 
 into the network's (1,3,H,W) buffer, choosing the channel order on the way (no cvtColor, no copy).
 
 ``Prep`` is the whole of what a runner knows about its input: the geometry (longer side ``size``, or a
-little less where that spares padded rows (``network_fit``), padded to the model's size multiple) and the normalisation, all from ``weights.input_spec``. Runners get a ``Prep``, never the Segmenter.
+little less where that spares padded rows: ``network_fit``; padded to the model's size multiple) and the
+normalisation, all from ``weights.input_spec``. Runners get a ``Prep``, never the Segmenter.
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ SHRINK = 0.05  # the most ``network_fit`` shrinks a frame below its size to spar
 def network_fit(h: int, w: int, side: int, multiple: int = 32) -> tuple[int, int]:
     """``fit(h, w, side)``, but where the shorter side lies less than SHRINK above a multiple of ``multiple``,
     scaled down onto it, keeping the aspect: a 16:9 frame at 288 px is 162 rows, padded to 192; at 160 rows it
-    needs no padded rows, and the network costs a sixth less."""
+    needs none, and the network gets a sixth fewer pixels."""
     nh, nw = fit(h, w, side)
     short = min(nh, nw)
     below = short // multiple * multiple
