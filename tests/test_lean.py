@@ -26,6 +26,7 @@ from goselfies.cli import main
 rc = [main(["photo", {str(image)!r}, "--model", "lite", "-o", {str(tmp_path / "photos")!r}]),
       main(["photo", {str(image)!r}, "-o", {str(tmp_path / "quality")!r}]),
       main(["webcam", "--source", {str(clip)!r}, "--no-window", "--frames", "8", "--backend", "onnx"]),
+      main(["webcam", "--source", {str(clip)!r}, "--no-window", "--frames", "8", "--backend", "onnx-int8"]),
       main(["video", {str(clip)!r}, "-o", {str(tmp_path / "clip.mp4")!r}])]
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({EXTRA_MODULES!r}))
 print(json.dumps({{"rc": rc, "loaded": loaded}}))
@@ -33,24 +34,26 @@ print(json.dumps({{"rc": rc, "loaded": loaded}}))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result == {"rc": [0, 0, 0, 0], "loaded": []}, done.stderr[-2000:]
+    assert result == {"rc": [0, 0, 0, 0, 0], "loaded": []}, done.stderr[-2000:]
     assert (tmp_path / "photos/00002.png").is_file() and (tmp_path / "quality/00002.png").is_file()
     assert (tmp_path / "clip.mp4").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name", ["lite", "quality"])
-def test_the_shipped_onnx_files_are_exports_of_the_shipped_weights(name):
+@pytest.mark.parametrize("name, int8", [("lite", False), ("quality", False), ("lite", True)])
+def test_the_shipped_onnx_files_are_exports_of_the_shipped_weights(name, int8):
     weights = shipped_weights(name)
-    onnx_path = shipped_export(name, weights)
+    onnx_path = shipped_export(name, weights, int8=int8)
     assert onnx_path is not None and onnx_path.suffix == ".onnx"
     meta = read_onnx_metadata(onnx_path)
     assert meta["arch"] == name and meta["source_sha256"] == file_sha256(weights)  # re-export after retraining
+    assert ("quantized" in meta) == int8
 
 
 def test_a_user_copy_of_the_weights_is_not_taken_for_the_shipped_file(tmp_path):
     copy = tmp_path / "lite.safetensors"
     copy.write_bytes(shipped_weights("lite").read_bytes())
     assert shipped_export("lite", copy) is None and shipped_export("resunet34", shipped_weights("resunet34")) is None
+    assert shipped_export("lite", copy, int8=True) is None
 
 
 @pytest.mark.parametrize("argv, extra", [

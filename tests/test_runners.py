@@ -3,6 +3,7 @@ ModelFile, a Prep and a device; a weights file's metadata is read once however m
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,12 +31,30 @@ def test_every_registered_runner_follows_the_protocol(key):
 
 
 def test_choose_backend():
-    assert choose_backend("auto", "cuda", "w.safetensors") == "torch"
-    assert choose_backend("auto", "cpu", "w.onnx") == "onnx"
+    w = ModelFile("lite", Path("w.safetensors"))
+    assert choose_backend("auto", "cuda", w) == "torch"
+    assert choose_backend("auto", "cpu", ModelFile("lite", Path("w.onnx"))) == "onnx"
     with pytest.raises(GoSelfiesError, match="--backend onnx"):
-        choose_backend("torch", "cpu", "w.onnx")
+        choose_backend("torch", "cpu", ModelFile("lite", Path("w.onnx")))
     with pytest.raises(GoSelfiesError, match="unknown backend"):
-        choose_backend("tensorrt", "cpu", "w.safetensors")
+        choose_backend("tensorrt", "cpu", w)
+
+
+@pytest.mark.parametrize("vnni, extras, shipped, live, photo", [
+    (True, {"onnxruntime"}, True, "onnx-int8", "onnx"),  # the lean install on a VNNI CPU: the shipped int8 file
+    (True, {"onnxruntime"}, False, "onnx", "onnx"),  # a user's weights and no quantiser: fp32
+    (True, {"onnxruntime", "onnx"}, False, "onnx-int8", "onnx"),  # ... with the quantiser: made once
+    (False, {"onnxruntime", "onnx"}, True, "onnx", "onnx"),  # no VNNI: fp32
+    (True, {"onnxruntime", "openvino"}, True, "openvino", "onnx"),  # the openvino extra wins live
+])
+def test_auto_on_a_cpu_runs_int8_live_only_where_the_cpu_has_vnni(vnni, extras, shipped, live, photo, monkeypatch):
+    import goselfies.engine.runners as runners
+    from goselfies.engine.weights import shipped_weights
+
+    monkeypatch.setattr(runners, "int8_pays", lambda: vnni)
+    monkeypatch.setattr(runners, "available", lambda module: module in extras)
+    w = ModelFile("lite", shipped_weights("lite") if shipped else Path("user.safetensors"))
+    assert (choose_backend("auto", "cpu", w, realtime=True), choose_backend("auto", "cpu", w)) == (live, photo)
 
 
 def test_cpu_runners_agree_and_report_timings(lite_weights, tmp_path, monkeypatch):

@@ -177,10 +177,11 @@ def restore_fp32(path: str | Path, out: str | Path) -> Path:
     return Path(out)
 
 
-def shipped_export(model_name: str, weights: str | Path) -> Path | None:
-    """The package's own ONNX file for its shipped weights (``goselfies export --fp16-weights`` made it), or None."""
+def shipped_export(model_name: str, weights: str | Path, int8: bool = False) -> Path | None:
+    """The package's own ONNX file for its shipped weights (``goselfies export --fp16-weights`` made it; ``int8``:
+    ``NAME.int8.onnx``, made by ``goselfies export --int8`` where the package ships one), or None."""
     shipped = shipped_weights(model_name)
-    path = paths.MODEL_FILES / f"{model_name}.onnx"
+    path = paths.MODEL_FILES / f"{model_name}{'.int8' if int8 else ''}.onnx"
     if shipped is None or not path.is_file() or Path(weights).resolve() != shipped.resolve():
         return None
     return path

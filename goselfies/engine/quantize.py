@@ -1,12 +1,13 @@
 """int8 ONNX models for the CPU: static quantisation (QDQ, per-channel weights) with ONNX Runtime.
 
-Why: CPUs with VNNI run int8 convolutions several times faster than fp32, for plain convolutions (resunet34)
-far more than for depthwise ones (``lite``); the measured speeds and IoUs are in BENCHMARKS.md and the model
+Why: CPUs with VNNI run int8 convolutions faster than fp32, convolutions (resunet34, ``lite``'s
+decoder) more than depthwise ones (``lite``'s encoder); the measured speeds and IoUs are in BENCHMARKS.md and the model
 cards.
 
 The activation ranges are calibrated on the shipped sample photos and their mirror images, prepared
 exactly as the segmenter prepares frames, so nothing outside the package is needed. The result is
-cached beside the fp32 export and keyed by the same weights hash. This module makes the file;
+cached beside the fp32 export and keyed by the same weights hash; for the live model's shipped weights the package
+ships the file (``lite.int8.onnx``), so the lean install runs int8 without the ``onnx`` package. This module makes the file;
 ``runners/onnx_int8.py`` runs it (``--backend onnx-int8``); ``goselfies export --format onnx --int8``
 writes one.
 """
@@ -28,6 +29,7 @@ from .onnx_file import (
     file_sha256,
     read_onnx_metadata,
     restore_fp32,
+    shipped_export,
     write_metadata,
 )
 from .prep import Prep
@@ -94,7 +96,11 @@ def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES
 
 
 def cached_int8(model_name: str, weights: str | Path, quiet: bool = False) -> Path:
-    """The int8 file for these weights, made once into the cache."""
+    """The int8 file for these weights: the package's own for the shipped weights where it ships one (no
+    ``onnx`` needed), else made once into the cache."""
+    shipped = shipped_export(model_name, weights, int8=True)
+    if shipped is not None:
+        return shipped
     path = cache_dir() / f"{model_name}-{file_sha256(weights)[:20]}-int8-q{QUANT_VERSION}.onnx"
     if path.is_file():
         return path

@@ -12,15 +12,13 @@ never the Segmenter: post-processing, validation and model choice stay there.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from ...errors import GoSelfiesError
 from ...extras import available, load
-from ..onnx_file import is_onnx
+from ..onnx_file import is_onnx, shipped_export
 from ..prep import Prep
 from .base import ModelFile, OrtOptions, Runner
 
-__all__ = ["BACKENDS", "RUNNERS", "ModelFile", "OrtOptions", "Runner", "choose_backend", "make_runner", "runner_class"]
+__all__ = ["BACKENDS", "RUNNERS", "ModelFile", "OrtOptions", "Runner", "choose_backend", "int8_pays", "make_runner", "runner_class"]
 
 
 # (backend, on CUDA) -> "module:Class", imported on first use (keeps onnxruntime and CUDA code off the import path)
@@ -37,14 +35,29 @@ RUNNERS: dict[tuple[str, bool], str] = {
 BACKENDS = tuple(dict.fromkeys(backend for backend, _ in RUNNERS))  # what --backend takes (besides auto)
 
 
-def choose_backend(requested: str, device: str, weights: str | Path | None, realtime: bool = False) -> str:
+def int8_pays() -> bool:
+    """Whether this CPU has 8-bit dot products for ONNX Runtime's int8 convolutions (x86 AVX-512 VNNI, as numpy
+    detects it); without them fp32 stays: int8 is measured faster only with them (BENCHMARKS.md)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy 1.x
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features
+        except ImportError:
+            return False
+    return bool(features.get("AVX512VNNI"))
+
+
+def choose_backend(requested: str, device: str, model: ModelFile, realtime: bool = False) -> str:
     """Resolve ``auto`` to the fastest backend here: torch on CUDA; on a CPU, live (one input shape for
     the whole session) OpenVINO where the openvino extra is installed, half the CPU time of ONNX Runtime where
-    the CPU computes in bfloat16 and level elsewhere; photos and files (a shape per image, compiled each time by
-    OpenVINO), and live without the extra, ONNX Runtime."""
-    if is_onnx(weights):
+    the CPU computes in bfloat16 and level elsewhere; live without the extra, ONNX Runtime on the int8 model where
+    the CPU has VNNI (``int8_pays``) and the int8 file is at hand (shipped for the live model's weights, or the
+    ``onnx`` package to make it), else fp32; photos and files (a shape per image, compiled each time by OpenVINO)
+    ONNX Runtime in fp32."""
+    if is_onnx(model.path):
         if requested not in ("auto", "onnx"):
-            raise GoSelfiesError(f"{weights} is an ONNX file: use --backend onnx (or auto)")
+            raise GoSelfiesError(f"{model.path} is an ONNX file: use --backend onnx (or auto)")
         return "onnx"
     if requested != "auto":
         if requested not in BACKENDS:
@@ -54,25 +67,34 @@ def choose_backend(requested: str, device: str, weights: str | Path | None, real
         return "torch"
     if realtime and available("openvino"):
         return "openvino"
-    return "onnx" if available("onnxruntime") else "torch"
+    if not available("onnxruntime"):
+        return "torch"
+    if realtime and int8_pays() and (available("onnx") or shipped_export(model.name, model.path, int8=True)):
+        return "onnx-int8"
+    return "onnx"
 
 
 def runner_class(backend: str, device: str) -> type[Runner]:
     return load(RUNNERS[(backend, device.startswith("cuda"))])
 
 
+FALLBACK = {"openvino": "onnx", "onnx-int8": "onnx", "onnx": "torch"}  # what auto tries next when a backend cannot run here
+
+
 def make_runner(backend: str, model: ModelFile, prep: Prep, device: str, threads: int = 0,
                 realtime: bool = False) -> Runner:
-    """The runner for ``backend`` (auto: see choose_backend); auto never fails on ONNX Runtime:
-    if it cannot run, it notes why and falls back to torch. ``threads``: ONNX Runtime's intra-op
-    threads (0: the usable cores)."""
+    """The runner for ``backend`` (auto: see choose_backend); auto never fails on a backend it chose while
+    another can run: it notes why and falls back (``FALLBACK``). ``threads``: ONNX Runtime's intra-op threads
+    (0: the usable cores)."""
     import sys
 
-    chosen = choose_backend(backend, device, model.path, realtime)
-    try:
-        return runner_class(chosen, device)(model, prep, device, OrtOptions(threads=threads))
-    except GoSelfiesError as exc:
-        if backend != "auto" or chosen == "torch" or is_onnx(model.path) or not available("torch"):
-            raise
-        print(f"note: onnx backend unavailable ({exc}); using torch", file=sys.stderr)
-        return runner_class("torch", device)(model, prep, device)
+    chosen = choose_backend(backend, device, model, realtime)
+    while True:
+        try:
+            return runner_class(chosen, device)(model, prep, device, OrtOptions(threads=threads))
+        except GoSelfiesError as exc:
+            after = FALLBACK.get(chosen)
+            if backend != "auto" or after is None or is_onnx(model.path) or (after == "torch" and not available("torch")):
+                raise
+            print(f"note: {chosen} backend unavailable ({exc}); using {after}", file=sys.stderr)
+            chosen = after
