@@ -37,7 +37,7 @@ BACKENDS = tuple(dict.fromkeys(backend for backend, _ in RUNNERS))  # what --bac
 
 def int8_pays() -> bool:
     """Whether this CPU has 8-bit dot products for ONNX Runtime's int8 convolutions (x86 AVX-512 VNNI, as numpy
-    detects it); without them fp32 stays: int8 is measured faster only with them (BENCHMARKS.md)."""
+    detects it); elsewhere fp32 stays, as int8's gain is measured only on such CPUs (BENCHMARKS.md)."""
     try:
         from numpy._core._multiarray_umath import __cpu_features__ as features
     except ImportError:  # numpy 1.x
