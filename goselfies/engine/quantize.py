@@ -1,15 +1,14 @@
 """int8 ONNX models for the CPU: static quantisation (QDQ, per-channel weights) with ONNX Runtime.
 
-Why: CPUs with VNNI run int8 convolutions faster than fp32, convolutions (resunet34, ``lite``'s
-decoder) more than depthwise ones (``lite``'s encoder); the measured speeds and IoUs are in BENCHMARKS.md and the model
-cards.
+Why: CPUs with VNNI run int8 convolutions faster than fp32, plain ones (resunet34, ``lite``'s decoder) more than
+depthwise ones (``lite``'s encoder); the measured speeds and IoUs are in BENCHMARKS.md and the model cards.
 
 The activation ranges are calibrated on the shipped sample photos and their mirror images, prepared
 exactly as the segmenter prepares frames, so nothing outside the package is needed. The result is
-cached beside the fp32 export and keyed by the same weights hash; for the live model's shipped weights the package
-ships the file (``lite.int8.onnx``), so the lean install runs int8 without the ``onnx`` package. This module makes the file;
-``runners/onnx_int8.py`` runs it (``--backend onnx-int8``); ``goselfies export --format onnx --int8``
-writes one.
+cached beside the fp32 export and keyed by the same weights hash; for the live model's shipped weights the
+package ships the file (``lite.int8.onnx``), so the lean install runs int8 without the ``onnx`` package.
+This module makes the file; ``runners/onnx_int8.py`` runs it (``--backend onnx-int8``); ``goselfies export
+--format onnx --int8`` writes one.
 """
 from __future__ import annotations
 
