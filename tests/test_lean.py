@@ -39,7 +39,7 @@ print(json.dumps({{"rc": rc, "loaded": loaded}}))
     assert (tmp_path / "clip.mp4").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name, int8", [("lite", False), ("quality", False), ("lite", True)])
+@pytest.mark.parametrize("name, int8", [("lite", False), ("quality", False), ("lite", True), ("quality", True)])
 def test_the_shipped_onnx_files_are_exports_of_the_shipped_weights(name, int8):
     weights = shipped_weights(name)
     onnx_path = shipped_export(name, weights, int8=int8)

@@ -40,20 +40,22 @@ def test_choose_backend():
         choose_backend("tensorrt", "cpu", w)
 
 
+@pytest.mark.parametrize("name", ["lite", "quality"])  # the live model and the photos' and files' model
 @pytest.mark.parametrize("vnni, extras, shipped, live, photo", [
-    (True, {"onnxruntime"}, True, "onnx-int8", "onnx"),  # the lean install on a VNNI CPU: the shipped int8 file
-    (True, {"onnxruntime"}, False, "onnx", "onnx"),  # a user's weights and no quantiser: fp32
-    (True, {"onnxruntime", "onnx"}, False, "onnx-int8", "onnx"),  # ... with the quantiser: made once
-    (False, {"onnxruntime", "onnx"}, True, "onnx", "onnx"),  # no VNNI: fp32
-    (True, {"onnxruntime", "openvino"}, True, "openvino", "onnx"),  # the openvino extra wins live
+    (True, {"onnxruntime"}, True, "onnx-int8", "onnx-int8"),  # the lean install on a VNNI CPU: the shipped int8 file
+    (True, {"onnxruntime", "onnx"}, False, "onnx", "onnx"),  # a user's weights: fp32 (their int8 is not measured)
+    (False, {"onnxruntime"}, True, "onnx", "onnx"),  # no VNNI: fp32
+    (True, {"onnxruntime", "openvino"}, True, "openvino", "onnx-int8"),  # the openvino extra wins live
+    (True, {"torch"}, True, "torch", "torch"),  # no ONNX Runtime
 ])
-def test_auto_on_a_cpu_runs_int8_live_only_where_the_cpu_has_vnni(vnni, extras, shipped, live, photo, monkeypatch):
+def test_auto_on_a_cpu_runs_the_shipped_int8_file_only_where_the_cpu_has_vnni(name, vnni, extras, shipped, live, photo,
+                                                                               monkeypatch):
     import goselfies.engine.runners as runners
     from goselfies.engine.weights import shipped_weights
 
     monkeypatch.setattr(runners, "int8_pays", lambda: vnni)
     monkeypatch.setattr(runners, "available", lambda module: module in extras)
-    w = ModelFile("lite", shipped_weights("lite") if shipped else Path("user.safetensors"))
+    w = ModelFile(name, shipped_weights(name) if shipped else Path("user.safetensors"))
     assert (choose_backend("auto", "cpu", w, realtime=True), choose_backend("auto", "cpu", w)) == (live, photo)
 
 

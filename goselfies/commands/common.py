@@ -18,7 +18,7 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
                    "CPU, quality on a GPU and for photos and video files")
     g.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")
-    g.add_argument("--backend", default="auto", help="inference backend: auto (on a CPU: live, openvino where the openvino extra is installed, else onnx-int8 where the CPU has VNNI, else onnx; photos and files onnx; torch on CUDA), torch (gpu extra), onnx, openvino, or onnx-int8 (CPU, quantised: shipped for lite, else the train extra)")
+    g.add_argument("--backend", default="auto", help="inference backend: auto (on a CPU: live, openvino where the openvino extra is installed; else onnx-int8 where the CPU has VNNI and the model ships an int8 file, else onnx; torch on CUDA), torch (gpu extra), onnx, openvino, or onnx-int8 (CPU, quantised: shipped for lite and quality, else the train extra)")
     OPTIONS["size"].add(g)
     g = p.add_argument_group("mask")
     for name in ("threshold", "feather", "refine", "flip") + (("second_pass",) if second_pass else ()):

@@ -51,10 +51,9 @@ def int8_pays() -> bool:
 def choose_backend(requested: str, device: str, model: ModelFile, realtime: bool = False) -> str:
     """Resolve ``auto`` to the fastest backend here: torch on CUDA; on a CPU, live (one input shape for
     the whole session) OpenVINO where the openvino extra is installed, half the CPU time of ONNX Runtime where
-    the CPU computes in bfloat16 and level elsewhere; live without the extra, ONNX Runtime on the int8 model where
-    the CPU has VNNI (``int8_pays``) and the int8 file is at hand (shipped for the live model's weights, or the
-    ``onnx`` package to make it), else fp32; photos and files (a shape per image, compiled each time by OpenVINO)
-    ONNX Runtime in fp32."""
+    the CPU computes in bfloat16 and level elsewhere; else (photos and files, a shape per image that OpenVINO would
+    compile each time, and live without the extra) ONNX Runtime: on the package's int8 file for its shipped weights
+    where the CPU has VNNI (``int8_pays``; the same masks, measured), else fp32."""
     if is_onnx(model.path):
         if requested not in ("auto", "onnx"):
             raise GoSelfiesError(f"{model.path} is an ONNX file: use --backend onnx (or auto)")
@@ -69,7 +68,7 @@ def choose_backend(requested: str, device: str, model: ModelFile, realtime: bool
         return "openvino"
     if not available("onnxruntime"):
         return "torch"
-    if realtime and int8_pays() and (available("onnx") or shipped_export(model.name, model.path, int8=True)):
+    if int8_pays() and shipped_export(model.name, model.path, int8=True):
         return "onnx-int8"
     return "onnx"
 
