@@ -1,5 +1,5 @@
-"""ONNX Runtime on the int8 model (``quantize.py`` makes and caches it): the same pre/post-processing
-as ``onnx``, a quantised network, several times faster on CPUs with VNNI."""
+"""ONNX Runtime on the int8 model (shipped for the package's weights, else made and cached by ``quantize.py``): the
+same pre/post-processing as ``onnx``, a quantised network, faster on CPUs with VNNI."""
 from __future__ import annotations
 
 from pathlib import Path
