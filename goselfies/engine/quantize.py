@@ -5,8 +5,8 @@ depthwise ones (``lite``'s encoder); the measured speeds and IoUs are in BENCHMA
 
 The activation ranges are calibrated on the shipped sample photos and their mirror images, prepared
 exactly as the segmenter prepares frames, so nothing outside the package is needed. The result is
-cached beside the fp32 export and keyed by the same weights hash; for the live model's shipped weights the
-package ships the file (``lite.int8.onnx``), so the lean install runs int8 without the ``onnx`` package.
+cached beside the fp32 export and keyed by the same weights hash; for its shipped weights the package ships the
+files (``lite.int8.onnx``, ``quality.int8.onnx``), so the lean install runs int8 without the ``onnx`` package.
 This module makes the file; ``runners/onnx_int8.py`` runs it (``--backend onnx-int8``); ``goselfies export
 --format onnx --int8`` writes one.
 """
