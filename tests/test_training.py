@@ -208,11 +208,43 @@ def test_cli_train_with_config_file_flags_override_and_export(tiny, tmp_path, ca
     assert_one_line_error(rc, err, "export-weights", "no such run folder")
 
 
+def test_mixed_precision_only_where_the_device_computes_it(monkeypatch):
+    from goselfies.training.trainer import autocast_dtype
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert autocast_dtype(cuda) == torch.float16 and autocast_dtype(cuda, amp=False) is None
+    assert autocast_dtype(cpu, amp=False) is None
+    for bf16, amx, want in [(True, False, torch.bfloat16), (False, True, torch.bfloat16), (False, False, None)]:
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=bf16: v, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v, raising=False)
+        assert autocast_dtype(cpu) == want
+
+
+def test_a_bfloat16_run_resumes_bit_for_bit_and_is_not_float32(tiny, tmp_path, monkeypatch):
+    from goselfies.training import trainer
+
+    monkeypatch.setattr(trainer, "autocast_dtype", lambda device, amp=True: torch.bfloat16 if amp else None)
+    straight, split_run = tmp_path / "straight", tmp_path / "resumed"
+    trainer.train(tiny_cfg(tiny, straight, epochs=2), progress=False)
+    trainer.train(tiny_cfg(tiny, split_run, epochs=1), progress=False)
+    trainer.train(tiny_cfg(tiny, split_run, epochs=2, resume=True), progress=False)
+    a = torch.load(straight / "last.pt", weights_only=True)
+    b = torch.load(split_run / "last.pt", weights_only=True)
+    assert _state_equal(a["model"], b["model"]) and "scaler" not in a  # bfloat16 needs no gradient scaler
+    fp32 = tmp_path / "fp32"
+    trainer.train(tiny_cfg(tiny, fp32, epochs=2, amp=False), progress=False)
+    c = torch.load(fp32 / "last.pt", weights_only=True)
+    assert not _state_equal(a["model"], c["model"])  # the bfloat16 run did compute in bfloat16
+
+
 def test_cli_config_errors(tiny, tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"epochs": 1, "learning_rate": 0.1}))
     rc, _, err = cli(capsys, "train", "--data", tiny, "--config", bad, "--out", tmp_path / "r")
     assert_one_line_error(rc, err, "train", "unknown config keys", "learning_rate")
+    bad.write_text(json.dumps({"amp": "yes"}))
+    rc, _, err = cli(capsys, "train", "--data", tiny, "--config", bad, "--out", tmp_path / "r")
+    assert_one_line_error(rc, err, "train", "'amp' must be true or false")
     bad.write_text("{not json")
     rc, _, err = cli(capsys, "train", "--data", tiny, "--config", bad, "--out", tmp_path / "r")
     assert_one_line_error(rc, err, "train", "not a readable config JSON")

@@ -51,6 +51,7 @@ class TrainConfig:
     freeze_encoder_epochs: int = 0  # fine-tuning: train decoder only for this many epochs
     encoder_lr_scale: float = 1.0  # after unfreezing, the encoder trains at lr * this
     device: str = "auto"
+    amp: bool = True  # mixed precision where the device computes it natively (``autocast_dtype``)
     max_steps: int | None = None  # stop after this many optimiser steps per epoch (tests, quick runs)
     workers: int = 0
     resume: bool = False
@@ -121,8 +122,20 @@ def set_encoder_trainable(model, trainable: bool) -> None:
         p.requires_grad_(trainable)
 
 
+def autocast_dtype(device: torch.device, amp: bool = True) -> torch.dtype | None:
+    """The mixed-precision type to train in: float16 on CUDA; bfloat16 on a CPU with AVX-512 BF16 or AMX, where
+    oneDNN runs it natively (elsewhere it is emulated and slower); None (float32) otherwise or without ``amp``."""
+    if not amp:
+        return None
+    if device.type == "cuda":
+        return torch.float16
+    native = (getattr(torch.cpu, name, lambda: False)() for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return torch.bfloat16 if device.type == "cpu" and any(native) else None
+
+
 @torch.no_grad()
 def validate(model, loader, device, dice_loss: bool) -> dict:
+    """Loss and scores of ``model`` on ``loader``, in float32 whatever the training's precision, so that runs compare."""
     model.eval()
     scores, total, n = MeanScores(), 0.0, 0
     for x, y in loader:
@@ -206,7 +219,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     net = dist.wrap(model, find_unused=cfg.freeze_encoder_epochs > start_epoch) if dist.enabled else model
     if dist.enabled and dist.is_main:
         print(f"distributed: {dist.world} processes ({'nccl' if device.type == 'cuda' else 'gloo'})", file=sys.stderr)
-    use_amp = device.type == "cuda"
+    amp = autocast_dtype(device, cfg.amp)
+    use_amp = amp == torch.float16  # float16 needs its gradients scaled; bfloat16 has float32's range
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     if scaler_state and use_amp:
         scaler.load_state_dict(scaler_state)
@@ -236,11 +250,12 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
             if not frozen and cfg.encoder_lr_scale != 1.0:
                 _scale_encoder_lr(opt, model, lr * cfg.encoder_lr_scale)
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
                 logits = net(x)
+                taught = teachers(x, index).float() if teachers else None
             loss = loss_fn(logits.float(), y, cfg.dice_loss)
             if teachers:
-                soft = torch.where(y == IGNORE, y, teachers(x, index))  # made-up pixels and untaught pairs: IGNORE
+                soft = torch.where(y == IGNORE, y, taught)  # made-up pixels and untaught pairs: IGNORE
                 loss = loss + cfg.teacher_weight * loss_fn(logits.float(), soft, dice=False)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

@@ -63,6 +63,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
                    help="fine-tuning: the (unfrozen) encoder trains at lr * S (default 1)")
     p.add_argument("--max-steps", type=int, help="at most this many steps per epoch (quick runs, tests)")
     p.add_argument("--workers", type=int, help="data-loader worker processes (default 0)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="mixed precision where the device has it natively: float16 on CUDA, bfloat16 on a CPU with "
+                        "AVX-512 BF16 or AMX (default on)")
     p.add_argument("--resume", action="store_true", default=None,
                    help="continue RUN from its last.pt (RUN/config.json is the base config)")
 
@@ -104,6 +107,9 @@ def check_config(cfg) -> None:
         v = d[k]
         if (v is not None or k in floats) and (not isinstance(v, (int, float)) or isinstance(v, bool)):
             raise GoSelfiesError(f"config '{k}' must be a number, got {v!r}")
+    for k in ("dice_loss", "amp"):
+        if not isinstance(d[k], bool):
+            raise GoSelfiesError(f"config '{k}' must be true or false, got {d[k]!r}")
     if isinstance(cfg.data, str):
         cfg.data = [cfg.data]
     if not isinstance(cfg.data, list) or not all(isinstance(x, str) for x in cfg.data):
