@@ -52,6 +52,19 @@ def calibration_batches(mean: Sequence[float], std: Sequence[float], size: int =
             yield {INPUT: prep.prepare(img, False)[0].copy()}  # prepare() reuses its buffer
 
 
+def drop_unused_opsets(path: Path) -> None:
+    """Keep only the operator-set imports the graph's nodes use. ONNX Runtime's pre-processing declares every domain
+    it knows (ai.onnx.ml 5 among them), and the oldest ONNX Runtime pyproject allows (1.17) refuses such a file."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    used = {n.domain for n in proto.graph.node} | {""}
+    kept = [o for o in proto.opset_import if o.domain in used]
+    del proto.opset_import[:]
+    proto.opset_import.extend(kept)
+    onnx.save(proto, str(path))
+
+
 def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES) -> Path:
     """Quantise an exported Go-selfies ONNX file (float32, or float16-stored weights) to int8 (QDQ), keeping
     its metadata."""
@@ -85,6 +98,7 @@ def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES
             finally:
                 plain.unlink(missing_ok=True)
                 pre.unlink(missing_ok=True)
+            drop_unused_opsets(tmp)
             write_metadata(tmp, {**meta, "quantized": "int8 static QDQ, per-channel weights",
                                  "quant_version": QUANT_VERSION})
     except GoSelfiesError:
