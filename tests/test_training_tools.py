@@ -378,3 +378,76 @@ def test_interpolate_blends_two_weight_files_tensor_by_tensor(tmp_path, lite_wei
     err = capsys.readouterr().err
     assert "--alpha must be in [0, 1]" in err and "is 'lite'" in err and "Traceback" not in err
     assert not (tmp_path / "x.safetensors").exists() and not (tmp_path / "y.safetensors").exists()
+
+
+# ---------------------------------------------------------------- pruning into a slimmer network
+@pytest.fixture
+def wide_and_slim(monkeypatch):
+    """Two registry models of one family at 64 px: lite's network, and the same with half its hidden channels
+    and a depthwise-separable decoder."""
+    from goselfies.engine import models
+
+    for name, slim in (("wide", {}), ("slim", {"expand": 0.5, "separable": True})):
+        build = (lambda kw=slim: models._slim_unet("efficientnet_lite0", out_stride=4, **kw))
+        monkeypatch.setitem(models.MODELS, name, models.ModelInfo(name, name, build, 64, models.HALF, models.HALF))
+
+
+def test_prune_carries_over_exactly_what_the_slim_network_can_hold(wide_and_slim, tmp_path):
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.weights import save_weights
+    from goselfies.training.prune import prune
+
+    torch.manual_seed(0)
+    wide, slim_shape = create_model("wide").eval(), dict(create_model("slim").named_modules())
+    with torch.no_grad():
+        for name, m in wide.named_modules():
+            if hasattr(m, "conv_pwl"):  # hidden channels the block's output ignores: pruning drops exactly them
+                h, k = m.conv_pw.out_channels, slim_shape[name].conv_pw.out_channels
+                m.conv_pwl.weight[:, torch.randperm(h)[: h - k]] = 0
+                m.bn2.running_var.uniform_(0.5, 2.0)
+            elif name.startswith("decoder") and isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3):
+                out, cin = m.weight.shape[:2]  # rank 1 for each input channel: a depthwise + pointwise pair
+                m.weight.copy_(torch.randn(out, cin, 1, 1) * torch.randn(1, cin, 3, 3))
+    source = save_weights(wide, tmp_path / "wide.safetensors", "wide", {"size": 64}, fp16=False)
+    prune(str(source), "slim", str(tmp_path / "slim.safetensors"))
+    slim = create_model("slim", weights=tmp_path / "slim.safetensors").eval()
+    x = torch.randn(2, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        a, b = wide(x), slim(x)
+    assert a.std() > 0.1
+    assert (a - b).abs().max() < 0.01 * a.abs().max()  # the slim file is stored in float16
+
+
+def test_prune_refit_on_real_pictures_brings_the_slim_network_closer(wide_and_slim, tiny, tmp_path):
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.weights import save_weights
+    from goselfies.training.prune import calibration_images, prune
+
+    torch.manual_seed(0)
+    wide = create_model("wide")
+    pictures = calibration_images([tiny], None, 64, (0.5,) * 3, (0.5,) * 3)
+    with torch.no_grad():
+        wide.train()(pictures)  # BatchNorm statistics of real pictures
+    source = save_weights(wide.eval(), tmp_path / "wide.safetensors", "wide", {"size": 64}, fp16=False)
+    errors, gaps = [], []
+    for name, calibrate in (("plain", []), ("refit", [tiny])):
+        prune(str(source), "slim", str(tmp_path / f"{name}.safetensors"), calibrate)
+        slim = create_model("slim", weights=tmp_path / f"{name}.safetensors").eval()
+        with torch.no_grad():
+            a, b = wide.encoder(pictures)[-1], slim.encoder(pictures)[-1]  # the deepest features
+            errors.append(((a - b).abs().mean() / a.abs().mean()).item())
+            # BatchNorm with the batch's statistics (training) against the running ones (eval)
+            gaps.append((slim.train()(pictures) - slim.eval()(pictures)).abs().mean().item())
+    assert errors[1] < 0.25 * errors[0], errors
+    assert gaps[1] < 0.1 * gaps[0], gaps  # calibrated: training starts from the network that was fitted
+
+
+def test_prune_cli_says_in_one_line_what_does_not_fit(wide_and_slim, lite_weights, tmp_path, capsys):
+    from goselfies.training.prune import main
+
+    for argv, needle in (([str(lite_weights), "--model", "resunet34"], "'resunet34' is not a slimmer 'lite'"),
+                         ([str(tmp_path / "none.safetensors"), "--model", "slim"], "not found")):
+        assert main([*argv, "-o", str(tmp_path / "out.safetensors")]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("python -m goselfies.training.prune: error:") and needle in err
+    assert not (tmp_path / "out.safetensors").exists()

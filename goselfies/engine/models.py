@@ -53,14 +53,19 @@ def _smp():
 SLIM_DECODER = (64, 32, 24, 16, 8)
 
 
-def _slim_unet(encoder: str, out_stride: int = 1):
+def _slim_unet(encoder: str, out_stride: int = 1, expand: float = 1.0, separable: bool = False):
     """U-Net with a slim decoder (64-32-24-16-8) on a timm EfficientNet-Lite.
 
     timm's efficientnet_lite* (symmetric padding) takes the TF checkpoints' tensors one to one and runs ~1.3x
     faster in ONNX Runtime than tf_efficientnet_lite*, whose "same" padding is dynamic.
     out_stride 2 or 4: the decoder stops that many times below the input's size and the head's logits are enlarged
-    bilinearly (the last blocks, at the input's full and half size, are where a CPU spends most of the decoder's time)."""
+    bilinearly (the last blocks, at the input's full and half size, are where a CPU spends most of the decoder's time).
+    expand < 1: each inverted-residual block keeps that fraction of its hidden channels (a multiple of 8; the block's
+    input and output are unchanged), the first ones (``training.prune`` orders a trained network's channels so).
+    separable: each decoder 3x3 convolution is a depthwise 3x3 followed by a pointwise 1x1."""
     smp = _smp()
+    from torch import nn
+
     net = smp.Unet(f"tu-{encoder}", encoder_weights=None, classes=1, decoder_channels=SLIM_DECODER)
     drop = out_stride.bit_length() - 1
     if drop:
@@ -68,7 +73,38 @@ def _slim_unet(encoder: str, out_stride: int = 1):
 
         net.decoder.blocks = net.decoder.blocks[:-drop]
         net.segmentation_head = SegmentationHead(SLIM_DECODER[-1 - drop], 1, kernel_size=3, upsampling=out_stride)
+    if expand < 1:
+        for block in net.encoder.model.blocks.modules():
+            if hasattr(block, "conv_pwl"):  # an inverted residual: conv_pw -> bn1 -> conv_dw -> bn2 -> conv_pwl
+                hidden = max(8, round(block.conv_pw.out_channels * expand / 8) * 8)
+                block.conv_pw = nn.Conv2d(block.conv_pw.in_channels, hidden, 1, bias=False)
+                block.bn1 = _narrow_bn(block.bn1, hidden)
+                dw = block.conv_dw
+                block.conv_dw = nn.Conv2d(hidden, hidden, dw.kernel_size, dw.stride, dw.padding, groups=hidden,
+                                          bias=False)
+                block.bn2 = _narrow_bn(block.bn2, hidden)
+                block.conv_pwl = nn.Conv2d(hidden, block.conv_pwl.out_channels, 1, bias=False)
+    if separable:
+        for block in net.decoder.blocks:
+            for conv in (block.conv1, block.conv2):
+                c = conv[0]
+                conv[0] = nn.Sequential(nn.Conv2d(c.in_channels, c.in_channels, 3, padding=1, groups=c.in_channels,
+                                                  bias=False),
+                                        nn.Conv2d(c.in_channels, c.out_channels, 1, bias=False))
     return net
+
+
+def _narrow_bn(bn, channels: int):
+    """A fresh BatchNorm of ``bn``'s kind (timm's BatchNormAct2d keeps its activation) with ``channels``."""
+    import copy
+
+    import torch
+
+    new = copy.deepcopy(bn)
+    new.num_features = channels
+    new.weight, new.bias = torch.nn.Parameter(torch.ones(channels)), torch.nn.Parameter(torch.zeros(channels))
+    new.running_mean, new.running_var = torch.zeros(channels), torch.ones(channels)
+    return new
 
 
 @register("lite", "fast CPU tier: U-Net on an ImageNet-pretrained EfficientNet-Lite0, slim decoder stopped at a "
@@ -77,6 +113,13 @@ def _lite():
     # Without the decoder's two largest blocks the network runs a larger input in the same time, and the larger
     # input scored higher (lite.md, stage 7; the guided-filter refine lays the coarser mask onto the image's edges).
     return _slim_unet("efficientnet_lite0", out_stride=4)
+
+
+@register("lite-slim", "lite's network with three quarters of its encoder's hidden channels and a depthwise-separable "
+          "decoder: cheaper on a CPU, started from lite's weights by training.prune (lite.md; no shipped weights)", 288,
+          mean=HALF, std=HALF)
+def _lite_slim():
+    return _slim_unet("efficientnet_lite0", out_stride=4, expand=0.75, separable=True)
 
 
 @register("quality", "quality tier (photos, video files, GPUs): U-Net on an ImageNet-pretrained EfficientNet-Lite2, "

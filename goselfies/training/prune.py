@@ -1,0 +1,198 @@
+"""A trained network's weights as the starting point of a slimmer one of the same family (``models._slim_unet``'s
+``expand`` and ``separable``): every tensor that keeps its shape is copied; each inverted-residual block keeps its
+most important hidden channels (BN2's scale times the projection's column norm: how much a channel adds to the
+block's output), in their order; each decoder 3x3 convolution becomes the depthwise 3x3 + pointwise 1x1 pair
+nearest to it (per input channel, the kernel's best rank-1 factorisation). With ``--calibrate`` each block's
+last 1x1 convolution (and each decoder pointwise one) is then refitted, in order, by ridge regression on real
+pictures so that the slim network's activations follow the wide one's (channel pruning with reconstruction), and
+every BatchNorm takes its input's statistics on them (the same function in eval mode; training's batch statistics
+then start where they are). Then train.
+
+    python -m goselfies.training.prune goselfies/assets/models/lite.safetensors --model lite-slim \
+        --calibrate ../shared/data/eg1800/train --calibrate ../shared/data/ccp_fullbody --holdout RUN/split.json \
+        -o INIT.safetensors
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from goselfies.errors import GoSelfiesError, exit_status
+
+
+def importance(block) -> "object":
+    """Each hidden channel's weight in an inverted-residual block's output."""
+    bn = block.bn2
+    scale = bn.weight.detach().abs() / (bn.running_var + bn.eps).sqrt()
+    return scale * block.conv_pwl.weight.detach()[:, :, 0, 0].abs().sum(0)
+
+
+def _input_of(net, module, images):
+    """What ``module`` receives when ``net`` runs on ``images``."""
+    import torch
+
+    seen = []
+    handle = module.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    try:
+        with torch.no_grad():
+            net(images)
+    finally:
+        handle.remove()
+    return seen[0]
+
+
+def _lstsq(features, target, samples: int = 40000, ridge: float = 1e-3):
+    """W with W @ features ~ target over pixels (both (N, C, H, W)), on a sample of ``samples`` pixels; ridge
+    regression (``ridge`` times the features' mean energy), as near-duplicate channels make plain least squares
+    blow up."""
+    import torch
+
+    f = features.permute(1, 0, 2, 3).flatten(1)
+    t = target.permute(1, 0, 2, 3).flatten(1)
+    pick = torch.randperm(f.shape[1], generator=torch.Generator().manual_seed(0))[:samples]
+    f, t = f[:, pick].double(), t[:, pick].double()
+    gram = f @ f.T
+    gram += ridge * gram.trace() / len(gram) * torch.eye(len(gram), dtype=gram.dtype)
+    return torch.linalg.solve(gram, f @ t.T).T.float()
+
+
+def refit(old, new, images) -> None:
+    """Refit the slim network's last 1x1 convolutions in order, so that its activations on ``images`` follow
+    ``old``'s: each narrowed block's projection, each separable convolution's pointwise half."""
+    import torch
+
+    old.eval(), new.eval()
+    new_modules = dict(new.named_modules())
+    with torch.no_grad():
+        for name, om in old.named_modules():
+            nm = new_modules.get(name)
+            if hasattr(om, "conv_pwl") and hasattr(nm, "conv_pwl"):
+                x_old, x_new = _input_of(old, om, images), _input_of(new, nm, images)
+                target = om.conv_pwl(_hidden(om, x_old))
+                if om.has_skip:  # bn3 is a per-channel affine map: carry the drift of the block's input over
+                    bn = om.bn3
+                    target += (x_old - x_new) * ((bn.running_var + bn.eps).sqrt() / bn.weight)[None, :, None, None]
+                nm.conv_pwl.weight.copy_(_lstsq(_hidden(nm, x_new), target)[:, :, None, None])
+            elif isinstance(nm, torch.nn.Sequential) and len(nm) == 2 and getattr(om, "kernel_size", None) == (3, 3):
+                dw, pw = nm
+                target = om(_input_of(old, om, images))
+                pw.weight.copy_(_lstsq(dw(_input_of(new, dw, images)), target)[:, :, None, None])
+
+
+def match_statistics(net, images) -> None:
+    """Give every BatchNorm the mean and variance its input has on ``images`` as running statistics, with its scale
+    and shift changed so that the network in eval mode computes the same function: then training's batch
+    statistics start where eval's running ones are, and the first steps train the network that was fitted."""
+    import torch
+
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    seen = {}
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen.__setitem__(m, args[0])) for m in norms]
+    try:
+        with torch.no_grad():
+            net.eval()(images)
+    finally:
+        for h in hooks:
+            h.remove()
+    with torch.no_grad():
+        for m in norms:
+            x = seen[m].transpose(0, 1).flatten(1)
+            mean, var = x.mean(1), x.var(1, unbiased=False)  # what training normalises with
+            old_std, new_std = (m.running_var + m.eps).sqrt(), (var + m.eps).sqrt()
+            m.bias += m.weight * (mean - m.running_mean) / old_std
+            m.weight *= new_std / old_std
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+
+
+def _hidden(block, x):
+    """An inverted-residual block's hidden activations, before its projection."""
+    return block.se(block.aa(block.bn2(block.conv_dw(block.bn1(block.conv_pw(x))))))
+
+
+def calibration_images(folders, holdout: str | None, size: int, mean, std, count: int = 96):
+    """``count`` pictures spread over the training pairs of ``folders`` (none of ``holdout``'s validation pairs),
+    each resized onto ``size`` x ``size`` as training and validation see them, normalised."""
+    import json
+
+    import cv2
+    import numpy as np
+    import torch
+
+    from goselfies.training.data import find_pairs
+
+    held = set(json.loads(open(holdout).read())["val"]) if holdout else set()
+    pairs = [p for f in folders for p in find_pairs(f, check=False) if str(p.image) not in held]
+    if not pairs:
+        raise GoSelfiesError("no calibration pictures")
+    batch = []
+    for k in np.linspace(0, len(pairs) - 1, min(count, len(pairs))).round().astype(int):
+        img = cv2.imread(str(pairs[k].image), cv2.IMREAD_COLOR)
+        if img is None:
+            raise GoSelfiesError(f"{pairs[k].image}: cannot decode")
+        batch.append(cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)[:, :, ::-1])
+    x = (np.stack(batch).astype(np.float32) / 255.0 - np.array(mean, np.float32)) / np.array(std, np.float32)
+    return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+
+
+def prune(source: str, model: str, out: str, calibrate=(), holdout: str | None = None) -> None:
+    import torch
+
+    from goselfies.engine.models import model_info
+    from goselfies.engine.networks import create_model
+    from goselfies.engine.weights import read_metadata, save_weights
+
+    meta = read_metadata(source)
+    old = create_model(meta.get("arch", ""), weights=source)
+    new = create_model(model)
+    old_state, state = old.state_dict(), new.state_dict()
+    filled = {k: old_state[k].clone() for k, t in state.items() if k in old_state and old_state[k].shape == t.shape}
+    new_blocks = dict(new.named_modules())
+    for name, block in old.named_modules():
+        nb = new_blocks.get(name)
+        if hasattr(block, "conv_pwl") and hasattr(nb, "conv_pwl"):  # an inverted residual: its hidden channels
+            keep = torch.sort(torch.argsort(importance(block), descending=True)[:nb.conv_pw.out_channels]).values
+            for key, t in old_state.items():
+                if key.startswith(f"{name}.conv_pwl."):
+                    filled[key] = t[:, keep].clone()
+                elif key.startswith(tuple(f"{name}.{m}." for m in ("conv_pw", "bn1", "conv_dw", "bn2"))):
+                    filled[key] = t[keep].clone() if t.dim() else t.clone()
+        elif isinstance(nb, torch.nn.Sequential) and len(nb) == 2 and getattr(block, "kernel_size", None) == (3, 3):
+            # a 3x3 convolution made depthwise + pointwise: per input channel, the kernel's best rank-1 factors
+            w = block.weight.detach().permute(1, 0, 2, 3).flatten(2)  # (in, out, 9)
+            u, sv, vh = torch.linalg.svd(w, full_matrices=False)
+            root = sv[:, 0].sqrt()
+            filled[f"{name}.0.weight"] = (vh[:, 0] * root[:, None]).reshape(-1, 1, 3, 3)
+            filled[f"{name}.1.weight"] = (u[:, :, 0] * root[:, None]).T[:, :, None, None].contiguous()
+    missing = [k for k, t in state.items() if k not in filled or filled[k].shape != t.shape]
+    if missing:
+        raise GoSelfiesError(f"'{model}' is not a slimmer '{meta.get('arch')}': nothing of {source} fits {missing[0]}")
+    new.load_state_dict(filled)
+    if calibrate:
+        info = model_info(model)
+        images = calibration_images(calibrate, holdout, meta.get("size", info.size), info.mean, info.std)
+        refit(old, new, images)
+        match_statistics(new, images)
+    keep_meta = {k: meta[k] for k in ("size", "train_size") if k in meta}
+    save_weights(new, out, model, {**keep_meta, "pruned_from": str(source)})
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m goselfies.training.prune", description=__doc__.split("\n\n")[0])
+    p.add_argument("source", help="trained weights (safetensors) of the wider network")
+    p.add_argument("--model", required=True, help="the slimmer registry model to start")
+    p.add_argument("--calibrate", action="append", default=[], metavar="DIR",
+                   help="a folder of images/ + masks/ whose pictures refit the slim network (repeatable)")
+    p.add_argument("--holdout", metavar="SPLIT.json", help="a run's split.json: its validation pictures are not used")
+    p.add_argument("-o", "--out", required=True, help="output safetensors")
+    args = p.parse_args(argv)
+
+    def run() -> None:
+        prune(args.source, args.model, args.out, args.calibrate, args.holdout)
+        print(f"wrote {args.out}", file=sys.stderr)
+
+    return exit_status(p.prog, run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
