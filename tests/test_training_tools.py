@@ -442,11 +442,14 @@ def test_prune_refit_on_real_pictures_brings_the_slim_network_closer(wide_and_sl
     assert gaps[1] < 0.1 * gaps[0], gaps  # calibrated: training starts from the network that was fitted
 
 
-def test_prune_cli_says_in_one_line_what_does_not_fit(wide_and_slim, lite_weights, tmp_path, capsys):
+def test_prune_cli_says_in_one_line_what_does_not_fit(wide_and_slim, lite_weights, tiny, tmp_path, capsys):
     from goselfies.training.prune import main
 
+    (tmp_path / "split.json").write_text("[1, 2")
     for argv, needle in (([str(lite_weights), "--model", "resunet34"], "'resunet34' is not a slimmer 'lite'"),
-                         ([str(tmp_path / "none.safetensors"), "--model", "slim"], "not found")):
+                         ([str(tmp_path / "none.safetensors"), "--model", "slim"], "not found"),
+                         ([str(lite_weights), "--model", "slim", "--calibrate", str(tiny), "--holdout",
+                           str(tmp_path / "split.json")], "not a readable split JSON file")):
         assert main([*argv, "-o", str(tmp_path / "out.safetensors")]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("python -m goselfies.training.prune: error:") and needle in err

@@ -14,11 +14,17 @@ from goselfies.errors import GoSelfiesError
 from goselfies.io.media import read_json_object
 
 
-def make_folder(split: Path, out: Path, match: str = "") -> int:
-    """Link every validation pair whose image path contains ``match``; returns how many."""
+def validation_images(split: str | Path) -> list[str]:
+    """The image paths a run held out for validation (its ``split.json``)."""
     val = read_json_object(split, "split").get("val", [])
     if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
         raise GoSelfiesError(f"{split}: 'val' must be a list of image paths, as goselfies train writes it")
+    return val
+
+
+def make_folder(split: Path, out: Path, match: str = "") -> int:
+    """Link every validation pair whose image path contains ``match``; returns how many."""
+    val = validation_images(split)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     n = 0

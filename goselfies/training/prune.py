@@ -20,7 +20,7 @@ import sys
 from goselfies.errors import GoSelfiesError, exit_status
 
 
-def importance(block) -> "object":
+def importance(block):
     """Each hidden channel's weight in an inverted-residual block's output."""
     bn = block.bn2
     scale = bn.weight.detach().abs() / (bn.running_var + bn.eps).sqrt()
@@ -113,15 +113,14 @@ def _hidden(block, x):
 def calibration_images(folders, holdout: str | None, size: int, mean, std, count: int = 96):
     """``count`` pictures spread over the training pairs of ``folders`` (none of ``holdout``'s validation pairs),
     each resized onto ``size`` x ``size`` as training and validation see them, normalised."""
-    import json
-
     import cv2
     import numpy as np
     import torch
 
     from goselfies.training.data import find_pairs
+    from goselfies.training.holdout import validation_images
 
-    held = set(json.loads(open(holdout).read())["val"]) if holdout else set()
+    held = set(validation_images(holdout)) if holdout else set()
     pairs = [p for f in folders for p in find_pairs(f, check=False) if str(p.image) not in held]
     if not pairs:
         raise GoSelfiesError("no calibration pictures")

@@ -28,13 +28,14 @@ def ov_call(path):
     return lambda: request.infer({0: x})
 
 
-calls = {f"{runtime} {kind}": make(path) for kind, path in FILES.items()
-         for runtime, make in (("ONNX Runtime", ort_call), ("OpenVINO", ov_call))}
-for r in range(2):
-    for name, call in calls.items():
-        for _ in range(10):
-            call()
-        t = time.process_time()
-        for _ in range(100):
-            call()
-        print(f"round {r + 1} {name}: {(time.process_time() - t) * 10:.2f} ms CPU a call", flush=True)
+if __name__ == "__main__":  # run 23's script imports the two helpers above
+    calls = {f"{runtime} {kind}": make(path) for kind, path in FILES.items()
+             for runtime, make in (("ONNX Runtime", ort_call), ("OpenVINO", ov_call))}
+    for r in range(2):
+        for name, call in calls.items():
+            for _ in range(10):
+                call()
+            t = time.process_time()
+            for _ in range(100):
+                call()
+            print(f"round {r + 1} {name}: {(time.process_time() - t) * 10:.2f} ms CPU a call", flush=True)

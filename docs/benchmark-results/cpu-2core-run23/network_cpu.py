@@ -4,30 +4,16 @@ interleaved, two rounds of 100 calls.
 
     python docs/benchmark-results/cpu-2core-run23/network_cpu.py CANDIDATE.onnx CANDIDATE.int8.onnx
 """
+import importlib.util
 import sys
 import time
+from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
-import openvino as ov
-
-x = np.random.default_rng(0).random((1, 3, 224, 288), dtype=np.float32)
-
-
-def ort_call(path):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
-    return lambda: session.run(None, {"image": x})
-
-
-def ov_call(path):
-    core = ov.Core()
-    model = core.read_model(path)
-    model.reshape([1, 3, 224, 288])
-    request = core.compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": 1, "NUM_STREAMS": 1}).create_infer_request()
-    return lambda: request.infer({0: x})
-
+# run 20's helpers: an ONNX Runtime and an OpenVINO call of a file, one thread, on its random 288x224 input
+spec = importlib.util.spec_from_file_location("run20", Path(__file__).parents[1] / "cpu-2core-run20" / "network_cpu.py")
+run20 = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(run20)
+ort_call, ov_call = run20.ort_call, run20.ov_call
 
 files = {"stage 8": ("goselfies/assets/models/lite.onnx", "goselfies/assets/models/lite.int8.onnx"),
          "candidate": (sys.argv[1], sys.argv[2])}
