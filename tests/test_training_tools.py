@@ -1,6 +1,7 @@
 """LR range test, the 8-model grid (--quick), the COCO importer and the held-out folder."""
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -426,8 +427,12 @@ def test_prune_refit_on_real_pictures_brings_the_slim_network_closer(wide_and_sl
     torch.manual_seed(0)
     wide = create_model("wide")
     pictures = calibration_images([tiny], None, 64, (0.5,) * 3, (0.5,) * 3)
+    for m in wide.modules():  # BatchNorm statistics of real pictures
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.reset_running_stats()
+            m.momentum = None  # a cumulative average: one pass sets them
     with torch.no_grad():
-        wide.train()(pictures)  # BatchNorm statistics of real pictures
+        wide.train()(pictures)
     source = save_weights(wide.eval(), tmp_path / "wide.safetensors", "wide", {"size": 64}, fp16=False)
     errors, gaps = [], []
     for name, calibrate in (("plain", []), ("refit", [tiny])):
@@ -436,10 +441,33 @@ def test_prune_refit_on_real_pictures_brings_the_slim_network_closer(wide_and_sl
         with torch.no_grad():
             a, b = wide.encoder(pictures)[-1], slim.encoder(pictures)[-1]  # the deepest features
             errors.append(((a - b).abs().mean() / a.abs().mean()).item())
-            # BatchNorm with the batch's statistics (training) against the running ones (eval)
-            gaps.append((slim.train()(pictures) - slim.eval()(pictures)).abs().mean().item())
+            # BatchNorm with the running statistics (eval) against the batch's (training; eval first: this moves them)
+            eval_mode = slim(pictures)
+            gaps.append((slim.train()(pictures) - eval_mode).abs().mean().item())
     assert errors[1] < 0.25 * errors[0], errors
     assert gaps[1] < 0.1 * gaps[0], gaps  # calibrated: training starts from the network that was fitted
+
+
+def test_match_statistics_keeps_the_function_and_takes_the_pictures_statistics(wide_and_slim, tiny):
+    from goselfies.engine.networks import create_model
+    from goselfies.training.prune import calibration_images, match_statistics
+
+    torch.manual_seed(0)
+    net = create_model("slim").eval()
+    with torch.no_grad():
+        for m in net.modules():  # running statistics and affine maps far from what the pictures give
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.normal_(0, 0.5), m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5), m.bias.normal_(0, 0.2)
+    pictures = calibration_images([tiny], None, 64, (0.5,) * 3, (0.5,) * 3)
+    with torch.no_grad():
+        before, batch_before = net(pictures), copy.deepcopy(net).train()(pictures)
+        match_statistics(net, pictures)
+        after, batch = net(pictures), net.train()(pictures)
+    assert before.std() > 0.01  # not a constant
+    assert (after - before).abs().max() < 1e-4 * before.abs().max()  # eval mode: the same function
+    # training's batch statistics now give what eval gives; before, they gave another network
+    assert (batch - after).abs().max() < 1e-3 * after.abs().max() < (batch_before - before).abs().max()
 
 
 def test_prune_cli_says_in_one_line_what_does_not_fit(wide_and_slim, lite_weights, tiny, tmp_path, capsys):

@@ -60,8 +60,8 @@ def _slim_unet(encoder: str, out_stride: int = 1, expand: float = 1.0, separable
     faster in ONNX Runtime than tf_efficientnet_lite*, whose "same" padding is dynamic.
     out_stride 2 or 4: the decoder stops that many times below the input's size and the head's logits are enlarged
     bilinearly (the last blocks, at the input's full and half size, are where a CPU spends most of the decoder's time).
-    expand < 1: each inverted-residual block keeps that fraction of its hidden channels (a multiple of 8; the block's
-    input and output are unchanged), the first ones (``training.prune`` orders a trained network's channels so).
+    expand < 1: each inverted-residual block keeps about that fraction of its hidden channels (the nearest multiple of
+    8; the block's input and output are unchanged; ``training.prune`` chooses which, starting from a wider network).
     separable: each decoder 3x3 convolution is a depthwise 3x3 followed by a pointwise 1x1."""
     smp = _smp()
     from torch import nn

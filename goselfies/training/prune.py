@@ -9,15 +9,17 @@ every BatchNorm takes its input's statistics on them (the same function in eval 
 then start where they are). Then train.
 
     python -m goselfies.training.prune goselfies/assets/models/lite.safetensors --model lite-slim \
-        --calibrate ../shared/data/eg1800/train --calibrate ../shared/data/ccp_fullbody --holdout RUN/split.json \
-        -o INIT.safetensors
+        --calibrate ../shared/data/eg1800/train --calibrate ../shared/data/ccp_fullbody \
+        --calibrate ../shared/data/humanseg_remove_bg --holdout RUN/split.json -o INIT.safetensors
 """
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from goselfies.errors import GoSelfiesError, exit_status
+from goselfies.extras import require_extra
 
 
 def importance(block):
@@ -25,6 +27,18 @@ def importance(block):
     bn = block.bn2
     scale = bn.weight.detach().abs() / (bn.running_var + bn.eps).sqrt()
     return scale * block.conv_pwl.weight.detach()[:, :, 0, 0].abs().sum(0)
+
+
+def _narrowed(old, new) -> bool:
+    """An inverted-residual block and its narrower counterpart."""
+    return hasattr(old, "conv_pwl") and hasattr(new, "conv_pwl")
+
+
+def _factorised(old, new) -> bool:
+    """A 3x3 convolution and the depthwise + pointwise pair that replaces it."""
+    import torch
+
+    return isinstance(new, torch.nn.Sequential) and len(new) == 2 and getattr(old, "kernel_size", None) == (3, 3)
 
 
 def _input_of(net, module, images):
@@ -66,14 +80,15 @@ def refit(old, new, images) -> None:
     with torch.no_grad():
         for name, om in old.named_modules():
             nm = new_modules.get(name)
-            if hasattr(om, "conv_pwl") and hasattr(nm, "conv_pwl"):
+            if _narrowed(om, nm):
                 x_old, x_new = _input_of(old, om, images), _input_of(new, nm, images)
                 target = om.conv_pwl(_hidden(om, x_old))
                 if om.has_skip:  # bn3 is a per-channel affine map: carry the drift of the block's input over
-                    bn = om.bn3
-                    target += (x_old - x_new) * ((bn.running_var + bn.eps).sqrt() / bn.weight)[None, :, None, None]
+                    bn = om.bn3  # (a channel bn3 zeroes ignores its input: no drift to carry)
+                    gain = torch.where(bn.weight != 0, (bn.running_var + bn.eps).sqrt() / bn.weight, 0.0)
+                    target += (x_old - x_new) * gain[None, :, None, None]
                 nm.conv_pwl.weight.copy_(_lstsq(_hidden(nm, x_new), target)[:, :, None, None])
-            elif isinstance(nm, torch.nn.Sequential) and len(nm) == 2 and getattr(om, "kernel_size", None) == (3, 3):
+            elif _factorised(om, nm):
                 dw, pw = nm
                 target = om(_input_of(old, om, images))
                 pw.weight.copy_(_lstsq(dw(_input_of(new, dw, images)), target)[:, :, None, None])
@@ -120,8 +135,11 @@ def calibration_images(folders, holdout: str | None, size: int, mean, std, count
     from goselfies.training.data import find_pairs
     from goselfies.training.holdout import validation_images
 
-    held = set(validation_images(holdout)) if holdout else set()
-    pairs = [p for f in folders for p in find_pairs(f, check=False) if str(p.image) not in held]
+    held = {Path(v).resolve() for v in validation_images(holdout)} if holdout else set()
+    found = [p for f in folders for p in find_pairs(f, check=False)]
+    pairs = [p for p in found if p.image.resolve() not in held]
+    if holdout and len(pairs) == len(found):
+        raise GoSelfiesError(f"{holdout}: none of its validation pictures is in the --calibrate folders")
     if not pairs:
         raise GoSelfiesError("no calibration pictures")
     batch = []
@@ -135,6 +153,7 @@ def calibration_images(folders, holdout: str | None, size: int, mean, std, count
 
 
 def prune(source: str, model: str, out: str, calibrate=(), holdout: str | None = None) -> None:
+    require_extra("train", "python -m goselfies.training.prune")
     import torch
 
     from goselfies.engine.models import model_info
@@ -149,15 +168,14 @@ def prune(source: str, model: str, out: str, calibrate=(), holdout: str | None =
     new_blocks = dict(new.named_modules())
     for name, block in old.named_modules():
         nb = new_blocks.get(name)
-        if hasattr(block, "conv_pwl") and hasattr(nb, "conv_pwl"):  # an inverted residual: its hidden channels
+        if _narrowed(block, nb):  # an inverted residual: its most important hidden channels
             keep = torch.sort(torch.argsort(importance(block), descending=True)[:nb.conv_pw.out_channels]).values
             for key, t in old_state.items():
                 if key.startswith(f"{name}.conv_pwl."):
                     filled[key] = t[:, keep].clone()
                 elif key.startswith(tuple(f"{name}.{m}." for m in ("conv_pw", "bn1", "conv_dw", "bn2"))):
                     filled[key] = t[keep].clone() if t.dim() else t.clone()
-        elif isinstance(nb, torch.nn.Sequential) and len(nb) == 2 and getattr(block, "kernel_size", None) == (3, 3):
-            # a 3x3 convolution made depthwise + pointwise: per input channel, the kernel's best rank-1 factors
+        elif _factorised(block, nb):  # per input channel, the kernel's best rank-1 factors
             w = block.weight.detach().permute(1, 0, 2, 3).flatten(2)  # (in, out, 9)
             u, sv, vh = torch.linalg.svd(w, full_matrices=False)
             root = sv[:, 0].sqrt()
@@ -165,7 +183,7 @@ def prune(source: str, model: str, out: str, calibrate=(), holdout: str | None =
             filled[f"{name}.1.weight"] = (u[:, :, 0] * root[:, None]).T[:, :, None, None].contiguous()
     missing = [k for k, t in state.items() if k not in filled or filled[k].shape != t.shape]
     if missing:
-        raise GoSelfiesError(f"'{model}' is not a slimmer '{meta.get('arch')}': nothing of {source} fits {missing[0]}")
+        raise GoSelfiesError(f"'{model}' is not a slimmer '{meta.get('arch')}': {source} has no tensor for {missing[0]}")
     new.load_state_dict(filled)
     if calibrate:
         info = model_info(model)
@@ -185,6 +203,8 @@ def main(argv=None) -> int:
     p.add_argument("--holdout", metavar="SPLIT.json", help="a run's split.json: its validation pictures are not used")
     p.add_argument("-o", "--out", required=True, help="output safetensors")
     args = p.parse_args(argv)
+    if args.holdout and not args.calibrate:
+        p.error("--holdout names the pictures --calibrate must not use; give --calibrate too")
 
     def run() -> None:
         prune(args.source, args.model, args.out, args.calibrate, args.holdout)
