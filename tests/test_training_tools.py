@@ -477,8 +477,9 @@ def test_prune_cli_says_in_one_line_what_does_not_fit(wide_and_slim, lite_weight
     for argv, needle in (([str(lite_weights), "--model", "resunet34"], "'resunet34' is not a slimmer 'lite'"),
                          ([str(tmp_path / "none.safetensors"), "--model", "slim"], "not found"),
                          ([str(lite_weights), "--model", "slim", "--calibrate", str(tiny), "--holdout",
-                           str(tmp_path / "split.json")], "not a readable split JSON file")):
-        assert main([*argv, "-o", str(tmp_path / "out.safetensors")]) == 1
+                           str(tmp_path / "split.json")], "not a readable split JSON file"),
+                         ([str(lite_weights), "--model", "slim", "-o", str(tmp_path)], "cannot write")):
+        assert main(argv if "-o" in argv else [*argv, "-o", str(tmp_path / "out.safetensors")]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("python -m goselfies.training.prune: error:") and needle in err
     assert not (tmp_path / "out.safetensors").exists()

@@ -207,7 +207,10 @@ def main(argv=None) -> int:
         p.error("--holdout names the pictures --calibrate must not use; give --calibrate too")
 
     def run() -> None:
-        prune(args.source, args.model, args.out, args.calibrate, args.holdout)
+        try:
+            prune(args.source, args.model, args.out, args.calibrate, args.holdout)
+        except OSError as exc:  # the output (save_weights writes atomically: nothing half-written)
+            raise GoSelfiesError(f"{args.out}: cannot write ({exc.strerror or exc})") from None
         print(f"wrote {args.out}", file=sys.stderr)
 
     return exit_status(p.prog, run)
