@@ -41,18 +41,19 @@ def _factorised(old, new) -> bool:
     return isinstance(new, torch.nn.Sequential) and len(new) == 2 and getattr(old, "kernel_size", None) == (3, 3)
 
 
-def _input_of(net, module, images):
-    """What ``module`` receives when ``net`` runs on ``images``."""
+def _inputs_of(net, modules, images) -> dict:
+    """What each of ``modules`` receives when ``net`` runs on ``images``: one forward pass."""
     import torch
 
-    seen = []
-    handle = module.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    seen = {}
+    hooks = [m.register_forward_pre_hook(lambda m, args: seen.__setitem__(m, args[0])) for m in modules]
     try:
         with torch.no_grad():
             net(images)
     finally:
-        handle.remove()
-    return seen[0]
+        for h in hooks:
+            h.remove()
+    return seen
 
 
 def _lstsq(features, target, samples: int = 40000, ridge: float = 1e-3):
@@ -72,26 +73,30 @@ def _lstsq(features, target, samples: int = 40000, ridge: float = 1e-3):
 
 def refit(old, new, images) -> None:
     """Refit the slim network's last 1x1 convolutions in order, so that its activations on ``images`` follow
-    ``old``'s: each narrowed block's projection, each separable convolution's pointwise half."""
+    ``old``'s: each narrowed block's projection, each separable convolution's pointwise half. The wide network
+    runs once; the slim one again before each refit, as the refits before it change what it computes."""
     import torch
 
     old.eval(), new.eval()
     new_modules = dict(new.named_modules())
+    pairs = [(om, new_modules.get(name)) for name, om in old.named_modules()]
+    pairs = [(om, nm) for om, nm in pairs if _narrowed(om, nm) or _factorised(om, nm)]
+    wide = _inputs_of(old, [om for om, _ in pairs], images)
     with torch.no_grad():
-        for name, om in old.named_modules():
-            nm = new_modules.get(name)
+        for om, nm in pairs:
+            x_old = wide.pop(om)
             if _narrowed(om, nm):
-                x_old, x_new = _input_of(old, om, images), _input_of(new, nm, images)
+                x_new = _inputs_of(new, [nm], images)[nm]
                 target = om.conv_pwl(_hidden(om, x_old))
                 if om.has_skip:  # bn3 is a per-channel affine map: carry the drift of the block's input over
                     bn = om.bn3  # (a channel bn3 zeroes ignores its input: no drift to carry)
                     gain = torch.where(bn.weight != 0, (bn.running_var + bn.eps).sqrt() / bn.weight, 0.0)
                     target += (x_old - x_new) * gain[None, :, None, None]
                 nm.conv_pwl.weight.copy_(_lstsq(_hidden(nm, x_new), target)[:, :, None, None])
-            elif _factorised(om, nm):
+            else:
                 dw, pw = nm
-                target = om(_input_of(old, om, images))
-                pw.weight.copy_(_lstsq(dw(_input_of(new, dw, images)), target)[:, :, None, None])
+                x_new = _inputs_of(new, [dw], images)[dw]
+                pw.weight.copy_(_lstsq(dw(x_new), om(x_old))[:, :, None, None])
 
 
 def match_statistics(net, images) -> None:
@@ -101,14 +106,7 @@ def match_statistics(net, images) -> None:
     import torch
 
     norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    seen = {}
-    hooks = [m.register_forward_pre_hook(lambda m, args: seen.__setitem__(m, args[0])) for m in norms]
-    try:
-        with torch.no_grad():
-            net.eval()(images)
-    finally:
-        for h in hooks:
-            h.remove()
+    seen = _inputs_of(net.eval(), norms, images)
     with torch.no_grad():
         for m in norms:
             x = seen[m].transpose(0, 1).flatten(1)
@@ -132,6 +130,7 @@ def calibration_images(folders, holdout: str | None, size: int, mean, std, count
     import numpy as np
     import torch
 
+    from goselfies.engine.prep import normalize_into
     from goselfies.training.data import find_pairs
     from goselfies.training.holdout import validation_images
 
@@ -142,14 +141,14 @@ def calibration_images(folders, holdout: str | None, size: int, mean, std, count
         raise GoSelfiesError(f"{holdout}: none of its validation pictures is in the --calibrate folders")
     if not pairs:
         raise GoSelfiesError("no calibration pictures")
-    batch = []
-    for k in np.linspace(0, len(pairs) - 1, min(count, len(pairs))).round().astype(int):
+    x = np.empty((min(count, len(pairs)), 3, size, size), np.float32)
+    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    for i, k in enumerate(np.linspace(0, len(pairs) - 1, len(x)).round().astype(int)):
         img = cv2.imread(str(pairs[k].image), cv2.IMREAD_COLOR)
         if img is None:
             raise GoSelfiesError(f"{pairs[k].image}: cannot decode")
-        batch.append(cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)[:, :, ::-1])
-    x = (np.stack(batch).astype(np.float32) / 255.0 - np.array(mean, np.float32)) / np.array(std, np.float32)
-    return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+        normalize_into(x[i:i + 1], cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA), False, mean, std)
+    return torch.from_numpy(x)
 
 
 def prune(source: str, model: str, out: str, calibrate=(), holdout: str | None = None) -> None:
