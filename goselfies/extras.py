@@ -15,7 +15,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "openvino": ("openvino",),
     "mediapipe": ("mediapipe",),
 }
-EXTRA_MODULES["train"] = (*EXTRA_MODULES["gpu"], "onnx", "matplotlib")
+EXTRA_MODULES["train"] = (*EXTRA_MODULES["gpu"], "onnx", "matplotlib", "tflite")
 # module -> the smallest extra that installs it
 EXTRAS: dict[str, str] = {m: extra for extra in ("train", "mediapipe", "openvino", "gpu") for m in EXTRA_MODULES[extra]}
 

@@ -20,7 +20,7 @@ def test_registry_names_and_unknown_model_lists_valid_ones():
     assert "resunet34" in str(err.value) and "lite" in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["resunet34", "vgunet16", "lite"])
+@pytest.mark.parametrize("name", ["resunet34", "vgunet16", "lite", "tiny"])
 def test_models_map_rgb_to_one_logit_channel(name):
     model = create_model(name).eval()
     with torch.inference_mode():

@@ -2,7 +2,7 @@
 (``networks.create_model`` builds one with PyTorch).
 
 Every model maps a normalised RGB batch (N,3,H,W) to one logit channel (N,1,H,W); H and W
-must be multiples of 32. Each entry carries its own facts (normalisation, default input size,
+must be multiples of the entry's ``size_multiple`` (32 unless it says). Each entry carries its own facts (normalisation, default input size,
 where its ImageNet encoder comes from), so nothing else hard-codes them. New architectures
 register themselves with ``@register``.
 """
@@ -120,6 +120,15 @@ def _lite():
           mean=HALF, std=HALF)
 def _lite_slim():
     return _slim_unet("efficientnet_lite0", out_stride=4, expand=0.75, separable=True)
+
+
+@register("tiny", "live tier: MediaPipe's selfie-segmenter network (MobileNetV3-style encoder, gated decoder; "
+          "Apache-2.0), started from the weights the mediapipe wheel ships (training.from_tflite) and trained on ours",
+          256, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size_multiple=16)
+def _tiny():
+    from .tiny import TinyNet
+
+    return TinyNet()
 
 
 @register("quality", "quality tier (photos, video files, GPUs): U-Net on an ImageNet-pretrained EfficientNet-Lite2, "
