@@ -76,3 +76,19 @@ def test_network_fit_shrinks_a_little_rather_than_pad_a_lot(h, w, side, expected
     fh, fw = fit(h, w, side)
     assert nw * nh >= fw * fh * (1 - SHRINK) ** 2  # never more than SHRINK smaller a side
     assert padded(nh) * padded(nw) <= padded(fh) * padded(fw)  # never more padded pixels
+
+
+def test_a_square_model_gets_every_frame_squeezed_onto_its_size():
+    """MediaPipe's network (``tiny``) learned whole frames squeezed onto a square: no padding, no aspect kept, and
+    the mask back at the frame's own size."""
+    from goselfies.engine.prep import Prep
+
+    prep = Prep(256, (0.0,) * 3, (1.0,) * 3, 16, square=True)
+    frame = read_image(next(SAMPLES.glob("*.jpg")))
+    for img in (frame, cv2.resize(frame, (640, 360)), cv2.resize(frame, (300, 500))):
+        h, w = img.shape[:2]
+        assert prep.geometry(h, w) == (256, 256, 256, 256)
+        buf, nh, nw = prep.prepare(img, False)
+        want = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)[:, :, ::-1].transpose(2, 0, 1) / 255.0
+        assert (nh, nw) == (256, 256) and np.abs(buf[0] - want).mean() < 2 / 255  # all of it the picture, in RGB
+        assert Prep.restore(buf[0, 0], h, w).shape == (h, w)

@@ -89,7 +89,7 @@ def test_tiny_maps_rgb_to_one_logit_channel_at_the_inputs_size():
 
 
 def test_from_tflite_puts_every_tensor_where_it_belongs(tmp_path):
-    from goselfies.training.from_tflite import main
+    from goselfies.training.from_tflite import LOGIT_SCALE, main
 
     torch.manual_seed(0)
     source = create_model("tiny").eval()
@@ -102,7 +102,7 @@ def test_from_tflite_puts_every_tensor_where_it_belongs(tmp_path):
     with torch.inference_mode():
         want = source(x)
         assert want.std() > 0.01  # not a constant
-        assert torch.allclose(converted(x), want, atol=1e-5)
+        assert torch.allclose(converted(x) * LOGIT_SCALE, want, atol=1e-4)  # the same mask, logits scaled down
 
 
 def test_from_tflite_says_in_one_line_what_is_wrong(tmp_path, capsys):
@@ -128,9 +128,9 @@ def test_from_tflite_says_in_one_line_what_is_wrong(tmp_path, capsys):
 
 def test_converted_mediapipe_model_gives_mediapipes_masks(data_dir, tmp_path):
     """Where MediaPipe is installed: its own file, converted, segments as MediaPipe does (its 256x256 input, the
-    picture squeezed onto it; MediaPipe's own resize differs a little)."""
+    picture squeezed onto it; MediaPipe's own resize differs a little), its logits scaled back."""
     from goselfies.engine.mediapipe_selfie import MediaPipeSelfie, mediapipe_available
-    from goselfies.training.from_tflite import main
+    from goselfies.training.from_tflite import LOGIT_SCALE, main
 
     if not mediapipe_available():
         pytest.skip("mediapipe is not installed (pip install '.[mediapipe]')")
@@ -141,7 +141,8 @@ def test_converted_mediapipe_model_gives_mediapipes_masks(data_dir, tmp_path):
         img = cv2.imread(str(data_dir / "eg1800/test/images" / f"{stem}.jpg"))
         x = cv2.resize(img, (256, 256), interpolation=cv2.INTER_LINEAR)[:, :, ::-1].astype(np.float32) / 255
         with torch.inference_mode():
-            ours = torch.sigmoid(net(torch.from_numpy(x.copy()).permute(2, 0, 1)[None]))[0, 0].numpy()
+            logits = net(torch.from_numpy(x.copy()).permute(2, 0, 1)[None]) * LOGIT_SCALE  # MediaPipe's own
+            ours = torch.sigmoid(logits)[0, 0].numpy()
         ours = cv2.resize(ours, (img.shape[1], img.shape[0]))
         theirs = reference(img)
         assert np.abs(ours - theirs).mean() < 0.01

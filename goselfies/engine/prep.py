@@ -68,15 +68,20 @@ def network_fit(h: int, w: int, side: int, multiple: int = 32) -> tuple[int, int
 class Prep:
     """Frame -> network input and network output -> frame-sized mask, for one input size."""
 
-    def __init__(self, size: int, mean: Sequence[float], std: Sequence[float], multiple: int = 32):
+    def __init__(self, size: int, mean: Sequence[float], std: Sequence[float], multiple: int = 32,
+                 square: bool = False):
         self.size = size
         self.multiple = multiple
+        self.square = square  # every frame squeezed onto size x size (``ModelInfo.square``)
         self.mean = np.asarray(mean, np.float32)
         self.std = np.asarray(std, np.float32)
         self._buffers: dict[tuple[int, int, int, int], np.ndarray] = {}  # (ph, pw, nh, nw)
 
     def geometry(self, h: int, w: int) -> tuple[int, int, int, int]:
         """(resized h, resized w, padded h, padded w) for a frame of h x w."""
+        if self.square:
+            side = padded(self.size, self.multiple)
+            return side, side, side, side
         nh, nw = network_fit(h, w, self.size, self.multiple)
         return nh, nw, padded(nh, self.multiple), padded(nw, self.multiple)
 

@@ -38,14 +38,15 @@ QUANT_VERSION = 1
 
 
 def calibration_batches(mean: Sequence[float], std: Sequence[float], size: int = 256,
-                        folder: Path = SAMPLES, multiple: int = 32) -> Iterator[dict[str, np.ndarray]]:
+                        folder: Path = SAMPLES, multiple: int = 32, square: bool = False
+                        ) -> Iterator[dict[str, np.ndarray]]:
     """Each sample photo and its mirror image, prepared as the segmenter prepares frames."""
     from ..io.media import list_images, read_image
 
     images, _ = list_images([folder])
     if not images:
         raise GoSelfiesError(f"no calibration images in {folder}")
-    prep = Prep(size, mean, std, multiple)
+    prep = Prep(size, mean, std, multiple, square)
     for path in images:
         frame = read_image(path)
         for img in (frame, np.ascontiguousarray(frame[:, ::-1])):
@@ -80,7 +81,7 @@ def quantize_file(fp32: str | Path, out: str | Path, calibration: Path = SAMPLES
     meta = read_onnx_metadata(fp32)
     out = Path(out)
     spec = input_spec(meta)
-    batches = calibration_batches(spec.mean, spec.std, spec.size, calibration, spec.multiple)
+    batches = calibration_batches(spec.mean, spec.std, spec.size, calibration, spec.multiple, spec.square)
 
     class Reader(CalibrationDataReader):
         def get_next(self):

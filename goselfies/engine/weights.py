@@ -21,6 +21,7 @@ class InputSpec:
     std: tuple[float, ...]
     size: int
     multiple: int = 32
+    square: bool = False  # the registry's ModelInfo.square
 
 
 def input_spec(meta: dict[str, Any]) -> InputSpec:
@@ -29,7 +30,7 @@ def input_spec(meta: dict[str, Any]) -> InputSpec:
     info = model_info(meta.get("arch", ""))
     size = meta.get("size") or meta.get("train_size") or info.size
     return InputSpec(tuple(meta.get("mean", info.mean)), tuple(meta.get("std", info.std)), int(size),
-                     int(meta.get("size_multiple", info.size_multiple)))
+                     int(meta.get("size_multiple", info.size_multiple)), info.square)
 
 
 def shipped_weights(name: str) -> Path | None:

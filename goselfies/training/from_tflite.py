@@ -16,6 +16,10 @@ from goselfies.errors import GoSelfiesError, exit_status
 from goselfies.extras import require_extra
 
 DTYPES = {0: "float32", 1: "float16"}  # tflite.TensorType
+# MediaPipe's logits run to hundreds (a nearly binary mask): BCE makes each pixel it gets wrong a loss in the
+# hundreds, and the first steps of training tore the network down (every held-out set lower after one epoch at a
+# learning rate of 3e-5). The last layer divided by this keeps the mask (the logits' signs) and makes it trainable.
+LOGIT_SCALE = 32
 
 
 def shipped_tflite() -> Path:
@@ -75,8 +79,8 @@ def to_tiny(tensors: dict):
         state[f"{name}.weight"] = torch.from_numpy(kernel).permute(*((3, 0, 1, 2) if depthwise else (0, 3, 1, 2)))
         state[f"{name}.bias"] = torch.from_numpy(bias)
     # the 2x2 transposed convolution: TFLite (out, kh, kw, in), torch (in, out, kh, kw)
-    state["out.weight"] = torch.from_numpy(tensors["segment/Kernel"]).permute(3, 0, 1, 2)
-    state["out.bias"] = torch.from_numpy(tensors["segment/Bias"])
+    state["out.weight"] = torch.from_numpy(tensors["segment/Kernel"]).permute(3, 0, 1, 2) / LOGIT_SCALE
+    state["out.bias"] = torch.from_numpy(tensors["segment/Bias"]) / LOGIT_SCALE
     wrong = [k for k, v in net.state_dict().items() if k not in state or state[k].shape != v.shape]
     if wrong:
         raise GoSelfiesError(f"not MediaPipe's selfie segmenter: {wrong[0]} does not fit")
