@@ -71,6 +71,7 @@ class Counting:
     def __init__(self, segmenter):
         self.seg, self.inputs = segmenter, []
         self.size, self.sized, self.geometry, self.prep = segmenter.size, segmenter.sized, segmenter.geometry, segmenter.prep
+        self.closer_side = segmenter.closer_side
 
     def __call__(self, frame):
         self.inputs.append(frame.shape[:2])
@@ -81,7 +82,6 @@ def test_the_live_look_closer_runs_only_when_the_person_is_small(data_dir):
     """Live (the lite model as a session loads it): on a person standing back (DAVIS hike) the network runs once
     more on a 160 px square around them, and the mask gets closer to the truth; on a portrait that fills the
     frame it does not run; and never on a frame the network skips (an unchanged picture)."""
-    from goselfies.frame.secondpass import LIVE_SIDE
     from goselfies.live.session import load_segmenter, path_config
     from goselfies.live.settings import LiveSettings
 
@@ -97,7 +97,7 @@ def test_the_live_look_closer_runs_only_when_the_person_is_small(data_dir):
             matte = path.mask(read_image(f))
             truth = cv2.imread(str(f.parent.parent / "masks" / f"{f.stem}.png"), cv2.IMREAD_GRAYSCALE)
             ious[on].append(_iou(matte, truth))
-            assert seg.inputs[1:] == ([(LIVE_SIDE, LIVE_SIDE)] if on else []), seg.inputs
+            assert seg.inputs[1:] == ([(seg.closer_side,) * 2] if on else []), seg.inputs  # lite: 160
     # on these frames 0.81 -> 0.85 with lite stage 7 at 288 px (stage 6 at 224 px gained more: its first pass was smaller)
     assert np.mean(ious[True]) > np.mean(ious[False]) + 0.03, (np.mean(ious[True]), np.mean(ious[False]))
 

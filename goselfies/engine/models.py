@@ -30,6 +30,7 @@ class ModelInfo:
     smp_encoder: str | None = None  # smp's encoder name, for its own ImageNet download
     size_multiple: int = 32  # input height and width must be multiples of this (5 downsamplings)
     square: bool = False  # every frame squeezed onto size x size (as MediaPipe's model learned), not fitted in aspect
+    closer_side: int = 160  # the live look-closer's extra run: a square of this side (frame.secondpass; lite.md)
 
 
 MODELS: dict[str, ModelInfo] = {}
@@ -125,7 +126,8 @@ def _lite_slim():
 
 @register("tiny", "live tier: MediaPipe's selfie-segmenter network (MobileNetV3-style encoder, gated decoder; "
           "Apache-2.0), started from the weights the mediapipe wheel ships (training.from_tflite) and trained on ours",
-          256, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size_multiple=16, square=True)
+          256, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0), size_multiple=16, square=True,
+          closer_side=256)
 def _tiny():
     from .tiny import TinyNet
 

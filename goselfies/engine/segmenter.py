@@ -162,6 +162,7 @@ class Segmenter:
         self.size = cfg.size or spec.size
         self.size = OPTIONS["size"].check(self.size)
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple, spec.square)
+        self.closer_side = model_info(self.model_name).closer_side  # the live look-closer's input side
         model = ModelFile(self.model_name, self.weights_path, self.meta)
         with gpu_failures(self.device, self.size):  # loading onto a GPU that is full, or whose driver fails
             self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device, cfg.threads, cfg.realtime)

@@ -29,7 +29,7 @@ from .autoframe import ZOOM, AutoFramer, Crop, crop_to, parse_zoom
 from .backgrounds import Background, parse_background
 from .change import ChangeDetector
 from .postprocess import PostProcess
-from .secondpass import LIVE_SIDE, look_closer
+from .secondpass import look_closer
 from .smoothing import MOTION, SMOOTHING, FlickerMeter, LookaheadSmoother
 
 UNSURE = 0.4  # with skip: a mask this unsure is never kept (see needs_mask)
@@ -52,7 +52,7 @@ class PathConfig:
     frame_zoom: float = ZOOM  # the narrowest crop, as a fraction of the frame's width
     fps: float = FPS  # the frame rate, for auto-framing's timing
     second_pass: bool = False  # run the network again on a person small in the frame (secondpass; photos, files)
-    look_closer: bool = False  # live: one extra small run on a person small in the frame (secondpass.LIVE_SIDE)
+    look_closer: bool = False  # live: one extra small run on a person small in the frame (ModelInfo.closer_side)
     lookahead: int = 0  # with push/flush (a file): frames ahead the smoother also looks at (0: the past only, as live)
     engine: str = "auto"  # where the pixel steps run (ENGINES): auto: torch on a CUDA segmenter, else numpy
 
@@ -241,7 +241,7 @@ class FramePath:
             nh, nw = self.segment.geometry(h, w)[:2]  # the network's own input size (prep.network_fit)
             second = self.config.second_pass or self.config.look_closer
             return self.ops.probabilities(self.segment, pyramid, nw, nh,
-                                          None if self.config.second_pass else LIVE_SIDE, second)
+                                          None if self.config.second_pass else self.segment.closer_side, second)
 
     def smooth(self, prob: np.ndarray) -> np.ndarray:
         with self.timings.measure("smooth"):

@@ -7,8 +7,8 @@ again on that box with the first pass's pixel budget (the box's area made the fi
 no second pass, the same mask. For photos and video files (twice the network where it runs). Measured on the
 whole-people sets: ``quality.md``, "Second pass".
 
-Live sessions look closer on a smaller budget (``LIVE_SIDE``, ``LIVE_MIN_ZOOM``): one extra run on a square around
-the person at a fixed input side, so a live runtime (OpenVINO compiles one model per input shape) keeps a known
+Live sessions look closer on a smaller budget (the model's ``closer_side``, ``LIVE_MIN_ZOOM``): one extra run on a
+square around the person at a fixed input side, so a live runtime (OpenVINO compiles one model per input shape) keeps a known
 cost, and only where the person is small; it runs only on the frames the network runs on. Measured: ``lite.md``.
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ from ..engine.pyramid import Pyramid
 MARGIN = 0.15  # added to each side of the person's box, as a fraction of its width / height
 MIN_ZOOM = 1.2  # a second pass that would look less than this much closer is not worth its time
 MAX_ZOOM = 3.0
-LIVE_SIDE = 160  # live: the extra run's input, a square of this side
 LIVE_MIN_ZOOM = 1.5  # live: only where the person's box (with its margin) covers under 1 / 1.5**2 = 44 % of the frame
 
 

@@ -46,7 +46,7 @@ class LiveSettings:
     refine: bool = OPTIONS["refine"].default
     smoothing: float = OPTIONS["smoothing"].default
     skip: bool = OPTIONS["skip"].default  # keep the mask while the picture does not change (the network does not run)
-    look_closer: bool = OPTIONS["look_closer"].default  # one extra small run on a person standing back (secondpass.LIVE_SIDE; lite.md)
+    look_closer: bool = OPTIONS["look_closer"].default  # one extra small run on a person standing back (ModelInfo.closer_side; lite.md)
     mirror: bool = False
     auto_frame: bool = OPTIONS["auto_frame"].default  # crop the picture to follow the person (autoframe)
     frame_zoom: float = OPTIONS["frame_zoom"].default  # its narrowest crop, as a fraction of the frame's width
