@@ -321,9 +321,10 @@ def test_cli_errors_have_no_traceback(tmp_path):
 # --- evaluate --live: what a live session composites ------------------------------------------
 
 def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, data_dir, capsys):
-    """``evaluate --live`` runs the live model as a session loads it (lite, one ONNX Runtime thread, no flip, no
-    second pass) through the session's own frame path: its masks are those of a session built by
-    ``build_session`` (the pipeline's FramePath), picture by picture, and differ from the photo path's."""
+    """``evaluate --live`` runs the live model as a session loads it (one ONNX Runtime thread, no flip, no second
+    pass) through the session's own frame path: its masks are those of a session built by ``build_session`` (the
+    pipeline's FramePath), picture by picture, and differ from the photo path's only where the photo path looks
+    again (its second pass). With lite: the photo path can run it too (tiny has its own test, test_tiny.py)."""
     from livefakes import SyntheticSource
 
     from goselfies.engine.scoring import evaluate
@@ -336,8 +337,8 @@ def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, data_dir, c
     for folder, s in (("eg1800/test", "00002"), ("ccp_fullbody", "ccp_0001"), ("ccp_fullbody", "ccp_0003")):
         shutil.copy(data_dir / f"{folder}/images/{s}.jpg", data / "images")
         shutil.copy(data_dir / f"{folder}/masks/{s}.png", data / "masks")
-    code, out, err = run_cli(capsys, "evaluate", "--data", data, "--live", "--backend", "onnx", "--json",
-                             tmp_path / "live.json")
+    code, out, err = run_cli(capsys, "evaluate", "--data", data, "--live", "--model", "lite", "--backend", "onnx",
+                             "--json", tmp_path / "live.json")
     assert code == 0, err
     live = json.loads((tmp_path / "live.json").read_text())
     assert live["live"] and live["model"] == "lite" and live["engine"].startswith("lite (onnx, cpu)")
@@ -351,7 +352,7 @@ def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, data_dir, c
     assert live["per_image"]["00002.jpg"] == photo["per_image"]["00002.jpg"]
     assert live["per_image"]["ccp_0001.jpg"] != photo["per_image"]["ccp_0001.jpg"]
 
-    settings = LiveSettings(backend="onnx")
+    settings = LiveSettings(backend="onnx", model="lite")
     session = build_session(settings, source_factory=lambda s: SyntheticSource())
     try:
         path = session.pipeline.path

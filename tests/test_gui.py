@@ -460,8 +460,8 @@ def test_a_model_that_cannot_load_keeps_the_running_one_and_nothing_is_saved(app
 
         pick_in_list(win.model_box, "model:auto")  # the shipped weights, at the size chosen before
         assert qwait_until(lambda: win.model_label.text().startswith("auto chose"), 60)
-        assert win.model_label.text() == "auto chose lite (torch, cpu) at 64 px"
-        assert p.segment.weights_path == shipped_weights("lite") and win.pipeline is p
+        assert win.model_label.text() == "auto chose tiny (torch, cpu) at 64 px"
+        assert p.segment.weights_path == shipped_weights("tiny") and win.pipeline is p
         assert json.loads(path.read_text())["model"] == "auto" and json.loads(path.read_text())["weights"] == ""
     finally:
         win.close()

@@ -10,6 +10,7 @@ import pytest
 
 from goselfies import extras
 from goselfies.cli import main
+from goselfies.engine import segmenter
 from goselfies.engine.onnx_file import file_sha256, read_onnx_metadata, shipped_export
 from goselfies.engine.weights import shipped_weights
 
@@ -26,7 +27,7 @@ from goselfies.cli import main
 rc = [main(["photo", {str(image)!r}, "--model", "lite", "-o", {str(tmp_path / "photos")!r}]),
       main(["photo", {str(image)!r}, "-o", {str(tmp_path / "quality")!r}]),
       main(["webcam", "--source", {str(clip)!r}, "--no-window", "--frames", "8", "--backend", "onnx"]),
-      main(["webcam", "--source", {str(clip)!r}, "--no-window", "--frames", "8", "--backend", "onnx-int8"]),
+      main(["webcam", "--source", {str(clip)!r}, "--no-window", "--frames", "8", "--model", "lite", "--backend", "onnx-int8"]),
       main(["video", {str(clip)!r}, "-o", {str(tmp_path / "clip.mp4")!r}])]
 loaded = sorted({{m.split(".")[0] for m in sys.modules}} & set({EXTRA_MODULES!r}))
 print(json.dumps({{"rc": rc, "loaded": loaded}}))
@@ -39,7 +40,7 @@ print(json.dumps({{"rc": rc, "loaded": loaded}}))
     assert (tmp_path / "clip.mp4").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("name, int8", [("lite", False), ("quality", False), ("lite", True), ("quality", True)])
+@pytest.mark.parametrize("name, int8", [("lite", False), ("quality", False), ("tiny", False), ("lite", True), ("quality", True)])
 def test_the_shipped_onnx_files_are_exports_of_the_shipped_weights(name, int8):
     weights = shipped_weights(name)
     onnx_path = shipped_export(name, weights, int8=int8)
@@ -77,9 +78,8 @@ def test_a_command_without_its_extra_names_the_pip_install(argv, extra, monkeypa
 
 
 def test_without_torch_the_model_list_offers_only_what_ships_as_onnx(monkeypatch):
-    from goselfies.engine import segmenter
-
-    assert segmenter.runnable_models() == ["lite", "quality", "resunet34"]  # torch here: all that ship weights
+    # segmenter is imported at the top: bound to the real extras.available before another test patches that
+    assert segmenter.runnable_models() == ["lite", "quality", "resunet34", "tiny"]  # torch here: all that ship weights
     real = segmenter.available
     monkeypatch.setattr(segmenter, "available", lambda module: module != "torch" and real(module))
-    assert segmenter.runnable_models() == ["lite", "quality"]  # resunet34 has no ONNX file: the gpu extra runs it
+    assert segmenter.runnable_models() == ["lite", "quality", "tiny"]  # resunet34 has no ONNX file: the gpu extra runs it

@@ -14,7 +14,7 @@ def add_segmenter_arguments(p: argparse.ArgumentParser, background: str | None =
     from ..engine.models import MODELS
 
     g = p.add_argument_group("model")
-    g.add_argument("--model", default="auto", help=f"model name ({', '.join(sorted(MODELS))}); auto: lite live on a "
+    g.add_argument("--model", default="auto", help=f"model name ({', '.join(sorted(MODELS))}); auto: tiny live on a "
                    "CPU, quality on a GPU and for photos and video files")
     g.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to run (default auto)")

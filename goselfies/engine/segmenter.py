@@ -29,7 +29,7 @@ from .weights import input_spec, shipped_models, shipped_weights
 
 @dataclass
 class SegmenterConfig:
-    model: str = "auto"  # a registry name; auto: resunet34 on a GPU, lite on a CPU
+    model: str = "auto"  # a registry name; auto: ``auto_model``
     weights: str | Path | None = None  # default: the weights shipped in the package
     device: str = "auto"  # auto | cpu | cuda
     size: int | None = None  # network input (longer side); default: the size the weights were trained at
@@ -103,14 +103,15 @@ def runnable_models() -> list[str]:
     return [m for m in shipped_models() if shipped_export(m, shipped_weights(m)) or available("torch")]
 
 
-TIERS = ("quality", "lite")  # best mask first; ``auto`` takes the first that is shipped
+TIERS = ("quality", "tiny", "lite")  # best mask first; ``auto`` takes the first that is shipped
 
 
 def auto_model(device: str, realtime: bool = True) -> str:
-    """A CPU in real time gets the fast ``lite`` tier; a GPU, or work that is not real time (photos),
-    gets the ``quality`` tier. Falls back to whichever tier is installed."""
+    """A CPU in real time gets the ``tiny`` tier (lighter than MediaPipe in our pipeline and above it on every
+    held-out set: tiny.md, BENCHMARKS.md run 24); a GPU, or work that is not real time (photos), gets the
+    ``quality`` tier. Falls back to whichever tier is installed."""
     shipped = [m for m in TIERS if shipped_weights(m) is not None]
-    want = "quality" if device.startswith("cuda") or not realtime else "lite"
+    want = "quality" if device.startswith("cuda") or not realtime else "tiny"
     if want in shipped or not shipped:
         return want
     return shipped[0]

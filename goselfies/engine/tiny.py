@@ -1,7 +1,7 @@
 """The ``tiny`` network: MediaPipe's selfie segmenter's architecture (Apache-2.0), written in PyTorch so that we can
 train it. A MobileNetV3-style encoder (hard-swish, squeeze-excite, 16x down) and a decoder that gates each skip
 feature with a squeeze-excite of skip + upsampled, then a 1x1 and a residual depthwise 3x3; a 2x2 transposed
-convolution gives logits at the input's size. About 5x cheaper than ``lite`` on a CPU (lite.md, "tiny").
+convolution gives logits at the input's size. About a quarter of ``lite``'s CPU time (BENCHMARKS.md run 24; tiny.md).
 
 ``training.from_tflite`` fills it with the weights of the ``selfie_segmentation.tflite`` the mediapipe wheel
 ships; ``LAYERS`` is the order in which that file's convolutions appear. Inputs are RGB in [0, 1].

@@ -564,7 +564,7 @@ class MainWindow(QMainWindow):
         box.clear()
         for name in ("auto", *runnable_models()):
             box.addItem(name, f"model:{name}")
-            tip = "lite on a CPU, quality on a GPU" if name == "auto" else MODELS[name].description
+            tip = "tiny live on a CPU, quality on a GPU" if name == "auto" else MODELS[name].description
             box.setItemData(box.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
         if s.weights:
             self._add_file_item(box, "", s.weights, f"weights:{s.weights}")
