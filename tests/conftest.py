@@ -28,6 +28,20 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def three_people(data_dir, tmp_path_factory) -> Path:
+    """A folder of images/ + masks/ for evaluate: an EG1800 portrait and two people standing back (ccp_fullbody)."""
+    import shutil
+
+    data = tmp_path_factory.mktemp("three_people")
+    for sub in ("images", "masks"):
+        (data / sub).mkdir()
+    for folder, s in (("eg1800/test", "00002"), ("ccp_fullbody", "ccp_0001"), ("ccp_fullbody", "ccp_0003")):
+        shutil.copy(data_dir / f"{folder}/images/{s}.jpg", data / "images")
+        shutil.copy(data_dir / f"{folder}/masks/{s}.png", data / "masks")
+    return data
+
+
+@pytest.fixture(scope="session")
 def photo(data_dir):
     """A real EG1800 portrait and its hand-made mask as a float mask."""
     import cv2

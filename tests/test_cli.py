@@ -320,7 +320,7 @@ def test_cli_errors_have_no_traceback(tmp_path):
 
 # --- evaluate --live: what a live session composites ------------------------------------------
 
-def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, data_dir, capsys):
+def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, three_people, capsys):
     """``evaluate --live`` runs the live model as a session loads it (one ONNX Runtime thread, no flip, no second
     pass) through the session's own frame path: its masks are those of a session built by ``build_session`` (the
     pipeline's FramePath), picture by picture, and differ from the photo path's only where the photo path looks
@@ -331,12 +331,7 @@ def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, data_dir, c
     from goselfies.live.session import build_session, still_masks
     from goselfies.live.settings import LiveSettings
 
-    data = tmp_path / "data"
-    for sub in ("images", "masks"):
-        (data / sub).mkdir(parents=True)
-    for folder, s in (("eg1800/test", "00002"), ("ccp_fullbody", "ccp_0001"), ("ccp_fullbody", "ccp_0003")):
-        shutil.copy(data_dir / f"{folder}/images/{s}.jpg", data / "images")
-        shutil.copy(data_dir / f"{folder}/masks/{s}.png", data / "masks")
+    data = three_people
     code, out, err = run_cli(capsys, "evaluate", "--data", data, "--live", "--model", "lite", "--backend", "onnx",
                              "--json", tmp_path / "live.json")
     assert code == 0, err

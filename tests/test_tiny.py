@@ -149,12 +149,11 @@ def test_converted_mediapipe_model_gives_mediapipes_masks(data_dir, tmp_path):
         assert ((ours > 0.5) == (theirs > 0.5)).mean() > 0.985
 
 
-def test_the_live_default_is_tiny_squeezed_and_scores_real_people(data_dir, tmp_path, capsys):
+def test_the_live_default_is_tiny_squeezed_and_scores_real_people(three_people, tmp_path, capsys):
     """A live session on a CPU loads the shipped tiny (``evaluate --live`` with no --model says so), every frame
     squeezed onto 256 x 256, and its mattes are real masks of real people (measured on these three: IoU 0.932 / 0.928 /
     0.978, a portrait and two people standing back)."""
     import json
-    import shutil
 
     from goselfies.cli import main
     from goselfies.live.session import load_segmenter
@@ -162,14 +161,32 @@ def test_the_live_default_is_tiny_squeezed_and_scores_real_people(data_dir, tmp_
 
     seg = load_segmenter(LiveSettings(backend="onnx"))
     assert seg.model_name == "tiny" and seg.geometry(480, 640) == (256, 256, 256, 256) and seg.closer_side == 256
-    data = tmp_path / "data"
-    for sub in ("images", "masks"):
-        (data / sub).mkdir(parents=True)
-    for folder, s in (("eg1800/test", "00002"), ("ccp_fullbody", "ccp_0001"), ("ccp_fullbody", "ccp_0003")):
-        shutil.copy(data_dir / f"{folder}/images/{s}.jpg", data / "images")
-        shutil.copy(data_dir / f"{folder}/masks/{s}.png", data / "masks")
-    assert main(["evaluate", "--data", str(data), "--live", "--backend", "onnx", "--json", str(tmp_path / "t.json")]) == 0
+    assert main(["evaluate", "--data", str(three_people), "--live", "--backend", "onnx", "--json", str(tmp_path / "t.json")]) == 0
     capsys.readouterr()
     result = json.loads((tmp_path / "t.json").read_text())
     assert result["model"] == "tiny" and result["engine"] == "tiny (onnx, cpu) at 256 px"
     assert min(r["iou"] for r in result["per_image"].values()) > 0.9, result["per_image"]
+
+
+def test_sharpen_multiplies_the_logits_and_keeps_the_mask(tmp_path, capsys):
+    from goselfies.engine.weights import read_metadata, save_weights
+    from goselfies.training.sharpen import main
+
+    torch.manual_seed(0)
+    net = create_model("tiny").eval()
+    save_weights(net, tmp_path / "w.safetensors", "tiny", {"size": 256}, fp16=False)
+    assert main([str(tmp_path / "w.safetensors"), "--factor", "8", "-o", str(tmp_path / "s.safetensors")]) == 0
+    sharp = create_model("tiny", weights=tmp_path / "s.safetensors").eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        before, after = net(x), sharp(x)
+    assert before.std() > 0.01  # not a constant
+    assert torch.allclose(after, 8 * before, rtol=1e-2, atol=1e-3)  # fp16 on disk
+    assert read_metadata(tmp_path / "s.safetensors")["sharpened"] == 8 and read_metadata(tmp_path / "s.safetensors")["size"] == 256
+    capsys.readouterr()
+    for argv, needle in ((["--factor", "0"], "--factor must be above 0"), (["--factor", "2", "-o", str(tmp_path)], "cannot write")):
+        out = [] if "-o" in argv else ["-o", str(tmp_path / "x.safetensors")]
+        assert main([str(tmp_path / "w.safetensors"), *argv, *out]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err, err
+    assert not (tmp_path / "x.safetensors").exists()

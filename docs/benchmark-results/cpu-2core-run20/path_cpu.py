@@ -2,7 +2,9 @@
 and with MediaPipe, the segmenter alone and the whole path, on 150 frames of a clip resized to W x H, then each path's
 cProfile (the 14 largest own times).
 
-    python docs/benchmark-results/cpu-2core-run20/path_cpu.py CLIP W H
+    python docs/benchmark-results/cpu-2core-run20/path_cpu.py CLIP W H [MODEL BACKEND]
+
+MODEL BACKEND: another live model in place of lite on onnx-int8 (run 24: ``tiny onnx``).
 """
 import cProfile
 import os
@@ -18,7 +20,9 @@ from goselfies.live.session import load_segmenter
 from goselfies.live.settings import LiveSettings
 
 clip, w, h = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-segs = {"lite int8": load_segmenter(LiveSettings(backend="onnx-int8")), "MediaPipe": MediaPipeSelfie("general")}
+model, backend = sys.argv[4:6] if len(sys.argv) > 5 else ("lite", "onnx-int8")
+segs = {f"{model} {backend}": load_segmenter(LiveSettings(model=model, backend=backend)),
+        "MediaPipe": MediaPipeSelfie("general")}
 frames = []
 with av.open(clip) as c:
     for f in c.decode(video=0):
