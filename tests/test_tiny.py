@@ -161,7 +161,8 @@ def test_the_live_default_is_tiny_squeezed_and_scores_real_people(three_people, 
 
     seg = load_segmenter(LiveSettings(backend="onnx"))
     assert seg.model_name == "tiny" and seg.geometry(480, 640) == (256, 256, 256, 256) and seg.closer_side == 256
-    assert main(["evaluate", "--data", str(three_people), "--live", "--backend", "onnx", "--json", str(tmp_path / "t.json")]) == 0
+    argv = ["evaluate", "--data", str(three_people), "--live", "--backend", "onnx", "--json", str(tmp_path / "t.json")]
+    assert main(argv) == 0
     capsys.readouterr()
     result = json.loads((tmp_path / "t.json").read_text())
     assert result["model"] == "tiny" and result["engine"] == "tiny (onnx, cpu) at 256 px"
@@ -182,9 +183,11 @@ def test_sharpen_multiplies_the_logits_and_keeps_the_mask(tmp_path, capsys):
         before, after = net(x), sharp(x)
     assert before.std() > 0.01  # not a constant
     assert torch.allclose(after, 8 * before, rtol=1e-2, atol=1e-3)  # fp16 on disk
-    assert read_metadata(tmp_path / "s.safetensors")["sharpened"] == 8 and read_metadata(tmp_path / "s.safetensors")["size"] == 256
+    meta = read_metadata(tmp_path / "s.safetensors")
+    assert meta["sharpened"] == 8 and meta["size"] == 256
     capsys.readouterr()
-    for argv, needle in ((["--factor", "0"], "--factor must be above 0"), (["--factor", "2", "-o", str(tmp_path)], "cannot write")):
+    for argv, needle in ((["--factor", "0"], "--factor must be above 0"),
+                         (["--factor", "2", "-o", str(tmp_path)], "cannot write")):
         out = [] if "-o" in argv else ["-o", str(tmp_path / "x.safetensors")]
         assert main([str(tmp_path / "w.safetensors"), *argv, *out]) == 1
         err = capsys.readouterr().err

@@ -2,9 +2,9 @@
 (``networks.create_model`` builds one with PyTorch).
 
 Every model maps a normalised RGB batch (N,3,H,W) to one logit channel (N,1,H,W); H and W
-must be multiples of the entry's ``size_multiple`` (32 unless it says). Each entry carries its own facts (normalisation, default input size,
-where its ImageNet encoder comes from), so nothing else hard-codes them. New architectures
-register themselves with ``@register``.
+must be multiples of the entry's ``size_multiple`` (32 unless it says). Each entry carries its own
+facts (normalisation, default input size, where its ImageNet encoder comes from), so nothing else
+hard-codes them. New architectures register themselves with ``@register``.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class ModelInfo:
     std: tuple[float, float, float] = IMAGENET_STD
     pretrained: str | None = None  # key in goselfies.engine.encoders.SOURCES (ImageNet encoder on PyPI)
     smp_encoder: str | None = None  # smp's encoder name, for its own ImageNet download
-    size_multiple: int = 32  # input height and width must be multiples of this (5 downsamplings)
+    size_multiple: int = 32  # input height and width must be multiples of this (5 downsamplings; tiny 4)
     square: bool = False  # every frame squeezed onto size x size (as MediaPipe's model learned), not fitted in aspect
     closer_side: int = 160  # the live look-closer's extra run: a square of this side (frame.secondpass; lite.md)
 

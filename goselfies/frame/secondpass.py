@@ -8,8 +8,9 @@ no second pass, the same mask. For photos and video files (twice the network whe
 whole-people sets: ``quality.md``, "Second pass".
 
 Live sessions look closer on a smaller budget (the model's ``closer_side``, ``LIVE_MIN_ZOOM``): one extra run on a
-square around the person at a fixed input side, so a live runtime (OpenVINO compiles one model per input shape) keeps a known
-cost, and only where the person is small; it runs only on the frames the network runs on. Measured: ``lite.md``.
+square around the person at a fixed input side, so a live runtime (OpenVINO compiles one model per input shape) keeps
+a known cost, and only where the person is small; it runs only on the frames the network runs on. Measured:
+``lite.md``, ``tiny.md``.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """MediaPipe's selfie-segmenter weights (the ``selfie_segmentation.tflite`` inside the mediapipe wheel, Apache-2.0)
-as a ``tiny`` safetensors file: the start of ``tiny``'s training (lite.md, "tiny").
+as a ``tiny`` safetensors file: the start of ``tiny``'s training (tiny.md).
 
     python -m goselfies.training.from_tflite [MODEL.tflite] -o INIT.safetensors
 
@@ -48,10 +48,11 @@ def read_tensors(path: str | Path) -> dict:
     out = {}
     for i in range(graph.TensorsLength()):
         t = graph.Tensors(i)
-        data = model.Buffers(t.Buffer()).DataAsNumpy()
-        if isinstance(data, int) or t.Type() not in DTYPES:  # no data: an activation, not a weight
+        raw = model.Buffers(t.Buffer()).DataAsNumpy()
+        if isinstance(raw, int) or t.Type() not in DTYPES:  # no data: an activation, not a weight
             continue
-        out[t.Name().decode()] = np.frombuffer(data.tobytes(), DTYPES[t.Type()]).reshape(t.ShapeAsNumpy()).astype("float32")
+        values = np.frombuffer(raw.tobytes(), DTYPES[t.Type()]).reshape(t.ShapeAsNumpy())
+        out[t.Name().decode()] = values.astype("float32")
     return out
 
 

@@ -1,6 +1,6 @@
 """A trained network's logits multiplied by a factor: its last convolution's weight and bias scaled, so the mask at
 0.5 stays and its probabilities get crisper (a temperature). ``tiny`` learns from a teacher whose logits were divided
-by 32 (``from_tflite.LOGIT_SCALE``) and comes out as soft as it; choose the factor on validation pairs (lite.md, "tiny").
+by 32 (``from_tflite.LOGIT_SCALE``) and comes out as soft as it; choose the factor on validation pairs (tiny.md).
 
     python -m goselfies.training.sharpen WEIGHTS.safetensors --factor 8 -o OUT.safetensors
 """
