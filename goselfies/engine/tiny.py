@@ -47,14 +47,13 @@ class Block(nn.Module):
     """An inverted residual: expand 1x1, depthwise, squeeze-excite (optional), project 1x1; a residual where the
     shape allows."""
 
-    def __init__(self, cin: int, hidden: int, cout: int, k: int, stride: int, act, se: int = 0,
-                 residual: bool = True):
+    def __init__(self, cin: int, hidden: int, cout: int, k: int, stride: int, act, se: int = 0):
         super().__init__()
         self.expand = Conv(cin, hidden, act=act)
         self.dw = Conv(hidden, hidden, k, stride, depthwise=True, act=act)
         self.se = SqueezeExcite(hidden, se) if se else nn.Identity()
         self.project = Conv(hidden, cout)
-        self.residual = residual and cin == cout and stride == 1
+        self.residual = cin == cout and stride == 1
 
     def forward(self, x):
         y = self.project(self.se(self.dw(self.expand(x))))
