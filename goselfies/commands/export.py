@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import sys
 
+from ..engine.models import MODELS
+
 
 def add_arguments(p) -> None:
     p.add_argument("--format", default="onnx", choices=["onnx"], help="export format (default onnx)")
     p.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write (.onnx)")
-    p.add_argument("--model", default="auto", help="model name (resunet34, vgunet16, lite, tiny, ...); auto: the shipped one")
+    p.add_argument("--model", default="auto", help=f"model name ({', '.join(sorted(MODELS))}); auto: the shipped one")
     p.add_argument("--weights", metavar="PATH", help="a .safetensors weights file (default: the shipped weights)")
     p.add_argument("--opset", type=int, default=None, metavar="N", help="ONNX opset (default 17)")
     p.add_argument("--int8", action="store_true",

@@ -2,7 +2,10 @@
 a virtual camera and/or a recording; prints frames in/out, drops and per-stage timings at exit."""
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 
 from ..options import OPTIONS
 from .common import add_frame_arguments, add_segmenter_arguments, frame_zoom_from_args
@@ -60,7 +63,10 @@ def run(args) -> int:
     pipeline = session.pipeline
     try:
         if args.no_window:
-            stats = pipeline.run()
+            with stop_on_ctrl_c(pipeline) as interrupted:
+                stats = pipeline.run()
+            if interrupted:
+                print("stopped (Ctrl-C)", file=sys.stderr)
         else:
             stats = args.window(session)  # the gui front end's preview, handed over by the dispatcher (cli)
     except KeyboardInterrupt:
@@ -70,6 +76,28 @@ def run(args) -> int:
     if args.record and stats.frames_out:
         print(f"recorded {stats.frames_out} frames to {args.record}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c(pipeline):
+    """Ctrl-C stops the loop between frames, and the session closes as at its end (the recording finished).
+    Yields a list that is non-empty once Ctrl-C came. Raising KeyboardInterrupt instead could land inside a
+    ``with condition:``, whose release then fails on Python 3.13 with a traceback."""
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, _frame):
+        came.append(signum)
+        pipeline.stop()
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def settings_from_args(args):

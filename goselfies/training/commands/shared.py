@@ -8,6 +8,7 @@ import argparse
 from dataclasses import asdict, fields
 from pathlib import Path
 
+from goselfies.engine.models import MODELS
 from goselfies.errors import GoSelfiesError
 from goselfies.io.media import read_json_object
 from goselfies.training.schedule import SCHEDULES
@@ -16,7 +17,7 @@ from goselfies.training.schedule import SCHEDULES
 def add_data_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", action="append", metavar="DIR",
                    help="folder with images/ and masks/ (same stems); repeat to combine folders")
-    p.add_argument("--model", help="resunet34 (the paper's ResU-Net), vgunet16 or lite (default resunet34)")
+    p.add_argument("--model", help=f"model name ({', '.join(sorted(MODELS))}; default resunet34, the paper's ResU-Net)")
     p.add_argument("--size", type=int, metavar="N", help="square training size, a multiple of 32 (default 256)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default 16)")
     p.add_argument("--config", metavar="FILE.json", help="training config as JSON (TrainConfig keys); flags override it")
