@@ -118,7 +118,8 @@ def test_live_mode_times_the_weights_it_is_given(data_dir, tmp_path, capsys):
     lite = str(shipped_weights("lite"))
     rows = default_configs(["lite", "quality"], [0], ["onnx"], [None], mediapipe=False, weights={"lite": lite})
     assert {r.name: r.settings["weights"] for r in rows} == {
-        "lite onnx": lite, "lite onnx no-skip": lite, "lite onnx no-look-closer": lite, "quality onnx": ""}
+        "lite onnx": lite, "lite onnx no-skip": lite, "lite onnx no-look-closer": lite, "quality onnx": "",
+        "quality onnx no-skip": ""}
     clip = str(data_dir / "videos/webcam_headphones_640x480.mp4")
     rc = benchmark_main(["live", "--video", clip, "--weights", f"lite={shipped_weights('quality')}",
                          "-o", str(tmp_path / "x")])

@@ -121,6 +121,26 @@ def test_second_pass_and_look_closer_match_the_numpy_engine(segmenter, data_dir,
     assert worst(one_pass(clip[-1])[0], torch_path(clip[-1])[0]) > 50, f"{option} did not run"
 
 
+def test_a_context_pass_matches_the_numpy_engine(data_dir, tmp_path):
+    """Above the weights' own size (lite's 288 px, its file made to declare a context pass) both engines add the
+    pass at it, the second pass's calls too (their crops grow here), and agree; the pass changes the answer."""
+    import shutil
+
+    from goselfies.engine.weights import shipped_weights, update_metadata
+    from goselfies.io.media import read_image
+
+    weights = shutil.copy(shipped_weights("lite"), tmp_path / "lite.safetensors")
+    update_metadata(weights, context=True)
+    big = Segmenter(SegmenterConfig(model="lite", weights=weights, backend="torch", device="cpu", size=448), quiet=True)
+    assert big.context_side() == 288
+    clip = [read_image(p) for p in sorted((data_dir / "davis_people/hike/images").iterdir())[:20:10]]
+    _, torch_path = compare(big, clip, background="mask", smoothing=0.0, second_pass=True)
+    alone = Segmenter(SegmenterConfig(model="lite", backend="torch", device="cpu", size=448), quiet=True)
+    assert alone.context_side() is None  # the shipped file declares none
+    without = FramePath(alone, PathConfig(skip=False, background="mask", engine="torch", smoothing=0.0, second_pass=True))
+    assert worst(without(clip[-1])[0], torch_path(clip[-1])[0]) > 50
+
+
 def test_auto_framing_matches_the_numpy_engine(segmenter, data_dir):
     """The crop moves in on the person sitting back (chair clip) and both engines warp alike."""
     numpy_path, torch_path = compare(segmenter, frames(data_dir, CLIPS[2], n=30, every=2),
@@ -153,6 +173,23 @@ def test_the_pyramids_last_step_is_opencvs_to_the_grey_level(h, w, nh, nw):
     x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
     got = Filters(torch.device("cpu")).linear_u8(x, nw, nh)[0].permute(1, 2, 0).numpy()
     assert np.array_equal(got, cv2.resize(img, (nw, nh), interpolation=cv2.INTER_LINEAR))
+
+
+@pytest.mark.parametrize("h, w, nh, nw", [(390, 147, 548, 207), (100, 80, 137, 93), (50, 200, 120, 150),
+                                          (300, 200, 120, 90)])
+def test_area_resizes_are_opencvs(h, w, nh, nw):
+    """cv2.INTER_AREA on the device (the second pass's crop): where the picture grows, on either axis, OpenCV
+    takes other weights than its shrink's, and the device takes the same: uint8 to the grey level, float to 1e-4."""
+    from goselfies.frame.devicepath import Filters
+
+    img = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 2)
+    x = torch.from_numpy(img).permute(2, 0, 1)[None].float()
+    filters = Filters(torch.device("cpu"))
+    got = filters.area_u8(x, nw, nh)[0].permute(1, 2, 0).numpy().astype(np.uint8)
+    assert worst(got, cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA)) <= (0 if nh > h or nw > w else 1)
+    smooth = filters.area(x, nw, nh)[0].permute(1, 2, 0).numpy()
+    np.testing.assert_allclose(smooth, cv2.resize(img.astype(np.float32), (nw, nh), interpolation=cv2.INTER_AREA),
+                               atol=1e-4)
 
 
 def test_auto_engine_is_numpy_on_a_cpu_and_a_plain_function_cannot_take_torch(segmenter):

@@ -41,7 +41,7 @@ class LiveConfig:
 
 def default_configs(models: list[str], sizes: list[int], backends: list[str], threads: list[int | None],
                     mediapipe: bool, device: str = "auto", weights: dict[str, str] | None = None) -> list[LiveConfig]:
-    """Ours for each model x size x backend x threads with change detection, the first also without it and
+    """Ours for each model x size x backend x threads with change detection and without it, the first also
     without the live look-closer, on ``device``, each model with its file in ``weights`` (else the shipped one);
     MediaPipe in our pipeline (on and off) and the lfbw-style loop when mediapipe is installed."""
     out = []
@@ -53,9 +53,8 @@ def default_configs(models: list[str], sizes: list[int], backends: list[str], th
                             + (f" {t} thread{'s' if t > 1 else ''}" if t else ""))
                     settings = {"model": model, "size": size, "backend": backend, "device": device,
                                 "weights": (weights or {}).get(model, "")}
-                    out.append(LiveConfig(name, settings, t))
+                    out += [LiveConfig(name, settings, t), LiveConfig(name + " no-skip", {**settings, "skip": False}, t)]
     first = out[0]
-    out.insert(1, replace(first, name=first.name + " no-skip", settings={**first.settings, "skip": False}))
     out.insert(2, replace(first, name=first.name + " no-look-closer", settings={**first.settings, "look_closer": False}))
     if mediapipe:
         out += [LiveConfig("mediapipe", mediapipe=True),

@@ -160,7 +160,8 @@ class Segmenter:
         # the scale the network learned accuracy falls (an earlier resunet34 trained at 160 scored EG1800
         # IoU 0.858 at 160, 0.834 at 320), and it is the speed the model was benchmarked at.
         spec = input_spec(self.meta)
-        self.size = cfg.size or spec.size
+        self.context = spec.size if spec.context else 0  # above this size a call adds a pass at it (``with_context``)
+        self.size = cfg.size or (spec.gpu_size if self.device.startswith("cuda") else 0) or spec.size
         self.size = OPTIONS["size"].check(self.size)
         self.prep = Prep(self.size, spec.mean, spec.std, spec.multiple, spec.square)
         self.closer_side = model_info(self.model_name).closer_side  # the live look-closer's input side
@@ -169,8 +170,18 @@ class Segmenter:
             self.runner: Runner = make_runner(cfg.backend, model, self.prep, self.device, cfg.threads, cfg.realtime)
 
     def describe(self) -> str:
-        extra = ", flip-averaged" if self.config.flip else ""
+        extra = f" with a {self.context} px context pass" if self.context_side() else ""
+        extra += ", flip-averaged" if self.config.flip else ""
         return f"{self.model_name} ({self.runner.name}, {self.device}) at {self.size} px{extra}"
+
+    def context_side(self) -> int | None:
+        """The input side of the context pass of a call at ``prep.size``, for weights that take one (``context``:
+        their own size) where both the segmenter's size and the call's are above it: the own size, scaled as the
+        call is (a second pass's call); else None."""
+        own = self.context
+        if not own or self.size <= own or self.prep.size <= own:
+            return None
+        return round(self.prep.size * own / self.size)
 
     @contextmanager
     def sized(self, size: int):
@@ -192,7 +203,24 @@ class Segmenter:
         if frame.shape[2] == 4:
             frame = frame[:, :, :3]
         with gpu_failures(self.device, self.prep.size):
-            mask = self.runner.predict(frame, rgb)
-            if self.config.flip:
-                mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
+            mask = self._predict(frame, rgb)
+            side = self.context_side()
+            if side:
+                with self.sized(side):
+                    mask = with_context(mask, self._predict(frame, rgb))
         return mask
+
+    def _predict(self, frame: np.ndarray, rgb: bool) -> np.ndarray:
+        mask = self.runner.predict(frame, rgb)
+        if self.config.flip:
+            mask = (mask + self.runner.predict(np.ascontiguousarray(frame[:, ::-1]), rgb)[:, ::-1]) * 0.5
+        return mask
+
+
+def with_context(detail, context):
+    """A network run above the size it learned draws finer edges, but on some pictures gets whole regions wrong
+    (it sees less of the picture around each pixel). Where the run at its own size (the context) is sure, take
+    the context's answer; where it is unsure (the edges), the detail's: weight |2 context - 1| (quality.md,
+    "512 px with a context pass"). numpy arrays or torch tensors alike."""
+    w = abs(context * 2 - 1)
+    return context * w + detail * (1 - w)

@@ -22,15 +22,18 @@ class InputSpec:
     size: int
     multiple: int = 32
     square: bool = False  # the registry's ModelInfo.square
+    gpu_size: int = 0  # the default on a GPU, where it was measured better; 0: ``size``
+    context: bool = False  # above ``size``, a context pass at it (``segmenter.with_context``), where measured better
 
 
 def input_spec(meta: dict[str, Any]) -> InputSpec:
     """The weights file's own values first (``mean``, ``std``, ``size`` -- the measured best
-    default -- else ``train_size``), then the model registry's for its ``arch``."""
+    default -- else ``train_size``; ``gpu_size``, ``context``), then the model registry's for its ``arch``."""
     info = model_info(meta.get("arch", ""))
     size = meta.get("size") or meta.get("train_size") or info.size
     return InputSpec(tuple(meta.get("mean", info.mean)), tuple(meta.get("std", info.std)), int(size),
-                     int(meta.get("size_multiple", info.size_multiple)), info.square)
+                     int(meta.get("size_multiple", info.size_multiple)), info.square, int(meta.get("gpu_size", 0)),
+                     bool(meta.get("context", False)))
 
 
 def shipped_weights(name: str) -> Path | None:

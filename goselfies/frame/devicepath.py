@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ..engine.networks import create_model
 from ..engine.prep import fit
 from ..engine.runners.cuda import CudaEngine
-from ..engine.segmenter import gpu_failures
+from ..engine.segmenter import gpu_failures, with_context
 from ..io.fitting import cover_fit
 from .autoframe import Crop
 from .backgrounds import Blur, Color, Image, Mask, Transparent, Video, blur_level
@@ -109,6 +109,25 @@ def _mirror(n: int, pad: int) -> np.ndarray:
     return np.where(i >= n, period - i, i)
 
 
+def _taps(n: int, m: int, area: bool) -> tuple[np.ndarray, np.ndarray]:
+    """cv::resize's two taps for m outputs from n inputs: the first source index and the second's weight (the
+    first's is 1 minus it), in float32 as OpenCV computes them. Bilinear with half-pixel centres; ``area``:
+    INTER_AREA outside its shrink path, the source pixel under the output's left edge, blended with the next only
+    across the fraction of a source pixel the output overlaps."""
+    dst = np.arange(m)
+    if area:
+        s = np.floor(dst * (n / m)).astype(np.int64)
+        f = ((dst + 1) - (s + 1) * (m / n)).astype(np.float32)
+        f = np.where(f <= 0, np.float32(0), f - np.floor(f)).astype(np.float32)
+    else:
+        f = ((dst + 0.5) * (1 / (m / n)) - 0.5).astype(np.float32)
+        s = np.floor(f).astype(np.int64)
+        f -= s.astype(np.float32)
+    f[s < 0], s[s < 0] = 0.0, 0
+    f[s >= n - 1], s[s >= n - 1] = 0.0, n - 1
+    return s, f
+
+
 class Filters:
     """Box, Gaussian and area filters over OpenCV's default border, their index and weight tables kept on
     the device (made once per size)."""
@@ -147,48 +166,57 @@ class Filters:
         x = F.conv2d(x, k.view(1, 1, ksize, 1).expand(c, 1, ksize, 1), groups=c)
         return F.conv2d(x, k.view(1, 1, 1, ksize).expand(c, 1, 1, ksize), groups=c)
 
-    def linear_u8(self, x, width: int, height: int):
+    def linear_u8(self, x, width: int, height: int, area: bool = False):
         """cv2.INTER_LINEAR of an image of whole grey levels, as OpenCV computes it for uint8: 11-bit
-        weights, one axis then the other in integers, rounded as its vector code does."""
+        weights, one axis then the other in integers, rounded as its vector code does. ``area``: the weights
+        cv2.INTER_AREA takes where the picture grows (``_linear_table``)."""
         h, w = x.shape[-2:]
-        (x0, x1, a0, a1), (y0, y1, b0, b1) = self._linear_table(w, width), self._linear_table(h, height)
+        (x0, x1, a0, a1), (y0, y1, b0, b1) = self._linear_table(w, width, area), self._linear_table(h, height, area)
         i = x.to(torch.int32)
         d = i.index_select(-1, x0) * a0 + i.index_select(-1, x1) * a1
         b0, b1 = b0.view(-1, 1), b1.view(-1, 1)
         out = ((d.index_select(-2, y0) >> 4) * b0 >> 16) + ((d.index_select(-2, y1) >> 4) * b1 >> 16)
         return ((out + 2) >> 2).float()
 
-    def _linear_table(self, n: int, m: int) -> tuple:
-        """(first source index, second, their weights in 1/2048) for each of m outputs from n inputs."""
-        got = self._linear.get((n, m))
+    def _linear_table(self, n: int, m: int, area: bool = False) -> tuple:
+        """(first source index, second, their weights in 1/2048) for each of m outputs from n inputs (``_taps``)."""
+        got = self._linear.get((n, m, area))
         if got is None:
-            f = ((np.arange(m) + 0.5) * (1 / (m / n)) - 0.5).astype(np.float32)  # in float32, as OpenCV
-            s = np.floor(f).astype(np.int64)
-            f -= s.astype(np.float32)
-            f[s < 0], s[s < 0] = 0.0, 0
-            f[s >= n - 1], s[s >= n - 1] = 0.0, n - 1
+            s, f = _taps(n, m, area)
             one, scale = np.float32(1), np.float32(2048)
             parts = (s, np.minimum(s + 1, n - 1), np.rint((one - f) * scale), np.rint(f * scale))
-            got = self._linear[(n, m)] = tuple(torch.from_numpy(p.astype(np.int64 if k < 2 else np.int32)).to(self.dev)
-                                               for k, p in enumerate(parts))
+            got = self._linear[(n, m, area)] = tuple(torch.from_numpy(p.astype(np.int64 if k < 2 else np.int32)).to(self.dev)
+                                                     for k, p in enumerate(parts))
         return got
 
     def area(self, x, width: int, height: int):
-        """cv2.INTER_AREA: a shrink averages the source pixels each output pixel covers (by the area
-        covered, as one matrix per axis); an enlargement is bilinear."""
+        """cv2.INTER_AREA of a float image: a shrink averages the source pixels each output pixel covers (by the
+        area covered, as one matrix per axis); where either axis grows, the enlargement's weights on both."""
         h, w = x.shape[-2:]
-        if width > w or height > h:
-            return bilinear(x, width, height)
-        return self._matrix(h, height) @ x @ self._matrix(w, width).T
+        grows = width > w or height > h
+        return self._matrix(h, height, grows) @ x @ self._matrix(w, width, grows).T
 
-    def _matrix(self, n: int, m: int):
-        got = self._area.get((n, m))
+    def area_u8(self, x, width: int, height: int):
+        """cv2.INTER_AREA of an image of whole grey levels, rounded to whole levels as OpenCV's uint8 result."""
+        if width > x.shape[-1] or height > x.shape[-2]:
+            return self.linear_u8(x, width, height, area=True)
+        return self.area(x, width, height).add_(0.5).floor_()
+
+    def _matrix(self, n: int, m: int, grows: bool):
+        got = self._area.get((n, m, grows))
         if got is None:
-            scale = n / m
-            edges = np.arange(m + 1) * scale
-            src = np.arange(n)
-            cover = np.clip(np.minimum(edges[1:, None], src + 1) - np.maximum(edges[:-1, None], src), 0, None)
-            got = self._area[(n, m)] = torch.from_numpy((cover / scale).astype(np.float32)).to(self.dev)
+            if grows:
+                src, f = _taps(n, m, area=True)
+                matrix = np.zeros((m, n), np.float32)
+                np.add.at(matrix, (np.arange(m), src), 1 - f)
+                np.add.at(matrix, (np.arange(m), np.minimum(src + 1, n - 1)), f)
+            else:
+                scale = n / m
+                edges = np.arange(m + 1) * scale
+                src = np.arange(n)
+                cover = np.clip(np.minimum(edges[1:, None], src + 1) - np.maximum(edges[:-1, None], src), 0, None)
+                matrix = (cover / scale).astype(np.float32)
+            got = self._area[(n, m, grows)] = torch.from_numpy(matrix).to(self.dev)
         return got
 
 
@@ -197,7 +225,8 @@ class DeviceNet:
     (h, w) probabilities. The model is the runner's where it already is on this device (the CUDA runner),
     else the segmenter's weights loaded here."""
 
-    def __init__(self, segment, device: str):
+    def __init__(self, segment, device: str, filters: Filters):
+        self.segment, self.filters = segment, filters
         engine = getattr(segment.runner, "engine", None)
         if not isinstance(engine, CudaEngine) or engine.dev != torch.device(device):
             cuda = device.startswith("cuda")
@@ -208,6 +237,17 @@ class DeviceNet:
         self.engine, self.flip = engine, bool(segment.config.flip)
 
     def __call__(self, x):
+        prob = self._run(x)
+        side = self.segment.context_side()
+        if side:  # ``Segmenter``'s context pass: the input shrunk as its Prep does, the answer enlarged back
+            nh, nw = x.shape[-2:]
+            with self.segment.sized(side):
+                ch, cw = self.segment.geometry(nh, nw)[:2]
+            context = self._run(DevicePyramid(x, self.filters).at(cw, ch))
+            prob = with_context(prob, bilinear(context[None, None], nw, nh)[0, 0])
+        return prob
+
+    def _run(self, x):
         prob = self.engine.run(x)
         if self.flip:  # the mirrored frame too, averaged
             prob = (prob + self.engine.run(x.flip(-1)).flip(-1)) * 0.5
@@ -233,8 +273,8 @@ class TorchOps:
         self.dev = torch.device(device)
         self.cuda = self.dev.type == "cuda"
         self.size = segment.size  # the network's input size, for a failure's message
-        self.net = DeviceNet(segment, device)
         self.filters = Filters(self.dev)
+        self.net = DeviceNet(segment, device, self.filters)
         self.ring = ring
         self._host: dict[tuple, tuple[list, list[int]]] = {}  # (shape, tag) -> (buffers, [the last one's index])
         self._picture: tuple = (None, None, None)  # (background, size, its picture on the device)
@@ -316,7 +356,8 @@ class TorchOps:
             return prob
         (x0, y0, x1, y1), (cx0, cy0, cx1, cy1), (nh, nw) = plan.box, plan.crop, plan.size
         crop = pyramid.frame[..., cy0:cy1, cx0:cx1]
-        closer = self.net(self.filters.area(crop, nw, nh).add_(0.5).floor_())  # uint8 rounding, as INTER_AREA's
+        with self.net.segment.sized(plan.side):  # the call's size, as ``secondpass.look_closer``'s
+            closer = self.net(self.filters.area_u8(crop, nw, nh))
         out = prob.clone()
         out[y0:y1, x0:x1] = self.filters.area(closer[None, None], x1 - x0, y1 - y0)[0, 0]
         return out
