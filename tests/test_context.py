@@ -43,7 +43,7 @@ def test_above_its_own_size_a_segmenter_adds_a_context_pass():
     assert Segmenter(SegmenterConfig(model="lite", backend="onnx", size=512), quiet=True).context_side() is None
 
 
-# EG1800 test portraits on which quality at 512 px alone lost a whole region (evaluate's IoU 0.13-0.26 below 320 px's)
+# EG1800 test portraits on which quality at 512 px alone got a whole region wrong (IoU 0.13-0.26 below 320 px's)
 LOST_AT_512 = ("00429", "00167", "00956")
 
 
