@@ -328,7 +328,7 @@ def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, three_peopl
     from livefakes import SyntheticSource
 
     from goselfies.engine.scoring import evaluate
-    from goselfies.live.session import build_session, still_masks
+    from goselfies.live.session import build_session, live_path
     from goselfies.live.settings import LiveSettings
 
     data = three_people
@@ -356,10 +356,27 @@ def test_evaluate_live_scores_the_live_sessions_own_mattes(tmp_path, three_peopl
             path.reset()
             return path.mask(frame)
 
-        _, matte = still_masks(settings)
+        _, alone = live_path(settings)
         for img in sorted((data / "images").iterdir()):
             frame = cv2.imread(str(img))
-            assert np.array_equal(matte(frame), session_matte(frame))
+            alone.reset()
+            assert np.array_equal(alone.mask(frame), session_matte(frame))
     finally:
         session.pipeline.capture.stop()
     assert evaluate(data, session_matte)["per_image"] == live["per_image"]
+
+
+def test_edge_scores_on_either_side_of_the_true_edge(data_dir):
+    """halo: the matte just outside the person; lost_edge: what it drops just inside. The truth scores 0 on both,
+    the truth grown by the band's width is all halo, shrunk by it all lost edge, and a soft matte is scored by its
+    values (a real EG1800 mask)."""
+    from goselfies.engine.metrics import band_kernel, edge_scores
+
+    truth = cv2.imread(str(data_dir / "eg1800/test/masks/00002.png"), cv2.IMREAD_GRAYSCALE) > 127
+    t = truth.astype(np.uint8)
+    kernel = band_kernel(t.shape)
+    assert edge_scores(t.astype(np.float32), truth) == {"halo": 0.0, "lost_edge": 0.0}
+    assert edge_scores(cv2.dilate(t, kernel).astype(np.float32), truth) == {"halo": 1.0, "lost_edge": 0.0}
+    shrunk = cv2.erode(t, kernel, borderType=cv2.BORDER_REPLICATE).astype(np.float32)
+    assert edge_scores(shrunk, truth) == {"halo": 0.0, "lost_edge": 1.0}
+    assert edge_scores(np.full(t.shape, 0.25, np.float32), truth) == pytest.approx({"halo": 0.25, "lost_edge": 0.75})

@@ -244,13 +244,13 @@ def names_in(path: Path, function: str) -> set[str]:
 
 
 def test_evaluate_live_runs_the_live_sessions_code_path():
-    """``evaluate --live`` scores the live session's own network and frame path: ``live.session.still_masks`` and
+    """``evaluate --live`` scores the live session's own network and frame path: ``live.session.live_path`` and
     ``live.session.build_session`` both load the network with ``load_segmenter`` (or a factory the window passes) and
-    configure the frame path with ``path_config``; the command reaches them through ``still_masks`` alone."""
+    configure the frame path with ``path_config``; the command reaches them through ``live_path`` alone."""
     live = ROOT / "live" / "session.py"
-    assert {"load_segmenter", "path_config", "FramePath"} <= names_in(live, "still_masks")
+    assert {"load_segmenter", "path_config", "FramePath"} <= names_in(live, "live_path")
     assert {"load_segmenter", "path_config", "Pipeline"} <= names_in(live, "build_session")
-    assert "still_masks" in names_in(ROOT / "commands" / "evaluate.py", "run")
+    assert "live_path" in names_in(ROOT / "commands" / "evaluate.py", "run")
     assert "goselfies.live.session" in top_level_imports(ROOT / "commands" / "evaluate.py", inside_functions=True)
 
 

@@ -1,6 +1,7 @@
 """MediaPipe's selfie segmenter scored by the same code as ``goselfies evaluate``.
 
     python -m goselfies.benchmarks.accuracy --data ../shared/data/eg1800/test --json mp.json
+    python -m goselfies.benchmarks.accuracy --clips --data ../shared/data/davis_people   # flicker, temporal error
 
 Gives the reference column of the model cards: same images, same metrics, same threshold.
 """
@@ -10,39 +11,62 @@ import argparse
 import json
 import sys
 
-from goselfies.engine.metrics import KEYS
-from goselfies.engine.scoring import evaluate
+from goselfies.engine.scoring import data_folders, evaluate, report
 from goselfies.errors import GoSelfiesError
 from goselfies.frame.framepath import FramePath, PathConfig
+from goselfies.live.session import live_path
+from goselfies.live.settings import LiveSettings
 
 from ..engine.mediapipe_selfie import VARIANTS, MediaPipeSelfie
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", required=True, help="folder with images/ and masks/")
+    p.add_argument("--data", required=True, action="append", metavar="DIR",
+                   help="folder with images/ and masks/, or a folder of such folders; repeat for several")
     p.add_argument("--variant", default="general", choices=list(VARIANTS))
     p.add_argument("--json", help="write the metrics here")
-    p.add_argument("--refine", action="store_true",
-                   help="apply Go-selfies' edge refinement to MediaPipe's mask too (the filter, like for like)")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--refine", action="store_true",
+                     help="apply Go-selfies' edge refinement to MediaPipe's mask too (the filter, like for like)")
+    how.add_argument("--live", action="store_true",
+                     help="MediaPipe inside a live session's frame path with the default settings (as `benchmark-fps "
+                          "live` runs it): smoothing, skipping unchanged frames, refine")
+    p.add_argument("--clips", action="store_true", help="each folder is a clip: as `goselfies evaluate --clips`")
     args = p.parse_args(argv)
     try:
         seg = MediaPipeSelfie(args.variant)
-        predict = seg
-        if args.refine:
-            predict = FramePath(seg, PathConfig(background="mask", smoothing=0.0, skip=False)).mask
-        result = evaluate(args.data, predict, on_error=lambda e: print(f"error: {e}", file=sys.stderr))
+        path = None
+        if args.live:
+            path = live_path(LiveSettings(), factory=lambda s: seg)[1]
+        elif args.refine:
+            path = FramePath(seg, PathConfig(background="mask", smoothing=0.0, skip=False))
+
+        def predict(frame):
+            if path is None:
+                return seg(frame)
+            if not args.clips:
+                path.reset()  # each picture a scene of its own
+            return path.mask(frame)
+
+        results = []
+        for folder in data_folders(args.data):
+            if path:
+                path.reset()
+            result = evaluate(folder, predict, on_error=lambda e: print(f"error: {e}", file=sys.stderr),
+                              clip=args.clips)
+            result.update(model=f"mediapipe-{args.variant}" + ("-refined" if args.refine else "-live" if args.live else ""),
+                          version=seg.version, data=str(folder))
+            results.append(result)
     except GoSelfiesError as exc:
         print(f"benchmarks.accuracy: error: {exc}", file=sys.stderr)
         return 1
-    result.update(model=f"mediapipe-{args.variant}" + ("-refined" if args.refine else ""), version=seg.version,
-                  data=str(args.data))
-    for k in (*KEYS, "n"):
-        print(f"{k:12s} {result[k]:.4f}" if k != "n" else f"n            {result[k]}")
+    report_json, text = report(results)
+    print(text)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    return 1 if result["errors"] else 0
+            json.dump(report_json, f, indent=2)
+    return 1 if any(r["errors"] for r in results) else 0
 
 
 if __name__ == "__main__":

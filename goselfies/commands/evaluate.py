@@ -1,5 +1,5 @@
 """goselfies evaluate --data DIR [--data DIR...]: Dice, IoU, accuracy, sensitivity, specificity, boundary IoU (mean per
-image), for each folder, and their mean when there are several."""
+image), for each folder, and their mean when there are several; with --clips also flicker and temporal error."""
 from __future__ import annotations
 
 import json
@@ -18,37 +18,53 @@ def add_arguments(p) -> None:
                    help="score what a live session composites for a picture: the live model, size and backend "
                         "(--model auto: the live default), the session's frame path with --threshold, --feather and "
                         "--refine; never flipped; --second-pass means the live look-closer there")
+    p.add_argument("--clips", action="store_true",
+                   help="each folder is a clip, its pictures the frames in name order: the frame path keeps its past "
+                        "from frame to frame (with --live: smoothing and skipping unchanged frames, as a session does), "
+                        "and the scores add flicker (mean change of the matte from frame to frame), the truth's own "
+                        "change, and the temporal error (mean |change of the matte - change of the truth|)")
     add_segmenter_arguments(p, background=None, second_pass=True)
+    g = p.add_argument_group("the live session's own settings (with --live; what --clips sees change)")
+    for name in ("smoothing", "skip"):
+        OPTIONS[name].add(g)
 
 
 def run(args) -> int:
     from tqdm import tqdm
 
-    from ..engine.metrics import KEYS
-    from ..engine.scoring import data_folders, evaluate
+    from ..engine.scoring import data_folders, evaluate, report
     from ..paths import atomic_path
 
     if args.live:
-        from ..live.session import still_masks
+        from ..live.session import live_path
         from ..live.settings import LiveSettings
 
         post = post_from_args(args)  # a bad --threshold fails before the model loads
-        OPTIONS["size"].check(args.size)
-        seg, predict = still_masks(LiveSettings(model=args.model, weights=str(args.weights or ""), device=args.device,
-                                                backend=args.backend, size=args.size or 0, flip=False,
-                                                threshold=post.threshold or 0.0, feather=post.feather,
-                                                refine=post.refine, look_closer=args.second_pass))
+        for name in ("size", "smoothing"):
+            OPTIONS[name].check(getattr(args, name))
+        seg, path = live_path(LiveSettings(model=args.model, weights=str(args.weights or ""), device=args.device,
+                                           backend=args.backend, size=args.size or 0, flip=False,
+                                           threshold=post.threshold or 0.0, feather=post.feather,
+                                           refine=post.refine, look_closer=args.second_pass,
+                                           smoothing=args.smoothing, skip=args.skip))
         print(f"model: {seg.describe()}, as a live session runs it", file=sys.stderr)
     else:
         seg = make_segmenter(args)
-        predict = make_path(args, seg, background="mask").mask
+        path = make_path(args, seg, background="mask")
+
+    def still(frame):
+        path.reset()  # each picture a scene of its own
+        return path.mask(frame)
+
     results = []
     for folder in data_folders(args.data):
+        path.reset()
         result = evaluate(
-            folder, predict,
+            folder, path.mask if args.clips else still,
             on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
             # disable=None: quiet when stderr is not a terminal (a log gets no bar)
             progress=lambda items: tqdm(items, unit="img", desc=folder.name, file=sys.stderr, disable=None),
+            clip=args.clips,
         )
         result["data"] = str(folder)
         result["engine"] = seg.describe()  # model, backend, device and size, as the startup line says
@@ -56,19 +72,9 @@ def run(args) -> int:
         result["size"] = seg.size
         result["live"] = bool(args.live)
         results.append(result)
-    if len(results) == 1:
-        report = results[0]
-        for k in KEYS:
-            print(f"{k:12s} {report[k]:.4f}")
-        print(f"{'n':12s} {report['n']}")
-    else:
-        report = {"sets": results, "mean_of_sets": {k: sum(r[k] for r in results) / len(results) for k in KEYS}}
-        print("| data | n | " + " | ".join(KEYS) + " |")
-        print("|---|---|" + "---|" * len(KEYS))
-        for r in results:
-            print(f"| {r['data']} | {r['n']} | " + " | ".join(f"{r[k]:.4f}" for k in KEYS) + " |")
-        print(f"| mean of the {len(results)} sets | | " + " | ".join(f"{report['mean_of_sets'][k]:.4f}" for k in KEYS) + " |")
+    report_json, text = report(results)
+    print(text)
     if args.json:
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(report, indent=2))
+            tmp.write_text(json.dumps(report_json, indent=2))
     return 1 if any(r["errors"] for r in results) else 0

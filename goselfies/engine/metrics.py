@@ -35,14 +35,18 @@ def scores(tp: int, fp: int, fn: int, tn: int) -> dict[str, float]:
     }
 
 
+def band_kernel(shape: tuple[int, ...], fraction: float = BOUNDARY_FRACTION) -> np.ndarray:
+    """The disc of radius d = ``fraction`` of the image diagonal that makes the edge bands."""
+    d = max(1, round(fraction * float(np.hypot(*shape[:2]))))
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * d + 1, 2 * d + 1))
+
+
 def boundary_iou(pred: np.ndarray, truth: np.ndarray, fraction: float = BOUNDARY_FRACTION) -> float:
     """Boundary IoU (Cheng et al., CVPR 2021): IoU of the two masks' inner bands of width d.
 
     Unlike IoU, which large bodies dominate, it only looks near the edges: hair, halos, fingers."""
     truth, pred = np.squeeze(truth), np.squeeze(pred)  # training passes (1, H, W)
-    h, w = truth.shape
-    d = max(1, round(fraction * float(np.hypot(h, w))))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * d + 1, 2 * d + 1))
+    kernel = band_kernel(truth.shape, fraction)
 
     def band(m: np.ndarray) -> np.ndarray:
         m = np.asarray(m, np.uint8)
@@ -72,3 +76,59 @@ class MeanScores:
         out = {k: (v / self.n if self.n else float("nan")) for k, v in self.totals.items()}
         out["n"] = self.n
         return out
+
+
+TEMPORAL_KEYS = ("flicker", "temporal_error", "truth_change")
+
+
+class TemporalScores:
+    """A clip's mattes against its truth from frame to frame, each the mean over pixels and frame pairs:
+
+    - ``flicker``: the matte's change, ``|m_t - m_t-1|``;
+    - ``truth_change``: the truth's own (the person's real motion);
+    - ``temporal_error``: ``|(m_t - m_t-1) - (g_t - g_t-1)|``, 0 when the matte changes exactly as the person does:
+      flicker where the person stands still and lag where they move both raise it (the dtSSD of video matting,
+      Erofeev et al. 2015, in L1)."""
+
+    def __init__(self) -> None:
+        self.totals = dict.fromkeys(TEMPORAL_KEYS, 0.0)
+        self.pairs = 0
+        self._last: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, matte: np.ndarray, truth: np.ndarray) -> None:
+        """The next frame's matte (float in [0, 1]) and truth (boolean), in the clip's order."""
+        matte, truth = np.asarray(matte, np.float32), np.asarray(truth, np.float32)
+        if self._last is not None and self._last[0].shape == matte.shape:
+            change, real = matte - self._last[0], truth - self._last[1]
+            self.totals["flicker"] += float(np.abs(change).mean())
+            self.totals["truth_change"] += float(np.abs(real).mean())
+            self.totals["temporal_error"] += float(np.abs(change - real).mean())
+            self.pairs += 1
+        self._last = matte, truth
+
+    def gap(self) -> None:
+        """A frame that could not be scored: the next one starts a new pair."""
+        self._last = None
+
+    def result(self) -> dict[str, float]:
+        return {k: (v / self.pairs if self.pairs else float("nan")) for k, v in self.totals.items()}
+
+
+EDGE_KEYS = ("halo", "lost_edge")
+
+
+def edge_scores(matte: np.ndarray, truth: np.ndarray, fraction: float = BOUNDARY_FRACTION) -> dict[str, float]:
+    """Where a composite goes wrong at the person's edge, from the soft matte (what is composited, in [0, 1]), in
+    the bands of width d (as ``boundary_iou``) on either side of the true edge:
+
+    - ``halo``: the mean matte just outside the person, the old background kept around them;
+    - ``lost_edge``: the mean of 1 - matte just inside, the person's own edge (hair, fingers) lost.
+
+    0 is perfect; a band that does not exist (no person, or no background) scores 0."""
+    truth = np.asarray(truth, np.uint8)
+    kernel = band_kernel(truth.shape, fraction)
+    outside = (cv2.dilate(truth, kernel) > 0) & (truth == 0)
+    inside = (truth > 0) & (cv2.erode(truth, kernel, borderType=cv2.BORDER_REPLICATE) == 0)
+    matte = np.asarray(matte, np.float32)
+    return {"halo": float(matte[outside].mean()) if outside.any() else 0.0,
+            "lost_edge": float(1.0 - matte[inside].mean()) if inside.any() else 0.0}

@@ -1,4 +1,5 @@
-"""Evaluation on a folder of images/ + masks/: the paper's metrics, mean per image at 0.5."""
+"""Evaluation on a folder of images/ + masks/: the paper's metrics, mean per image at 0.5; for a clip (its frames
+in name order) also how the mattes change from frame to frame against the truth."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,14 @@ import numpy as np
 
 from ..errors import GoSelfiesError
 from ..io.media import IMAGE_EXTS, read_image
-from .metrics import MeanScores
+from .metrics import (
+    EDGE_KEYS,
+    KEYS,
+    TEMPORAL_KEYS,
+    MeanScores,
+    TemporalScores,
+    edge_scores,
+)
 
 PER_IMAGE = ("iou", "boundary_iou")  # the scores kept for each image
 
@@ -39,11 +47,14 @@ def pairs(data: str | Path) -> Iterator[tuple[Path, Path | None]]:
         yield img, next((m for m in (mask_dir / f"{img.stem}{e}" for e in (".png", ".jpg", ".bmp")) if m.exists()), None)
 
 
-def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_error=None, progress=None) -> dict:
-    """``predict(frame) -> prob mask``; returns mean scores, ``n`` and ``per_image`` (each image's IoU and
-    boundary IoU by file name, for paired comparisons: ``python -m goselfies.benchmarks.compare``);
-    bad pairs go to ``on_error``."""
-    scores = MeanScores()
+def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_error=None, progress=None,
+             clip: bool = False) -> dict:
+    """``predict(frame) -> prob mask``; returns mean scores (``KEYS`` at 0.5, ``EDGE_KEYS`` of the soft mask), ``n``
+    and ``per_image`` (each image's IoU and boundary IoU by file name, for paired comparisons:
+    ``python -m goselfies.benchmarks.compare``); bad pairs go to ``on_error``. ``clip``: the pictures are a clip's frames, given to ``predict`` in name order;
+    the result also has ``TEMPORAL_KEYS`` (``metrics.TemporalScores``)."""
+    scores, temporal = MeanScores(), TemporalScores() if clip else None
+    edges = dict.fromkeys(EDGE_KEYS, 0.0)
     per_image: dict[str, dict[str, float]] = {}
     errors = []
     items = list(pairs(data))
@@ -59,10 +70,32 @@ def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_e
                 raise GoSelfiesError(
                     f"{mask_path}: mask is {truth.shape[1]}x{truth.shape[0]}, image is {frame.shape[1]}x{frame.shape[0]}"
                 )
-            one = scores.add(predict(frame) >= 0.5, truth > 127)
+            matte = predict(frame)
+            one = scores.add(matte >= 0.5, truth > 127)
+            for k, v in edge_scores(matte, truth > 127).items():
+                edges[k] += v
+            if temporal:
+                temporal.add(matte, truth > 127)
             per_image[img_path.name] = {k: one[k] for k in PER_IMAGE}
         except GoSelfiesError as exc:
+            if temporal:
+                temporal.gap()
             errors.append(str(exc))
             if on_error:
                 on_error(str(exc))
-    return {**scores.result(), "errors": errors, "per_image": per_image}
+    means = scores.result()
+    edges = {k: v / means["n"] if means["n"] else float("nan") for k, v in edges.items()}
+    return {**means, **edges, **(temporal.result() if temporal else {}), "errors": errors, "per_image": per_image}
+
+
+def report(results: list[dict]) -> tuple[dict, str]:
+    """``evaluate``'s results for one or more folders as (the JSON report, the text to print): one folder as
+    ``key value`` lines; several as a Markdown table with the mean of the sets."""
+    keys = KEYS + EDGE_KEYS + tuple(k for k in TEMPORAL_KEYS if all(k in r for r in results))
+    if len(results) == 1:
+        return results[0], "\n".join([*(f"{k:12s} {results[0][k]:.4f}" for k in keys), f"{'n':12s} {results[0]['n']}"])
+    mean = {k: sum(r[k] for r in results) / len(results) for k in keys}
+    lines = ["| data | n | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    lines += [f"| {r['data']} | {r['n']} | " + " | ".join(f"{r[k]:.4f}" for k in keys) + " |" for r in results]
+    lines.append(f"| mean of the {len(results)} sets | | " + " | ".join(f"{mean[k]:.4f}" for k in keys) + " |")
+    return {"sets": results, "mean_of_sets": mean}, "\n".join(lines)

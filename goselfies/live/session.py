@@ -13,7 +13,6 @@ from dataclasses import replace
 from typing import Callable
 
 import cv2
-import numpy as np
 
 from ..engine.segmenter import Segmenter, SegmenterConfig
 from ..errors import GoSelfiesError, ModelLoadError
@@ -62,18 +61,13 @@ def path_config(s: LiveSettings) -> PipelineConfig:
                           frame_zoom=s.frame_zoom, look_closer=s.look_closer)
 
 
-def still_masks(s: LiveSettings) -> tuple[Segmenter, Callable[[np.ndarray], np.ndarray]]:
-    """What a live session with these settings composites with, one picture at a time (``evaluate --live``): its
-    network (``load_segmenter``: the live model, size and backend, no second pass) and its frame path
-    (``path_config``), each picture the first frame of a scene. Returns (segmenter, picture -> matte in [0, 1])."""
-    segment = load_segmenter(s)
-    path = FramePath(segment, path_config(s))
-
-    def matte(frame: np.ndarray) -> np.ndarray:
-        path.reset()  # a scene of its own: no mask before it to keep or to smooth with
-        return path.mask(frame)
-
-    return segment, matte
+def live_path(s: LiveSettings, factory: SegmenterFactory = load_segmenter) -> tuple[Callable, FramePath]:
+    """What a live session with these settings composites with, outside a session (``evaluate --live``): its
+    network (``factory``: ``load_segmenter``, the live model, size and backend, no second pass) and its frame
+    path (``path_config``). ``path.mask(frame)``: the matte a session composites for the frame, after the frames
+    before it; ``path.reset()``: a new scene, with no past to keep or to smooth with."""
+    segment = factory(s)
+    return segment, FramePath(segment, path_config(s))
 
 
 def describe_model(segment) -> str:
