@@ -142,12 +142,14 @@ def test_a_context_pass_matches_the_numpy_engine(data_dir, tmp_path):
 
 
 def test_auto_framing_matches_the_numpy_engine(segmenter, data_dir):
-    """The crop moves in on the person sitting back (chair clip) and both engines warp alike."""
+    """The crop moves in on the person sitting back (chair clip) and both engines warp alike (the crop within a
+    hundredth of a pixel: the refined matte's smoothing keeps float state, so a pixel can round one level apart)."""
     numpy_path, torch_path = compare(segmenter, frames(data_dir, CLIPS[2], n=30, every=2),
                                      auto_frame=True, frame_zoom=0.4)
     h, w = frames(data_dir, CLIPS[2], n=30, every=2)[0].shape[:2]
     assert not torch_path.crop.is_full(w, h)
-    assert torch_path.crop == numpy_path.crop
+    t, n = torch_path.crop, numpy_path.crop
+    assert (t.x, t.y, t.w, t.h) == pytest.approx((n.x, n.y, n.w, n.h), abs=0.01)
 
 
 def test_file_path_with_lookahead_matches_the_numpy_engine(segmenter, data_dir):

@@ -367,8 +367,9 @@ class TorchOps:
         return float(((prob > 0.2) & (prob < 0.8)).sum()) / max(float((prob >= 0.5).sum()), 0.01 * prob.numel())
 
     @one_line
-    def finish(self, post: PostProcess, prob, pyramid: DevicePyramid):
-        """``PostProcess.matte`` then rounding to the uint8 matte (still small)."""
+    def finish(self, post: PostProcess, prob, pyramid: DevicePyramid, settle=None):
+        """``PostProcess.matte``, ``settle`` (a ``MaskSmoother``, or None), then rounding to the uint8 matte (still
+        small)."""
         fw, fh = pyramid.size
         if not post.changes_mask:
             return _u8(prob * 255.0).to(torch.uint8)
@@ -384,7 +385,10 @@ class TorchOps:
             mask = (mask >= post.threshold).float()
         if post.feather > 0:
             mask = self.filters.gaussian(mask[None, None], post.feather * mask.shape[1] / fw)[0, 0]
-        return _u8(mask.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
+        mask = mask.clamp(0.0, 1.0)
+        if settle is not None:
+            mask = settle(mask)
+        return _u8(mask * 255.0).to(torch.uint8)
 
     def guided_filter(self, pyramid: DevicePyramid, prob, radius: int, eps: float, grid: int, width: int, height: int):
         """``postprocess.guided_filter`` on the device: the coefficients on the grid, applied at (width, height)."""

@@ -30,7 +30,7 @@ from .backgrounds import Background, parse_background
 from .change import ChangeDetector
 from .postprocess import PostProcess
 from .secondpass import look_closer
-from .smoothing import MOTION, SMOOTHING, FlickerMeter, LookaheadSmoother
+from .smoothing import MOTION, SMOOTHING, FlickerMeter, LookaheadSmoother, MaskSmoother
 
 UNSURE = 0.4  # with skip: a mask this unsure is never kept (see needs_mask)
 RING = 3  # output buffers in rotation: a sink may hold the last RING - 1 frames without copying
@@ -111,8 +111,10 @@ class NumpyOps:
     def unsure(self, prob: np.ndarray) -> float:
         return float(np.count_nonzero((prob > 0.2) & (prob < 0.8)) / max(np.count_nonzero(prob >= 0.5), 0.01 * prob.size))
 
-    def finish(self, post: PostProcess, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
+    def finish(self, post: PostProcess, prob: np.ndarray, pyramid: Pyramid, settle=None) -> np.ndarray:
         mask = post.matte(prob, pyramid) if post.changes_mask else prob
+        if settle is not None:
+            mask = settle(mask)
         return cv2.convertScaleAbs(mask, alpha=255.0)
 
     def enlarge(self, small: np.ndarray, width: int, height: int, hard: bool) -> np.ndarray:
@@ -168,6 +170,8 @@ class FramePath:
         # one smoother: the past (``smoother``, what live frames get) plus the frames ahead (push/flush)
         self.ahead = LookaheadSmoother(self.config.smoothing, self.config.motion, self.config.lookahead)
         self.smoother = self.ahead.live
+        # the refined matte smoothed once more (``finish_matte``), with the same strength
+        self.settle = MaskSmoother(self.config.smoothing, self.config.motion)
         self.flicker, self.raw_flicker = FlickerMeter(), FlickerMeter()  # of push's mattes, and of the network's
         given = {"max_age": self.config.max_age, "threshold": self.config.change_threshold}
         self.detector = ChangeDetector(**{k: v for k, v in given.items() if v is not None})
@@ -194,10 +198,11 @@ class FramePath:
         self.ops = make_ops(self.config.engine, segment, RING)  # a device engine runs its network
         self.set_post(self._post)
         self.smoother.reset()
+        self.settle.reset()
         self._raw = self._matte = None
 
     def set_smoothing(self, strength: float) -> None:
-        self.smoother.strength = float(strength)
+        self.smoother.strength = self.settle.strength = float(strength)
         self.current = False
 
     def set_skip(self, on: bool) -> None:
@@ -215,6 +220,7 @@ class FramePath:
     def reset(self) -> None:
         """Forget the past (a camera change or loss: the scene is not the same)."""
         self.smoother.reset()
+        self.settle.reset()
         self.detector.reset()
         self._raw = self._matte = None
         self.current = False
@@ -248,9 +254,13 @@ class FramePath:
             return self.smoother(prob)
 
     def finish_matte(self, prob: np.ndarray, pyramid: Pyramid) -> np.ndarray:
-        """post-process: the small probabilities -> the small uint8 matte."""
+        """post-process: the small probabilities -> the small uint8 matte. A soft refined matte is then smoothed once
+        more (``settle``, the smoothing's strength): the refine lays the edge on the frame's own edges afresh each
+        frame, and brought back change the smoothing before it had taken out (DAVIS ``hike``, held out of training:
+        temporal error 0.0112 -> 0.0100, IoU unchanged; README "Against the peers"). A hard matte is left hard."""
+        settle = self.settle if self.post.refine and self.post.threshold is None else None
         with self.timings.measure("post"):
-            return self.ops.finish(self.post, prob, pyramid)
+            return self.ops.finish(self.post, prob, pyramid, settle)
 
     def matte(self, pyramid: Pyramid, network: bool = True) -> np.ndarray:
         """segment -> smooth -> post-process. ``network=False`` (an unchanged picture): the last matte
