@@ -41,20 +41,11 @@ def main(argv: list[str] | None = None) -> int:
             path = live_path(LiveSettings(), factory=lambda s: seg)[1]
         elif args.refine:
             path = FramePath(seg, PathConfig(background="mask", smoothing=0.0, skip=False))
-
-        def predict(frame):
-            if path is None:
-                return seg(frame)
-            if not args.clips:
-                path.reset()  # each picture a scene of its own
-            return path.mask(frame)
-
         results = []
         for folder in data_folders(args.data):
-            if path:
-                path.reset()
-            result = evaluate(folder, predict, on_error=lambda e: print(f"error: {e}", file=sys.stderr),
-                              clip=args.clips)
+            result = evaluate(folder, path.mask if path else seg,
+                              on_error=lambda e: print(f"error: {e}", file=sys.stderr),
+                              clip=args.clips, reset=path.reset if path else None)
             result.update(model=f"mediapipe-{args.variant}" + ("-refined" if args.refine else "-live" if args.live else ""),
                           version=seg.version, data=str(folder))
             results.append(result)

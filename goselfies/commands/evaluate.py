@@ -52,19 +52,14 @@ def run(args) -> int:
         seg = make_segmenter(args)
         path = make_path(args, seg, background="mask")
 
-    def still(frame):
-        path.reset()  # each picture a scene of its own
-        return path.mask(frame)
-
     results = []
     for folder in data_folders(args.data):
-        path.reset()
         result = evaluate(
-            folder, path.mask if args.clips else still,
+            folder, path.mask,
             on_error=lambda e: print(f"goselfies evaluate: error: {e}", file=sys.stderr),
             # disable=None: quiet when stderr is not a terminal (a log gets no bar)
             progress=lambda items: tqdm(items, unit="img", desc=folder.name, file=sys.stderr, disable=None),
-            clip=args.clips,
+            clip=args.clips, reset=path.reset,  # each picture a scene of its own, or each clip
         )
         result["data"] = str(folder)
         result["engine"] = seg.describe()  # model, backend, device and size, as the startup line says

@@ -48,16 +48,20 @@ def pairs(data: str | Path) -> Iterator[tuple[Path, Path | None]]:
 
 
 def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_error=None, progress=None,
-             clip: bool = False) -> dict:
+             clip: bool = False, reset: Callable[[], None] | None = None) -> dict:
     """``predict(frame) -> prob mask``; returns mean scores (``KEYS`` at 0.5, ``EDGE_KEYS`` of the soft mask), ``n``
     and ``per_image`` (each image's IoU and boundary IoU by file name, for paired comparisons:
-    ``python -m goselfies.benchmarks.compare``); bad pairs go to ``on_error``. ``clip``: the pictures are a clip's frames, given to ``predict`` in name order;
-    the result also has ``TEMPORAL_KEYS`` (``metrics.TemporalScores``)."""
+    ``python -m goselfies.benchmarks.compare``); bad pairs go to ``on_error``. ``clip``: the pictures are a clip's frames, given to
+    ``predict`` in name order; the result also has ``TEMPORAL_KEYS`` (``metrics.TemporalScores``). ``reset``: makes
+    ``predict`` forget the frames before (``FramePath.reset``): before each picture, or with ``clip`` once, before the
+    first frame."""
     scores, temporal = MeanScores(), TemporalScores() if clip else None
     edges = dict.fromkeys(EDGE_KEYS, 0.0)
     per_image: dict[str, dict[str, float]] = {}
     errors = []
     items = list(pairs(data))
+    if reset and clip:
+        reset()
     for img_path, mask_path in (progress(items) if progress else items):
         try:
             if mask_path is None:
@@ -70,12 +74,14 @@ def evaluate(data: str | Path, predict: Callable[[np.ndarray], np.ndarray], on_e
                 raise GoSelfiesError(
                     f"{mask_path}: mask is {truth.shape[1]}x{truth.shape[0]}, image is {frame.shape[1]}x{frame.shape[0]}"
                 )
-            matte = predict(frame)
-            one = scores.add(matte >= 0.5, truth > 127)
-            for k, v in edge_scores(matte, truth > 127).items():
+            if reset and not clip:
+                reset()
+            matte, person = predict(frame), truth > 127
+            one = scores.add(matte >= 0.5, person)
+            for k, v in edge_scores(matte, person).items():
                 edges[k] += v
             if temporal:
-                temporal.add(matte, truth > 127)
+                temporal.add(matte, person)
             per_image[img_path.name] = {k: one[k] for k in PER_IMAGE}
         except GoSelfiesError as exc:
             if temporal:
