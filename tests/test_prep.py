@@ -92,3 +92,18 @@ def test_a_square_model_gets_every_frame_squeezed_onto_its_size():
         want = cv2.resize(img, (256, 256), interpolation=cv2.INTER_AREA)[:, :, ::-1].transpose(2, 0, 1) / 255.0
         assert (nh, nw) == (256, 256) and np.abs(buf[0] - want).mean() < 2 / 255  # all of it the picture, in RGB
         assert Prep.restore(buf[0, 0], h, w).shape == (h, w)
+
+
+def test_a_box_from_a_halving_is_the_frames_box_within_a_pixel():
+    """``Pyramid.region``: a box more than twice its output comes from the halving (already made for the network's
+    input), its corners rounded there: close to INTER_AREA of the frame's own pixels, which ``halved=False`` gives."""
+    from goselfies.engine.pyramid import Pyramid
+
+    img = cv2.resize(read_image(SAMPLE), (1280, 720), interpolation=cv2.INTER_AREA)
+    box = (141, 80, 1146, 645)
+    ref = cv2.resize(img[80:645, 141:1146], (256, 256), interpolation=cv2.INTER_AREA)
+    pyramid = Pyramid(img)
+    assert np.array_equal(pyramid.region(box, 256, 256, halved=False), ref) and len(pyramid.levels) == 1
+    fast = pyramid.region(box, 256, 256)
+    assert len(pyramid.levels) == 2 and fast.shape == ref.shape
+    assert np.abs(fast.astype(np.float32) - ref).mean() < 2.0

@@ -193,3 +193,26 @@ def test_sharpen_multiplies_the_logits_and_keeps_the_mask(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err, err
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_tinys_export_keeps_onnx_runtimes_blocked_layout(tmp_path):
+    """``onnx_file.tidy``: the export's same-padding Pads become the Convs' own padding and its squeeze-excite means
+    GlobalAveragePools (ONNX Runtime's NCHWc layout runs both in place), and the file gives the network's answer at
+    any size; the shipped file is such an export."""
+    import onnx
+
+    from goselfies.engine.onnx_file import export_weights
+    from goselfies.engine.runners.onnx import make_session
+    from goselfies.paths import MODEL_FILES
+
+    out = export_weights("tiny", MODEL_FILES / "tiny.safetensors", tmp_path / "tiny.onnx", fp16_weights=True)
+    for path in (out, MODEL_FILES / "tiny.onnx"):
+        ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+        assert "GlobalAveragePool" in ops and not ops & {"Pad", "ReduceMean"}, path
+    net = create_model("tiny", weights=MODEL_FILES / "tiny.safetensors").eval()
+    session = make_session(out)
+    for shape in ((1, 3, 256, 256), (2, 3, 224, 320)):
+        x = torch.rand(shape)
+        with torch.no_grad():
+            want = torch.sigmoid(net(x)).numpy()
+        np.testing.assert_allclose(session.run(["mask"], {"image": x.numpy()})[0], want, atol=1e-4)

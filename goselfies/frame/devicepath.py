@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from ..engine.networks import create_model
 from ..engine.prep import fit
+from ..engine.pyramid import halvings
 from ..engine.runners.cuda import CudaEngine
 from ..engine.segmenter import gpu_failures, with_context
 from ..io.fitting import cover_fit
@@ -68,14 +69,17 @@ class DevicePyramid:
         got = self._sized.get((width, height))
         if got is not None:
             return got
-        k, (w, h) = 0, self.size
-        while w >= 2 * width and h >= 2 * height:
-            k, w, h = k + 1, w // 2, h // 2
-        img = self.level(k)
+        img = self.level(halvings(*self.size, width, height))
         if img.shape[-1] != width or img.shape[-2] != height:
             img = self.filters.linear_u8(img, width, height) if self.rounded else bilinear(img, width, height)
         self._sized[(width, height)] = img
         return img
+
+    def region(self, box: tuple[int, int, int, int], width: int, height: int, halved: bool = True):
+        """``Pyramid.region`` on the device."""
+        k = halvings(box[2] - box[0], box[3] - box[1], width, height) if halved else 0
+        x0, y0, x1, y1 = (round(v / (1 << k)) for v in box)
+        return self.filters.area_u8(self.level(k)[..., y0:y1, x0:x1], width, height)
 
 
 def host_image(x) -> np.ndarray:
@@ -354,10 +358,9 @@ class TorchOps:
         plan = plan_closer((prob >= 0.5).to("cpu").numpy(), pyramid.size, self.net.engine.multiple, live_side)
         if plan is None:
             return prob
-        (x0, y0, x1, y1), (cx0, cy0, cx1, cy1), (nh, nw) = plan.box, plan.crop, plan.size
-        crop = pyramid.frame[..., cy0:cy1, cx0:cx1]
-        with self.net.segment.sized(plan.side):  # the call's size, as ``secondpass.look_closer``'s
-            closer = self.net(self.filters.area_u8(crop, nw, nh))
+        (x0, y0, x1, y1), (nh, nw) = plan.box, plan.size
+        with self.net.segment.sized(plan.side):  # the call's size and crop, as ``secondpass.look_closer``'s
+            closer = self.net(pyramid.region(plan.crop, nw, nh, halved=live_side is not None))
         out = prob.clone()
         out[y0:y1, x0:x1] = self.filters.area(closer[None, None], x1 - x0, y1 - y0)[0, 0]
         return out

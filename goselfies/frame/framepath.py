@@ -228,11 +228,15 @@ class FramePath:
 
     # -- the steps ----------------------------------------------------------------------------
     def needs_mask(self, pyramid: Pyramid) -> bool:
-        """Whether the network should run on this frame: always with skip off; else when the picture
-        changed, or when the last mask was unsure (on a dark or hard picture the network's answer moves
-        with the compression noise of a repeated frame: keeping one answer would not be its answer)."""
+        """Whether the network should run on this frame: always with skip off (the change detector is not asked,
+        and starts afresh when skip comes back on); else when the picture changed, or when the last mask was unsure
+        (on a dark or hard picture the network's answer moves with the compression noise of a repeated frame:
+        keeping one answer would not be its answer)."""
+        if not self.skip:
+            self.detector.reset()
+            return True
         changed = self.detector(self.ops.host_view(self.ops.adopt(pyramid)[0]))
-        return changed or not self.skip or self.unsure > UNSURE
+        return changed or self.unsure > UNSURE
 
     def probabilities(self, pyramid: Pyramid) -> np.ndarray:
         """segment: the network's probabilities at its own input size (a plain callable: the frame's)."""

@@ -97,9 +97,9 @@ def look_closer(segment, pyramid: Pyramid, prob: np.ndarray, live_side: int | No
     plan = plan_closer(prob >= 0.5, pyramid.size, segment.prep.multiple, live_side)
     if plan is None:
         return prob
-    (x0, y0, x1, y1), (cx0, cy0, cx1, cy1), (nh, nw) = plan.box, plan.crop, plan.size
+    (x0, y0, x1, y1), (nh, nw) = plan.box, plan.size
     with segment.sized(plan.side):
-        closer = segment(cv2.resize(pyramid.frame[cy0:cy1, cx0:cx1], (nw, nh), interpolation=cv2.INTER_AREA))
+        closer = segment(pyramid.region(plan.crop, nw, nh, halved=live_side is not None))
     out = prob.copy()
     out[y0:y1, x0:x1] = cv2.resize(closer, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
     return out
