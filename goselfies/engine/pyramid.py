@@ -50,7 +50,7 @@ class Pyramid:
     def region(self, box: tuple[int, int, int, int], width: int, height: int, halved: bool = True) -> np.ndarray:
         """The frame's ``box`` (x0, y0, x1, y1, in the frame's pixels) at (width, height), INTER_AREA, a new array.
         ``halved``: from the smallest halving in which the box is still at least that size, its corners rounded to
-        that halving's pixels (2**(k-1) of the frame's pixels off at most): the live look-closer's, a fifth of the
+        that halving's pixels (2**(k-1) of the frame's pixels off at most): the live look-closer's, under half the
         cost at 720p (BENCHMARKS.md run 27). Else from the frame itself: a photo's second pass, where a pixel off
         scored lower on the held-out full bodies.
         """
