@@ -12,8 +12,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # One intra-op thread: tests stay fast even when the cores are busy (spinning OpenMP threads
 # on an oversubscribed machine made a 2 s test take minutes).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# Automatic ONNX exports go to a throw-away folder, never the user's cache.
-os.environ.setdefault("GOSELFIES_CACHE_DIR", tempfile.mkdtemp(prefix="goselfies-test-cache-"))
+# Automatic ONNX exports go to a throw-away folder, never the user's cache; it goes when the session ends.
+if "GOSELFIES_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.TemporaryDirectory(prefix="goselfies-test-cache-")
+    os.environ["GOSELFIES_CACHE_DIR"] = _CACHE.name
 
 REPO = Path(__file__).resolve().parents[1]
 # the shared data beside the clone; GOSELFIES_TEST_DATA: elsewhere (a lent GPU gets a copy of part of it)

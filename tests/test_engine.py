@@ -195,17 +195,20 @@ def test_bad_background_specs(spec, match):
         parse_background(spec)
 
 
-def test_clean_matte_tails_are_exact_and_keep_the_half_point(photo):
-    """Background haze (p < 0.05) becomes exactly 0, the confident body (p > 0.95) exactly 1, and
-    0.5 stays 0.5 so thresholded metrics (IoU) cannot change."""
+def test_clean_matte_tails_are_exact_and_move_the_half_point_to_their_middle(photo):
+    """Background haze (p under the lower tail) becomes exactly 0, the confident body (over the upper) exactly 1, and
+    the matte is 0.5 where p is halfway between the tails (a thresholded mask there is the same)."""
     img, mask = photo
     soft = np.clip(cv2.GaussianBlur(mask, (0, 0), 4) * 0.96 + 0.02, 0, 1).astype(np.float32)  # haze 0.02, top 0.98
-    clean = PostProcess(refine=False).matte(soft, Pyramid(img))  # the tails alone
-    assert clean[soft < 0.05].max() == 0.0 and clean[soft > 0.95].min() == 1.0
-    assert np.array_equal(clean >= 0.5, soft >= 0.5)
+    post = PostProcess(refine=False)
+    lo, hi = post.tails
+    assert 0.02 < lo < 0.5 < hi < 0.98
+    clean = post.matte(soft, Pyramid(img))  # the tails alone
+    assert clean[soft < lo].max() == 0.0 and clean[soft > hi].min() == 1.0
+    assert np.array_equal(clean >= 0.5, soft >= (lo + hi) / 2)
     assert PostProcess.none().matte(soft, Pyramid(img)).min() == pytest.approx(0.02)
     alpha = parse_background("transparent").composite(img, clean)[:, :, 3]
-    assert alpha[soft < 0.05].max() == 0 and alpha[soft > 0.95].min() == 255
+    assert alpha[soft < lo].max() == 0 and alpha[soft > hi].min() == 255
 
 
 def test_boundary_iou_looks_at_edges_only():

@@ -23,7 +23,7 @@ COMMON = {0, 1, 2, 0.5, 32, None, True, False, ""}
 USER_FRONT_ENDS = ("cli.py", "commands/", "gui/")  # where the table's flags are added to parsers
 # the same number for another fact, on purpose
 OTHER_FACTS = {
-    ("frame/postprocess.py", 0.95): "the clean matte's upper tail (PostProcess.tails)",
+    ("frame/postprocess.py", 0.75): "the clean matte's upper tail (PostProcess.tails)",
     ("frame/smoothing.py", 0.6): "measure_flicker's grid of strengths",
     ("frame/autoframe.py", 0.6): "seconds between face searches (FACE_EVERY)",
     ("benchmarks/autoframe_bench.py", 0.95): "where the strip's pictures are taken (STRIP_AT)",

@@ -54,8 +54,7 @@ class Pyramid:
         cost at 720p (BENCHMARKS.md run 27). Else from the frame itself: a photo's second pass, where a pixel off
         scored lower on the held-out full bodies.
         """
-        k = halvings(box[2] - box[0], box[3] - box[1], width, height) if halved else 0
-        x0, y0, x1, y1 = (round(v / (1 << k)) for v in box)
+        k, (x0, y0, x1, y1) = box_level(box, width, height, halved)
         return cv2.resize(self.level(k)[y0:y1, x0:x1], (width, height), interpolation=cv2.INTER_AREA)
 
 
@@ -65,3 +64,9 @@ def halvings(w: int, h: int, width: int, height: int) -> int:
     while w >= 2 * width and h >= 2 * height:
         k, w, h = k + 1, w // 2, h // 2
     return k
+
+
+def box_level(box: tuple[int, int, int, int], width: int, height: int, halved: bool = True):
+    """(k, the box in the k-th halving's pixels): where ``region`` takes the frame's ``box`` from for (width, height)."""
+    k = halvings(box[2] - box[0], box[3] - box[1], width, height) if halved else 0
+    return k, tuple(round(v / (1 << k)) for v in box)

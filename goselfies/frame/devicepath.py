@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from ..engine.networks import create_model
 from ..engine.prep import fit
-from ..engine.pyramid import halvings
+from ..engine.pyramid import box_level, halvings
 from ..engine.runners.cuda import CudaEngine
 from ..engine.segmenter import gpu_failures, with_context
 from ..io.fitting import cover_fit
@@ -77,8 +77,7 @@ class DevicePyramid:
 
     def region(self, box: tuple[int, int, int, int], width: int, height: int, halved: bool = True):
         """``Pyramid.region`` on the device."""
-        k = halvings(box[2] - box[0], box[3] - box[1], width, height) if halved else 0
-        x0, y0, x1, y1 = (round(v / (1 << k)) for v in box)
+        k, (x0, y0, x1, y1) = box_level(box, width, height, halved)
         return self.filters.area_u8(self.level(k)[..., y0:y1, x0:x1], width, height)
 
 
