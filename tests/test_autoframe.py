@@ -229,7 +229,9 @@ def test_the_face_is_found_and_frames_the_head(scene, lite):
     centred on it with head room above the hair (the head's top, read from the matte above the face)."""
     path = framed_path(lite, skip=False)
     for _ in range(60):
-        img, alpha = scene.frame(0.4 * W)  # where OpenCV 4.14's cascade finds this blurred P3M face under both lite decoders
+        # P3M's faces are blurred: OpenCV 4.14's cascade finds this one only at some places and sizes (here with the
+        # matte's tails at 0.05 / 0.95 and at 0.2 / 0.75; it found the shared videos' real faces on every frame)
+        img, alpha = scene.frame(0.6 * W)
         path(img)
     face, c = path.framer.face, path.crop
     assert face is not None and inside(face, alpha)

@@ -24,7 +24,10 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
 def test_photo_masks_of_eg1800_test_and_evaluate_matches_independent_iou(tmp_path, data_dir, lite_weights, capsys):
     images = data_dir / "eg1800/test/images"
     out = tmp_path / "masks"
-    code, _, err = run_cli(capsys, "photo", images, "-o", out, "--background", "mask", "--weights", lite_weights, "--device", "cpu")
+    # ONNX Runtime for both: OpenVINO's answer moves by a few grey levels with the input sizes it ran before, and these
+    # random weights leave many pixels near the threshold
+    code, _, err = run_cli(capsys, "photo", images, "-o", out, "--background", "mask", "--weights", lite_weights,
+                           "--device", "cpu", "--backend", "onnx")
     assert code == 0, err
     written = sorted(out.glob("*.png"))
     assert len(written) == 264
@@ -38,7 +41,7 @@ def test_photo_masks_of_eg1800_test_and_evaluate_matches_independent_iou(tmp_pat
         ious.append(np.logical_and(p, t).sum() / union if union else 1.0)
     report = tmp_path / "metrics.json"
     code, stdout, err = run_cli(capsys, "evaluate", "--data", data_dir / "eg1800/test", "--weights", lite_weights, "--flip",
-                                "--device", "cpu", "--json", report)
+                                "--device", "cpu", "--backend", "onnx", "--json", report)
     assert code == 0, err
     metrics = json.loads(report.read_text())
     assert {"dice", "iou", "accuracy", "sensitivity", "specificity", "n"} <= set(metrics)
