@@ -41,20 +41,20 @@ def band_kernel(shape: tuple[int, ...], fraction: float = BOUNDARY_FRACTION) -> 
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * d + 1, 2 * d + 1))
 
 
+def inner_band(mask: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The mask's pixels within the kernel's reach of its edge, inside it. The border of the image is not an edge of
+    the person: eroded as if the mask continued outside."""
+    m = np.asarray(mask, np.uint8)
+    return (m > 0) & (cv2.erode(m, kernel, borderType=cv2.BORDER_REPLICATE) == 0)
+
+
 def boundary_iou(pred: np.ndarray, truth: np.ndarray, fraction: float = BOUNDARY_FRACTION) -> float:
     """Boundary IoU (Cheng et al., CVPR 2021): IoU of the two masks' inner bands of width d.
 
     Unlike IoU, which large bodies dominate, it only looks near the edges: hair, halos, fingers."""
     truth, pred = np.squeeze(truth), np.squeeze(pred)  # training passes (1, H, W)
     kernel = band_kernel(truth.shape, fraction)
-
-    def band(m: np.ndarray) -> np.ndarray:
-        m = np.asarray(m, np.uint8)
-        # the border of the image is not an edge of the person: erode as if the mask continued outside
-        inner = cv2.erode(m, kernel, borderType=cv2.BORDER_REPLICATE)
-        return (m > 0) & (inner == 0)
-
-    p, t = band(pred), band(truth)
+    p, t = inner_band(pred, kernel), inner_band(truth, kernel)
     union = np.count_nonzero(p | t)
     return float(np.count_nonzero(p & t) / union) if union else 1.0  # a plain float: checkpoints load weights-only
 
@@ -128,7 +128,7 @@ def edge_scores(matte: np.ndarray, truth: np.ndarray, fraction: float = BOUNDARY
     truth = np.asarray(truth, np.uint8)
     kernel = band_kernel(truth.shape, fraction)
     outside = (cv2.dilate(truth, kernel) > 0) & (truth == 0)
-    inside = (truth > 0) & (cv2.erode(truth, kernel, borderType=cv2.BORDER_REPLICATE) == 0)
+    inside = inner_band(truth, kernel)
     matte = np.asarray(matte, np.float32)
     return {"halo": float(matte[outside].mean()) if outside.any() else 0.0,
             "lost_edge": float(1.0 - matte[inside].mean()) if inside.any() else 0.0}
